@@ -1,0 +1,1 @@
+"""Advertisers, the enterprise portal, campaigns, placement auction, tracking, billing and reports."""

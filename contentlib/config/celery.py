@@ -1,0 +1,19 @@
+"""The Celery application. Tasks are found in each app's tasks.py."""
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
+
+app = Celery("contentlib")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("crawl", "nlp", "index", "billing", "default")]
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _import_task_modules(sender, **kwargs):
+    # Tasks are queued by name (the library core never imports them); loading every app's tasks
+    # module when the app is finalized makes those names resolve, so eager mode runs them inline.
+    sender.loader.import_default_modules()

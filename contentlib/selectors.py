@@ -1,0 +1,47 @@
+"""Reads from the library, with the related rows each caller needs."""
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from contentlib.models import Article, ArticleKeyword, ModerationEvent
+
+_STATUS_ORDER = Case(
+    When(status=Article.Status.PENDING, then=Value(0)),
+    When(status=Article.Status.APPROVED, then=Value(1)),
+    When(status=Article.Status.REJECTED, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def article_moderation_queue() -> QuerySet[Article]:
+    """All articles for editors, pending first, then newest first within each status."""
+    return (
+        Article.objects.select_related("source", "category", "owner", "duplicate_of")
+        .annotate(status_rank=_STATUS_ORDER)
+        .order_by("status_rank", "-created_at", "-id")
+    )
+
+
+def article_published() -> QuerySet[Article]:
+    """Articles readers may see: approved and not a duplicate of another."""
+    return Article.objects.filter(status=Article.Status.APPROVED, duplicate_of__isnull=True)
+
+
+def article_list_published(*, language: str | None = None, category_slug: str | None = None) -> QuerySet[Article]:
+    articles = article_published().select_related("category", "source", "owner")
+    if language:
+        articles = articles.filter(language=language)
+    if category_slug:
+        articles = articles.filter(category__slug=category_slug)
+    return articles.order_by("-published_at", "-id")
+
+
+def article_get_published(*, article_id: int) -> Article | None:
+    return article_published().select_related("category", "source", "owner").filter(id=article_id).first()
+
+
+def article_keywords(*, article_id: int) -> list[ArticleKeyword]:
+    return list(ArticleKeyword.objects.filter(article_id=article_id).select_related("keyword").order_by("rank"))
+
+
+def article_moderation_history(*, article_id: int) -> QuerySet[ModerationEvent]:
+    return ModerationEvent.objects.filter(article_id=article_id).select_related("actor")

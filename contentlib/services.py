@@ -1,0 +1,229 @@
+"""Writes to the library: article upsert, moderation decisions and editors' corrections."""
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import nh3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contentlib.errors import ApplicationError
+from contentlib.models import Article, Category, ModerationEvent
+from contentlib.tasks_queue import ENRICH_ARTICLE, queue_on_commit
+from contentlib.text import content_hash
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system"
+TITLE_MAX_CHARS = 500
+_validate_url = URLValidator(schemes=["http", "https"])
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    article: Article
+    outcome: str  # "created", "updated" or "unchanged"
+
+
+def sanitize_html(html: str) -> str:
+    """Returns `html` with scripts, styles, event handlers and unsafe URLs removed (nh3/ammonia)."""
+    if not html:
+        return ""
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+
+def _clean_url(value: str | None, field: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        _validate_url(value)
+    except ValidationError:
+        raise ApplicationError(
+            f"The {field.replace('_', ' ')} {value[:200]!r} is not a valid http(s) URL. Give a full address such as https://example.com/a.",
+            {"field": field},
+        ) from None
+    return value
+
+
+def _clean_content(title: str, text: str) -> tuple[str, str]:
+    title = " ".join((title or "").replace("\x00", "").split())
+    text = (text or "").replace("\x00", "").strip()
+    if not title:
+        raise ApplicationError("The article has no title. Give it a title before saving.", {"field": "title"})
+    if not text:
+        raise ApplicationError("The article has no text. Give it its main text before saving.", {"field": "text"})
+    if len(title) > TITLE_MAX_CHARS:
+        raise ApplicationError(
+            f"The title is {len(title)} characters long; the limit is {TITLE_MAX_CHARS}. Shorten it.", {"field": "title"}
+        )
+    if len(text) > settings.ARTICLE_MAX_TEXT_CHARS:
+        raise ApplicationError(
+            f"The text is {len(text)} characters long; the limit is {settings.ARTICLE_MAX_TEXT_CHARS}. "
+            "Split it into several articles.",
+            {"field": "text"},
+        )
+    return title, text
+
+
+def article_upsert(
+    *,
+    title: str,
+    text: str,
+    origin: str,
+    html: str = "",
+    url: str = "",
+    canonical_url: str | None = None,
+    language: str = "",
+    author: str = "",
+    published_at: datetime | None = None,
+    fetched_at: datetime | None = None,
+    source_id: int | None = None,
+    owner_id: int | None = None,
+    article_id: int | None = None,
+) -> UpsertResult:
+    """Creates or updates one article and queues its enrichment after commit when it changed.
+
+    The row is found by `article_id` when given, else by canonical URL when there is one; an article
+    without either (a portal submission) is always new. The content hash of the normalized title and
+    text decides whether anything changed: an unchanged article is not written at all.
+    """
+    title, text = _clean_content(title, text)
+    if origin not in Article.Origin.values:
+        raise ApplicationError(f"Unknown origin {origin!r}; use one of {', '.join(Article.Origin.values)}.")
+    canonical_url = _clean_url(canonical_url, "canonical_url")
+    url = _clean_url(url, "url") or canonical_url or ""
+    fields = {
+        "title": title,
+        "text": text,
+        "html": sanitize_html(html),
+        "url": url,
+        "origin": origin,
+        "language": (language or "")[:10],
+        "author": (author or "").strip()[:200],
+        "published_at": published_at,
+        "fetched_at": fetched_at,
+        "source_id": source_id,
+        "owner_id": owner_id,
+        "content_hash": content_hash(title, text),
+    }
+
+    with transaction.atomic():
+        existing = _locked_article(article_id=article_id, canonical_url=canonical_url)
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    article = Article.objects.create(canonical_url=canonical_url, **fields)
+            except IntegrityError:
+                # A concurrent crawl created the same canonical URL first: update that row instead.
+                existing = _locked_article(article_id=None, canonical_url=canonical_url)
+                if existing is None:
+                    raise
+            else:
+                queue_on_commit(ENRICH_ARTICLE, article.id)
+                return UpsertResult(article, "created")
+
+        if existing.content_hash == fields["content_hash"]:
+            return UpsertResult(existing, "unchanged")
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        if canonical_url:
+            existing.canonical_url = canonical_url
+        existing.enrichment_status = Article.Enrichment.PENDING
+        existing.enrichment_error = ""
+        existing.save()
+        queue_on_commit(ENRICH_ARTICLE, existing.id)
+        return UpsertResult(existing, "updated")
+
+
+def _locked_article(*, article_id: int | None, canonical_url: str | None) -> Article | None:
+    query = Article.objects.select_for_update()
+    if article_id is not None:
+        try:
+            return query.get(id=article_id)
+        except Article.DoesNotExist:
+            raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.") from None
+    if canonical_url:
+        return query.filter(canonical_url=canonical_url).first()
+    return None
+
+
+# --- Moderation -----------------------------------------------------------------------------
+
+_ACTION_TARGET = {
+    ModerationEvent.Action.APPROVE: Article.Status.APPROVED,
+    ModerationEvent.Action.REJECT: Article.Status.REJECTED,
+    ModerationEvent.Action.ARCHIVE: Article.Status.ARCHIVED,
+}
+
+
+def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
+    if actor is not None and not actor.has_perm("contentlib.moderate_article"):
+        raise ApplicationError(
+            f"{actor.get_username()} may not moderate articles. Ask an administrator to add you to the Editors group.",
+            {"code": "forbidden"},
+        )
+    target = _ACTION_TARGET[action]
+    with transaction.atomic():
+        try:
+            article = Article.objects.select_for_update().get(id=article_id)
+        except Article.DoesNotExist:
+            raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.") from None
+        if article.status == target:
+            raise ApplicationError(f"“{article.title}” is already {article.get_status_display().lower()}.", {"code": "noop"})
+        if action == ModerationEvent.Action.APPROVE and article.duplicate_of_id:
+            raise ApplicationError(
+                f"“{article.title}” duplicates article #{article.duplicate_of_id}, which is published instead. "
+                "Clear its duplicate link first if it really is a different article.",
+                {"code": "duplicate"},
+            )
+        previous = article.status
+        article.status = target
+        article.rejection_reason = reason if target == Article.Status.REJECTED else ""
+        article.moderated_at = timezone.now()
+        article.save(update_fields=["status", "rejection_reason", "moderated_at", "updated_at"])
+        ModerationEvent.objects.create(
+            article=article,
+            action=action,
+            from_status=previous,
+            to_status=target,
+            actor=actor,
+            actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
+            reason=reason,
+        )
+    logger.debug("article %s %s by %s", article.id, target, actor or SYSTEM_ACTOR)
+    return article
+
+
+def article_approve(*, article_id: int, actor=None, reason: str = "") -> Article:
+    """Publishes the article. `actor=None` records the system (trusted sources) as the decider."""
+    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.APPROVE, reason=reason.strip())
+
+
+def article_reject(*, article_id: int, actor=None, reason: str) -> Article:
+    """Refuses the article; the reason is required and shown to whoever submitted it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A rejection needs a reason. Say why the article is refused.", {"field": "reason"})
+    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.REJECT, reason=reason)
+
+
+def article_archive(*, article_id: int, actor=None, reason: str = "") -> Article:
+    """Takes the article out of circulation without judging it."""
+    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.ARCHIVE, reason=reason.strip())
+
+
+def article_set_category(*, article_id: int, category_id: int | None, actor) -> Article:
+    """Sets an editor's category; it sticks, so enrichment never overwrites it."""
+    with transaction.atomic():
+        article = Article.objects.select_for_update().get(id=article_id)
+        if category_id is not None and not Category.objects.filter(id=category_id).exists():
+            raise ApplicationError(f"Category #{category_id} does not exist.", {"field": "category"})
+        article.category_id = category_id
+        article.category_confidence = 1.0 if category_id else None
+        article.category_locked = category_id is not None
+        article.save(update_fields=["category", "category_confidence", "category_locked", "updated_at"])
+    return article

@@ -1,0 +1,1 @@
+"""The public site: reader pages. The Q&A pages grow here."""

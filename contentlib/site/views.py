@@ -1,0 +1,34 @@
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+
+from contentlib import selectors
+from contentlib.models import Category
+
+
+def article_list(request):
+    language = request.GET.get("lang") or None
+    category = request.GET.get("category") or None
+    articles = selectors.article_list_published(language=language, category_slug=category)
+    page = Paginator(articles, 20).get_page(request.GET.get("page"))
+    return render(request, "site/article_list.html", {
+        "page": page, "language": language, "category": category, "categories": Category.objects.all(),
+    })
+
+
+def article_detail(request, article_id: int):
+    article = selectors.article_get_published(article_id=article_id)
+    if article is None:
+        raise Http404("This article does not exist or is not published.")
+    return render(request, "site/article_detail.html", {
+        "article": article,
+        "keywords": selectors.article_keywords(article_id=article.id),
+        "paragraphs": [p for p in article.text.split("\n") if p.strip()],
+    })
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,18 @@
+"""Text normalization shared by the content hash (here) and by segmentation (recommender.text)."""
+import hashlib
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Returns `text` folded to one form: NFKC (full-width to half-width), lowercase, single spaces."""
+    folded = unicodedata.normalize("NFKC", text or "").lower()
+    return _SPACES.sub(" ", folded).strip()
+
+
+def content_hash(title: str, text: str) -> str:
+    """Returns the SHA-256 hex digest of the normalized title and text, not of any markup."""
+    payload = normalize_text(title) + "\n" + normalize_text(text)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

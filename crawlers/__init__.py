@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders, item loaders, pipelines, extraction and deduplication."""

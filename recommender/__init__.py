@@ -1,0 +1,1 @@
+"""Text processing, enrichment, search backends, retrieval and related questions."""

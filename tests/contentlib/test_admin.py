@@ -1,0 +1,124 @@
+"""Editors moderate in admin through the test client; analysts read but cannot decide."""
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from contentlib.models import Article, ArticleKeyword, Keyword, ModerationEvent
+
+CHANGELIST = reverse("admin:contentlib_article_changelist")
+
+
+def action(client, name, articles, **extra):
+    data = {"action": name, ACTION_CHECKBOX_NAME: [a.id for a in articles], **extra}
+    return client.post(CHANGELIST, data, follow=True)
+
+
+@pytest.mark.django_db
+class TestEditorModeration:
+    def test_queue_lists_pending_first(self, client, editor, article_factory):
+        approved = article_factory(title="已经发布的文章")
+        from contentlib import services
+        services.article_approve(article_id=approved.id, actor=editor)
+        pending = article_factory(title="等待审核的文章")
+        client.force_login(editor)
+        page = client.get(CHANGELIST)
+        assert page.status_code == 200
+        ids = [row.id for row in page.context["cl"].result_list]
+        assert ids.index(pending.id) < ids.index(approved.id)
+
+    def test_filters_and_search(self, client, editor, article_factory):
+        article_factory(title="港口集装箱吞吐量", language="zh")
+        article_factory(title="Warehouse robots pay back", text="Robots in the warehouse paid back in 18 months. " * 5,
+                        language="en")
+        client.force_login(editor)
+        assert [a.title for a in client.get(CHANGELIST, {"language": "en"}).context["cl"].result_list] == [
+            "Warehouse robots pay back"]
+        assert [a.title for a in client.get(CHANGELIST, {"q": "集装箱"}).context["cl"].result_list] == ["港口集装箱吞吐量"]
+        assert client.get(CHANGELIST, {"status__exact": "pending", "origin__exact": "crawled"}).status_code == 200
+
+    def test_bulk_approve(self, client, editor, article_factory):
+        articles = [article_factory(), article_factory()]
+        client.force_login(editor)
+        response = action(client, "approve_selected", articles)
+        assert "Approved 2 article(s)." in response.content.decode()
+        assert set(Article.objects.values_list("status", flat=True)) == {"approved"}
+        assert ModerationEvent.objects.filter(actor=editor, action="approve").count() == 2
+
+    def test_bulk_reject_asks_for_a_reason_first(self, client, editor, article_factory):
+        articles = [article_factory(), article_factory()]
+        client.force_login(editor)
+        form_page = action(client, "reject_selected", articles)
+        assert "A reason is required" in form_page.content.decode()
+        assert set(Article.objects.values_list("status", flat=True)) == {"pending"}
+
+        empty = action(client, "reject_selected", articles, apply="Reject", reason="  ")
+        assert "reason" in empty.context["form"].errors
+        assert set(Article.objects.values_list("status", flat=True)) == {"pending"}
+
+        done = action(client, "reject_selected", articles, apply="Reject", reason="内容与行业无关")
+        assert "Rejected 2 article(s)." in done.content.decode()
+        assert set(Article.objects.values_list("rejection_reason", flat=True)) == {"内容与行业无关"}
+
+    def test_change_page_shows_preview_keywords_summary_and_history(self, client, editor, article_factory):
+        article = article_factory(text="第一段讲冷库。\n第二段讲干线运输。")
+        Article.objects.filter(id=article.id).update(summary="一句话摘要：冷库与干线。")
+        ArticleKeyword.objects.create(article=article, keyword=Keyword.objects.create(text="冷库"), weight=0.8,
+                                      rank=1, method="tfidf")
+        from contentlib import services
+        services.article_reject(article_id=article.id, actor=editor, reason="重复投稿")
+        client.force_login(editor)
+        html = client.get(reverse("admin:contentlib_article_change", args=[article.id])).content.decode()
+        assert "<p>第一段讲冷库。</p><p>第二段讲干线运输。</p>" in html
+        assert "一句话摘要：冷库与干线。" in html
+        assert "冷库 <small>(0.80)</small>" in html
+        assert "重复投稿" in html and "Moderation history" in html
+
+    def test_preview_escapes_markup_in_text(self, client, editor, article_factory):
+        article = article_factory(text="<script>alert(1)</script> 正文内容足够长。")
+        client.force_login(editor)
+        html = client.get(reverse("admin:contentlib_article_change", args=[article.id])).content.decode()
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+    def test_editor_sets_category_and_it_sticks(self, client, editor, article_factory):
+        from contentlib.models import Category
+
+        category = Category.objects.create(slug="finance", name="金融")
+        article = article_factory()
+        client.force_login(editor)
+        client.post(reverse("admin:contentlib_article_change", args=[article.id]), {
+            "category": category.id,
+            "moderationevent_set-TOTAL_FORMS": "0", "moderationevent_set-INITIAL_FORMS": "0",
+            "moderation_events-TOTAL_FORMS": "0", "moderation_events-INITIAL_FORMS": "0",
+        })
+        article.refresh_from_db()
+        assert article.category == category and article.category_locked
+
+
+@pytest.mark.django_db
+class TestAnalyst:
+    def test_analyst_reads_the_queue_but_has_no_moderation_actions(self, client, analyst, article_factory):
+        article_factory()
+        client.force_login(analyst)
+        page = client.get(CHANGELIST)
+        assert page.status_code == 200
+        actions = [name for name, _ in page.context["cl"].model_admin.get_action_choices(page.wsgi_request)]
+        assert "approve_selected" not in actions and "reject_selected" not in actions
+
+    def test_analyst_posting_an_action_changes_nothing(self, client, analyst, article_factory):
+        article = article_factory()
+        client.force_login(analyst)
+        action(client, "approve_selected", [article])
+        article.refresh_from_db()
+        assert article.status == Article.Status.PENDING
+        assert not ModerationEvent.objects.exists()
+
+    def test_analyst_cannot_change_an_article(self, client, analyst, article_factory):
+        article = article_factory()
+        client.force_login(analyst)
+        response = client.post(reverse("admin:contentlib_article_change", args=[article.id]), {"category": ""})
+        assert response.status_code == 403
+
+    def test_anonymous_is_sent_to_login(self, client):
+        response = client.get(CHANGELIST)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]

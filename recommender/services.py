@@ -1,33 +1,221 @@
-"""Enrichment: what search and recommendation need from every article, written in one transaction."""
-import logging
+"""Enrichment: what search and recommendation need from every article.
 
+`article_enrich` marks the article running, computes language, tokens, keywords, summary, embedding
+and category outside any transaction, then writes them all in one transaction, and only if the
+article's content is still the one it read. A task killed half-way therefore leaves the article as it
+was (running, swept and re-queued later), never half-written.
+"""
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contentlib.models import Article
-from recommender.text import detect_language, segmenter
+from contentlib.models import Article, ArticleKeyword, Keyword
+from contentlib.tasks_queue import ENRICH_ARTICLE, queue_on_commit
+from recommender import categories, embeddings, keywords, summary
+from recommender.lexicon import segmenter_refresh
+from recommender.text import detect_language
 
 logger = logging.getLogger(__name__)
 
+# Enough for keywords, summary and category; the stored tokens cover the same capped text.
+ENRICH_MAX_CHARS = 100_000
+STALE_AFTER = timedelta(minutes=30)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+_MEANINGFUL = re.compile(r"[0-9A-Za-z\u00c0-\u024f\u3400-\u4dbf\u4e00-\u9fff\u0400-\u04ff]")
 
-def article_enrich(*, article_id: int) -> Article | None:
-    """Computes and stores the article's language and tokens; returns None when the row is gone."""
-    article = Article.objects.filter(id=article_id).first()
-    if article is None:
-        logger.info("enrich: article %s no longer exists; nothing to do", article_id)
-        return None
-    seg = segmenter()
-    text = f"{article.title}\n{article.text}"
-    language = article.language or detect_language(text)
-    tokens = seg.tokens(text)
-    with transaction.atomic():
-        Article.objects.filter(id=article_id, content_hash=article.content_hash).update(
-            language=language,
-            tokens=" ".join(tokens),
-            tokens_dict_version=seg.version,
-            enrichment_status=Article.Enrichment.DONE,
-            enrichment_error="",
-            enriched_at=timezone.now(),
+
+class PermanentEnrichmentError(Exception):
+    """Input that no retry can fix (binary junk, nothing to read); recorded, never retried."""
+
+
+@dataclass
+class Enrichment:
+    language: str
+    tokens: list[str]
+    dict_version: str
+    keywords: list[keywords.ScoredKeyword]
+    keyword_method: str
+    summary: str
+    vector: bytes | None
+    embedding_model: str
+    embedding_dim: int | None
+    category: categories.CategoryGuess | None
+    notes: list[str] = field(default_factory=list)
+
+
+def check_readable(title: str, text: str) -> str:
+    """Returns the text to enrich (capped), or raises PermanentEnrichmentError saying why not."""
+    sample = (title + "\n" + text)[:20000]
+    if not sample.strip():
+        raise PermanentEnrichmentError("the article has no text to enrich")
+    junk = len(_CONTROL.findall(sample))
+    if junk / max(len(sample), 1) > 0.05:
+        raise PermanentEnrichmentError(
+            f"the text looks like binary data ({junk} control or replacement characters in the first "
+            f"{len(sample)}); re-extract it from the source"
         )
-    article.refresh_from_db()
-    return article
+    if len(_MEANINGFUL.findall(sample)) < 2:
+        raise PermanentEnrichmentError("the text has no letters, digits or Chinese characters to enrich")
+    return text[:ENRICH_MAX_CHARS]
+
+
+def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentError]:
+    """Enriches a batch: one embedding call for all passages, the rest article by article."""
+    seg = segmenter_refresh()
+    drafts: list[Enrichment | PermanentEnrichmentError] = []
+    for article in articles:
+        try:
+            text = check_readable(article.title, article.text)
+        except PermanentEnrichmentError as error:
+            drafts.append(error)
+            continue
+        language = article.language or detect_language(f"{article.title}\n{text}")
+        tokens = seg.tokens(f"{article.title}\n{text}")
+        if not tokens:
+            drafts.append(PermanentEnrichmentError("the text has no words to index after segmentation"))
+            continue
+        notes = []
+        found, method = keywords.extract(title=article.title, text=text, language=language,
+                                         embed=_phrase_embedder(language))
+        text_summary, summary_error = summary.summarize(text, language)
+        if summary_error:
+            notes.append(summary_error)
+        drafts.append(Enrichment(
+            language=language, tokens=tokens, dict_version=seg.version, keywords=found, keyword_method=method,
+            summary=text_summary, vector=None, embedding_model="", embedding_dim=None,
+            category=None if article.category_locked else categories.classify(tokens), notes=notes,
+        ))
+    ready = [(a, d) for a, d in zip(articles, drafts) if isinstance(d, Enrichment)]
+    if ready:
+        encoder = embeddings.encoder()
+        passages = [embeddings.article_passage(title=a.title, summary=d.summary, text=a.text) for a, d in ready]
+        vectors = encoder.encode(passages)
+        for (_, draft), vector in zip(ready, vectors):
+            draft.vector = embeddings.to_bytes(vector)
+            draft.embedding_model = encoder.name
+            draft.embedding_dim = encoder.dim
+    return drafts
+
+
+def _phrase_embedder(language: str):
+    # The bundled model understands English only; Chinese keyword diversity uses lexical overlap.
+    if language != "en":
+        return None
+    return lambda phrases: embeddings.encoder().encode(phrases)
+
+
+def _mark_running(article_ids: list[int]) -> list[Article]:
+    now = timezone.now()
+    Article.objects.filter(id__in=article_ids).update(
+        enrichment_status=Article.Enrichment.RUNNING, enrichment_started_at=now
+    )
+    return list(Article.objects.filter(id__in=article_ids).select_related("category"))
+
+
+def _write(article: Article, result: Enrichment | PermanentEnrichmentError) -> str:
+    """Stores one result in one transaction, unless the content changed meanwhile; returns the outcome."""
+    with transaction.atomic():
+        current = Article.objects.select_for_update().filter(id=article.id).first()
+        if current is None or current.content_hash != article.content_hash:
+            return "superseded"  # deleted, or edited: the edit queued its own enrichment
+        if isinstance(result, PermanentEnrichmentError):
+            current.enrichment_status = Article.Enrichment.FAILED
+            current.enrichment_error = str(result)
+            current.save(update_fields=["enrichment_status", "enrichment_error", "updated_at"])
+            return "failed"
+        current.language = result.language
+        current.tokens = " ".join(result.tokens)
+        current.tokens_dict_version = result.dict_version
+        current.summary = result.summary
+        current.embedding = result.vector
+        current.embedding_model = result.embedding_model
+        current.embedding_dim = result.embedding_dim
+        if result.category is not None and not current.category_locked:
+            current.category_id = result.category.category_id
+            current.category_confidence = round(result.category.confidence, 4)
+        current.enrichment_status = Article.Enrichment.DONE
+        current.enrichment_error = "; ".join(result.notes)
+        current.enriched_at = timezone.now()
+        current.save()
+        _keywords_replace(current, result.keywords, result.keyword_method)
+    return "done"
+
+
+def _keywords_replace(article: Article, found: list[keywords.ScoredKeyword], method: str) -> None:
+    ArticleKeyword.objects.filter(article=article).delete()
+    if not found:
+        return
+    Keyword.objects.bulk_create([Keyword(text=k.text[:100]) for k in found], ignore_conflicts=True)
+    ids = dict(Keyword.objects.filter(text__in=[k.text[:100] for k in found]).values_list("text", "id"))
+    ArticleKeyword.objects.bulk_create([
+        ArticleKeyword(article=article, keyword_id=ids[k.text[:100]], weight=k.weight, rank=rank, method=method)
+        for rank, k in enumerate(found, start=1)
+    ])
+
+
+def article_enrich(*, article_id: int) -> str:
+    """Enriches one article; returns "done", "failed", "superseded" or "missing"."""
+    return articles_enrich(article_ids=[article_id]).get(article_id, "missing")
+
+
+def articles_enrich(*, article_ids: list[int]) -> dict[int, str]:
+    """Enriches a batch of articles (one embedding call); returns each id's outcome."""
+    articles = _mark_running(article_ids)
+    if not articles:
+        logger.info("enrich: articles %s no longer exist; nothing to do", article_ids)
+        return {}
+    outcomes = {}
+    for article, result in zip(articles, compute(articles)):
+        outcomes[article.id] = _write(article, result)
+        if isinstance(result, PermanentEnrichmentError):
+            logger.warning("enrich: article %s failed permanently: %s", article.id, result)
+    return outcomes
+
+
+def article_enrich_failed(*, article_id: int, error: str) -> None:
+    """Records a failure that retries could not fix, so the article shows it in admin."""
+    Article.objects.filter(id=article_id).update(
+        enrichment_status=Article.Enrichment.FAILED, enrichment_error=error[:2000]
+    )
+
+
+def stale_enrichment_requeue(*, older_than: timedelta = STALE_AFTER) -> int:
+    """Re-queues articles left pending or running longer than `older_than`; returns how many."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        Article.objects.filter(enrichment_status__in=[Article.Enrichment.PENDING, Article.Enrichment.RUNNING])
+        .annotate(since=Coalesce("enrichment_started_at", "updated_at"))
+        .filter(since__lt=cutoff)
+        .values_list("id", flat=True)
+    )
+    with transaction.atomic():
+        for article_id in ids:
+            queue_on_commit(ENRICH_ARTICLE, article_id)
+    return len(ids)
+
+
+def enrichment_selection(*, mode: str, since=None):
+    """The articles a backfill covers: missing (never done), all, since a date, or model-changed."""
+    articles = Article.objects.all()
+    if mode == "missing":
+        return articles.exclude(enrichment_status=Article.Enrichment.DONE)
+    if mode == "since":
+        return articles.filter(updated_at__gte=since)
+    if mode == "model":
+        return articles.exclude(embedding_model=embeddings.model_location(settings.EMBEDDING_MODEL)[0])
+    return articles
+
+
+def statistics_refit() -> dict:
+    """Refits keyword document frequencies and the category classifier on the library."""
+    documents = []
+    for title, text in Article.objects.exclude(text="").values_list("title", "text").iterator(chunk_size=500):
+        documents.append(sorted(set(keywords.candidates(f"{title}\n{text[:ENRICH_MAX_CHARS]}"))))
+    idf = keywords.fit_idf(documents)
+    return {"keyword_documents": idf["documents"], "keyword_terms": len(idf["idf"]), "categories": categories.fit()}

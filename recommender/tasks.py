@@ -1,9 +1,70 @@
-"""Celery tasks of the nlp queue: thin, take ids, call a service."""
-from celery import shared_task
+"""Celery tasks of the nlp queue: thin, take ids, call a service. Each is idempotent."""
+import logging
+
+from celery import Task, group, shared_task
+from django.db import InterfaceError, OperationalError
 
 from recommender import services
 
+logger = logging.getLogger(__name__)
+BATCH_SIZE = 32
+TRANSIENT = (OperationalError, InterfaceError, OSError, ConnectionError)
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=300, max_retries=5)
-def enrich_article(self, article_id: int) -> None:
-    services.article_enrich(article_id=article_id)
+
+class EnrichTask(Task):
+    autoretry_for = TRANSIENT
+    retry_backoff = True
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 5
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Retries are spent (or the error is not transient): record it where editors look.
+        ids = args[0] if args and isinstance(args[0], list) else args[:1]
+        for article_id in ids:
+            services.article_enrich_failed(article_id=article_id, error=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(base=EnrichTask)
+def enrich_article(article_id: int) -> str:
+    return services.article_enrich(article_id=article_id)
+
+
+@shared_task(base=EnrichTask)
+def enrich_batch(article_ids: list[int]) -> dict:
+    return services.articles_enrich(article_ids=article_ids)
+
+
+@shared_task
+def enrich_backfill(mode: str = "missing", since: str | None = None) -> int:
+    """Queues batches for a backfill (missing, all, since, model); returns how many articles."""
+    import datetime as dt  # noqa: PLC0415
+
+    ids = list(services.enrichment_selection(
+        mode=mode, since=dt.datetime.fromisoformat(since) if since else None
+    ).order_by("id").values_list("id", flat=True))
+    batches = [ids[i:i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE)]
+    if batches:
+        group(enrich_batch.s(batch) for batch in batches).delay()
+    return len(ids)
+
+
+@shared_task
+def sweep_stale_enrichment() -> int:
+    return services.stale_enrichment_requeue()
+
+
+@shared_task
+def refit_statistics() -> dict:
+    return services.statistics_refit()
+
+
+@shared_task
+def resegment_for_terms(terms: list[str]) -> int:
+    """Re-enriches the articles whose text contains changed lexicon terms."""
+    from recommender.lexicon import articles_containing  # noqa: PLC0415
+
+    ids = list(articles_containing(terms).values_list("id", flat=True))
+    for start in range(0, len(ids), BATCH_SIZE):
+        enrich_batch.delay(ids[start:start + BATCH_SIZE])
+    return len(ids)

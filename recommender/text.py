@@ -83,6 +83,20 @@ class Segmenter:
                 self._jieba.add_word(term, 100000, None)
             self._terms = wanted
 
+    def cut(self, normalized: str) -> list[str]:
+        """Precise-mode words of already-normalized text, punctuation included (for phrases)."""
+        with self._lock:
+            return self._jieba.cut(normalized, True)
+
+    def tag(self, normalized: str) -> list[tuple[str, str]]:
+        """Precise-mode words with jieba's part-of-speech tags (nr person, ns place, m numeral, ...)."""
+        with self._lock:
+            return self._jieba.tag(normalized, True)
+
+    def has_word(self, word: str) -> bool:
+        with self._lock:
+            return self._jieba.has_word(word)
+
     def tokens(self, text: str) -> list[str]:
         normalized = normalize_text(text)
         if not normalized:

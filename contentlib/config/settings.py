@@ -175,3 +175,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Periodic work (celery beat).
+CELERY_BEAT_SCHEDULE = {
+    "enrichment-sweep": {"task": "recommender.tasks.sweep_stale_enrichment", "schedule": 600.0},
+    "statistics-refit": {"task": "recommender.tasks.refit_statistics", "schedule": 24 * 3600.0},
+}

@@ -1,0 +1,88 @@
+"""Categories: a scikit-learn classifier over stored tokens once editors have labelled enough
+articles per category; until then, the category whose description is lexically closest."""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from contentlib.models import Article, Category
+from recommender import fitted
+from recommender.text import tokenize
+
+MODEL_NAME = "category-classifier"
+MIN_PER_CATEGORY = 5
+
+
+@dataclass(frozen=True)
+class CategoryGuess:
+    category_id: int
+    confidence: float
+    method: str
+
+
+def _split(tokens: str) -> list[str]:
+    return tokens.split()
+
+
+def build_classifier():
+    return make_pipeline(
+        TfidfVectorizer(analyzer=_split, sublinear_tf=True, min_df=1),
+        LogisticRegression(max_iter=2000, C=10.0),
+    )
+
+
+def training_set() -> tuple[list[str], list[int]]:
+    """Editor-labelled (locked) categories over enriched tokens: the classifier's ground truth."""
+    rows = Article.objects.filter(category_locked=True, category__isnull=False).exclude(tokens="")
+    pairs = list(rows.values_list("tokens", "category_id"))
+    return [t for t, _ in pairs], [c for _, c in pairs]
+
+
+def fit() -> dict:
+    """Trains on labelled articles when at least two categories have enough; saves and reports."""
+    texts, labels = training_set()
+    counts = {c: labels.count(c) for c in set(labels)}
+    eligible = {c for c, n in counts.items() if n >= MIN_PER_CATEGORY}
+    if len(eligible) < 2:
+        fitted.delete(MODEL_NAME)
+        return {"trained": False, "labelled": len(labels), "categories": counts}
+    keep = [i for i, c in enumerate(labels) if c in eligible]
+    model = build_classifier().fit([texts[i] for i in keep], [labels[i] for i in keep])
+    fitted.save(MODEL_NAME, model)
+    return {"trained": True, "labelled": len(keep), "categories": {c: counts[c] for c in eligible}}
+
+
+@lru_cache(maxsize=4)
+def _description_index(rows: tuple[tuple[int, str, str], ...]):
+    vectorizer = TfidfVectorizer(analyzer=_split, sublinear_tf=True)
+    matrix = vectorizer.fit_transform([" ".join(tokenize(f"{name} {description}")) for _, name, description in rows])
+    return vectorizer, matrix
+
+
+def _by_description(tokens: list[str]) -> CategoryGuess | None:
+    rows = tuple(Category.objects.exclude(description="").order_by("id").values_list("id", "name", "description"))
+    if not rows or not tokens:
+        return None
+    vectorizer, matrix = _description_index(rows)
+    scores = (matrix @ vectorizer.transform([" ".join(tokens)]).T).toarray().ravel()
+    if scores.max() <= 0:
+        return None
+    # A softmax over similarities turns them into a confidence; the temperature spreads the typical
+    # 0.0-0.3 cosine range.
+    weights = np.exp((scores - scores.max()) / 0.05)
+    best = int(np.argmax(scores))
+    return CategoryGuess(rows[best][0], float(weights[best] / weights.sum()), "description")
+
+
+def classify(tokens: list[str]) -> CategoryGuess | None:
+    model = fitted.load(MODEL_NAME)
+    if model is not None and tokens:
+        probabilities = model.predict_proba([" ".join(tokens)])[0]
+        best = int(np.argmax(probabilities))
+        category_id = int(model.classes_[best])
+        if Category.objects.filter(id=category_id).exists():
+            return CategoryGuess(category_id, float(probabilities[best]), "classifier")
+    return _by_description(tokens)

@@ -4,6 +4,7 @@ Each process's segmenter is brought up to date before it segments (one cheap que
 to the lexicon re-segments the articles whose text contains the changed terms.
 """
 from django.db import transaction
+from django.utils import timezone
 from django.db.models import Count, Max, Q
 
 from contentlib.errors import ApplicationError
@@ -19,7 +20,9 @@ _loaded_state: tuple | None = None
 def segmenter_refresh():
     """Returns the process's segmenter with the active lexicon loaded; reloads only on change."""
     global _loaded_state
-    state = tuple(LexiconTerm.objects.aggregate(n=Count("id"), changed=Max("updated_at")).values())
+    state = tuple(LexiconTerm.objects.aggregate(
+        active=Count("id", filter=Q(active=True)), changed=Max("updated_at")
+    ).values())
     seg = segmenter()
     if state != _loaded_state:
         seg.load_terms(LexiconTerm.objects.filter(active=True).values_list("term", flat=True))
@@ -51,7 +54,7 @@ def lexicon_term_add(*, term: str, source: str = LexiconTerm.Source.EDITOR) -> L
 def lexicon_term_deactivate(*, term: str) -> None:
     normalized = normalize_text(term)
     with transaction.atomic():
-        changed = LexiconTerm.objects.filter(term=normalized, active=True).update(active=False)
+        changed = LexiconTerm.objects.filter(term=normalized, active=True).update(active=False, updated_at=timezone.now())
         if changed:
             queue_on_commit(RESEGMENT_TASK, [normalized])
 

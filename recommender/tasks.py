@@ -1,7 +1,8 @@
 """Celery tasks of the nlp queue: thin, take ids, call a service. Each is idempotent."""
 import logging
 
-from celery import Task, group, shared_task
+from celery import group, shared_task
+from celery.contrib.django.task import DjangoTask
 from django.db import InterfaceError, OperationalError
 
 from recommender import services
@@ -11,7 +12,7 @@ BATCH_SIZE = 32
 TRANSIENT = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 
-class EnrichTask(Task):
+class EnrichTask(DjangoTask):
     autoretry_for = TRANSIENT
     retry_backoff = True
     retry_backoff_max = 300

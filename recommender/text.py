@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import rjieba
 import stopwordsiso
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from contentlib.text import normalize_text
 
@@ -39,9 +40,15 @@ def detect_language(text: str) -> str:
     return "zh" if cjk else "other"
 
 
+# scikit-learn's classic English list, less the words that carry meaning in industry text
+# ("trade show", "bill of lading", "system integrator", "interest rate").
+_EN_KEEP = {"show", "system", "interest", "fire", "bill", "call", "part", "front", "back", "top", "full", "detail",
+            "mill", "found", "find", "move", "fill", "side", "cry", "con", "de"}
+
+
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    words = set(stopwordsiso.stopwords("zh")) | set(stopwordsiso.stopwords("en"))
+    words = set(stopwordsiso.stopwords("zh")) | (set(ENGLISH_STOP_WORDS) - _EN_KEEP)
     return frozenset(normalize_text(w) for w in words)
 
 

@@ -104,3 +104,21 @@ def article_factory(db, django_capture_on_commit_callbacks):
             return services.article_upsert(**fields).article
 
     return make
+
+
+@pytest.fixture
+def categories_loaded(db):
+    """The corpus's categories, as {slug: id}."""
+    from contentlib.demo import categories_ensure
+    from contentlib.models import Category
+
+    categories_ensure()
+    return dict(Category.objects.values_list("slug", "id"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(settings, tmp_path):
+    """Fitted models and indexes go to a per-test directory, so tests never see each other's fits."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+    settings.SEARCH_INDEX_DIR = settings.DATA_DIR / "search"

@@ -135,18 +135,12 @@ def lexical_similarity(a: str, b: str) -> float:
     return len(sa & sb) / min(len(sa), len(sb))
 
 
-def extract(*, title: str, text: str, language: str, top_k: int = TOP_K, embed=None) -> tuple[list[ScoredKeyword], str]:
-    """Returns the top keywords with weights, and the method used.
-
-    `embed(list[str]) -> np.ndarray` gives normalized vectors for the MMR similarity; it is used for
-    English, which the bundled model understands; Chinese uses lexical overlap.
-    """
+def rank(*, title: str, text: str) -> list[tuple[str, float]]:
+    """Returns the best candidates by TF-IDF (title terms boosted), best first, before diversity."""
     counts = candidate_counts(text)
     title_terms = set(candidates(title))
     for term in title_terms:
         counts[term] += 1
-    if not counts:
-        return [], "tfidf"
     model = fitted.load(MODEL_NAME)
     scores = {}
     for term, tf in counts.items():
@@ -154,7 +148,18 @@ def extract(*, title: str, text: str, language: str, top_k: int = TOP_K, embed=N
         if term in title_terms:
             score *= TITLE_BOOST
         scores[term] = score
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATES_FOR_MMR]
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:CANDIDATES_FOR_MMR]
+
+
+def extract(*, title: str, text: str, language: str, top_k: int = TOP_K, embed=None) -> tuple[list[ScoredKeyword], str]:
+    """Returns the top keywords with weights, and the method used.
+
+    `embed(list[str]) -> np.ndarray` gives normalized vectors for the MMR similarity; it is used for
+    English, which the bundled model understands; Chinese uses lexical overlap.
+    """
+    ranked = rank(title=title, text=text)
+    if not ranked:
+        return [], "tfidf"
     top = ranked[0][1]
     terms = [t for t, _ in ranked]
     relevance = np.array([s / top for _, s in ranked])

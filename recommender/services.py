@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import numpy as np
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Coalesce
@@ -66,30 +68,38 @@ def check_readable(title: str, text: str) -> str:
 
 
 def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentError]:
-    """Enriches a batch: one embedding call for all passages, the rest article by article."""
+    """Enriches a batch: the model is called once for all passages and once for all English keyword
+    candidates (for their diversity re-ranking); the rest goes article by article."""
     seg = segmenter_refresh()
-    drafts: list[Enrichment | PermanentEnrichmentError] = []
+    prepared = []
     for article in articles:
         try:
             text = check_readable(article.title, article.text)
         except PermanentEnrichmentError as error:
-            drafts.append(error)
+            prepared.append(error)
             continue
         language = article.language or detect_language(f"{article.title}\n{text}")
         tokens = seg.tokens(f"{article.title}\n{text}")
         if not tokens:
-            drafts.append(PermanentEnrichmentError("the text has no words to index after segmentation"))
+            prepared.append(PermanentEnrichmentError("the text has no words to index after segmentation"))
             continue
-        notes = []
+        prepared.append((article, text, language, tokens))
+
+    embed = _phrase_embedder([p for p in prepared if not isinstance(p, Exception)])
+    drafts: list[Enrichment | PermanentEnrichmentError] = []
+    for item in prepared:
+        if isinstance(item, PermanentEnrichmentError):
+            drafts.append(item)
+            continue
+        article, text, language, tokens = item
         found, method = keywords.extract(title=article.title, text=text, language=language,
-                                         embed=_phrase_embedder(language))
+                                         embed=embed if language == "en" else None)
         text_summary, summary_error = summary.summarize(text, language)
-        if summary_error:
-            notes.append(summary_error)
         drafts.append(Enrichment(
             language=language, tokens=tokens, dict_version=seg.version, keywords=found, keyword_method=method,
             summary=text_summary, vector=None, embedding_model="", embedding_dim=None,
-            category=None if article.category_locked else categories.classify(tokens), notes=notes,
+            category=None if article.category_locked else categories.classify(tokens),
+            notes=[summary_error] if summary_error else [],
         ))
     ready = [(a, d) for a, d in zip(articles, drafts) if isinstance(d, Enrichment)]
     if ready:
@@ -103,11 +113,17 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
     return drafts
 
 
-def _phrase_embedder(language: str):
-    # The bundled model understands English only; Chinese keyword diversity uses lexical overlap.
-    if language != "en":
+def _phrase_embedder(prepared: list[tuple]):
+    """Encodes every English keyword candidate of the batch in one call; returns a lookup for MMR.
+
+    The bundled model understands English only, so Chinese keyword diversity uses lexical overlap.
+    """
+    phrases = sorted({term for article, text, language, _ in prepared if language == "en"
+                      for term, _ in keywords.rank(title=article.title, text=text)})
+    if not phrases:
         return None
-    return lambda phrases: embeddings.encoder().encode(phrases)
+    table = dict(zip(phrases, embeddings.encoder().encode(phrases, batch_size=128)))
+    return lambda terms: np.stack([table[t] for t in terms])
 
 
 def _mark_running(article_ids: list[int]) -> list[Article]:
@@ -118,43 +134,54 @@ def _mark_running(article_ids: list[int]) -> list[Article]:
     return list(Article.objects.filter(id__in=article_ids).select_related("category"))
 
 
-def _write(article: Article, result: Enrichment | PermanentEnrichmentError) -> str:
-    """Stores one result in one transaction, unless the content changed meanwhile; returns the outcome."""
+def _write(pairs: list[tuple[Article, Enrichment | PermanentEnrichmentError]]) -> dict[int, str]:
+    """Stores a batch's results in one transaction; an article whose content changed meanwhile (or
+    that was deleted) is left alone, since its edit queued its own enrichment."""
+    outcomes: dict[int, str] = {}
     with transaction.atomic():
-        current = Article.objects.select_for_update().filter(id=article.id).first()
-        if current is None or current.content_hash != article.content_hash:
-            return "superseded"  # deleted, or edited: the edit queued its own enrichment
-        if isinstance(result, PermanentEnrichmentError):
-            current.enrichment_status = Article.Enrichment.FAILED
-            current.enrichment_error = str(result)
-            current.save(update_fields=["enrichment_status", "enrichment_error", "updated_at"])
-            return "failed"
-        current.language = result.language
-        current.tokens = " ".join(result.tokens)
-        current.tokens_dict_version = result.dict_version
-        current.summary = result.summary
-        current.embedding = result.vector
-        current.embedding_model = result.embedding_model
-        current.embedding_dim = result.embedding_dim
-        if result.category is not None and not current.category_locked:
-            current.category_id = result.category.category_id
-            current.category_confidence = round(result.category.confidence, 4)
-        current.enrichment_status = Article.Enrichment.DONE
-        current.enrichment_error = "; ".join(result.notes)
-        current.enriched_at = timezone.now()
-        current.save()
-        _keywords_replace(current, result.keywords, result.keyword_method)
-    return "done"
+        current = Article.objects.select_for_update().in_bulk([a.id for a, _ in pairs])
+        keyword_rows = []
+        for read, result in pairs:
+            article = current.get(read.id)
+            if article is None or article.content_hash != read.content_hash:
+                outcomes[read.id] = "superseded"
+                continue
+            if isinstance(result, PermanentEnrichmentError):
+                article.enrichment_status = Article.Enrichment.FAILED
+                article.enrichment_error = str(result)
+                article.save(update_fields=["enrichment_status", "enrichment_error", "updated_at"])
+                outcomes[read.id] = "failed"
+                continue
+            article.language = result.language
+            article.tokens = " ".join(result.tokens)
+            article.tokens_dict_version = result.dict_version
+            article.summary = result.summary
+            article.embedding = result.vector
+            article.embedding_model = result.embedding_model
+            article.embedding_dim = result.embedding_dim
+            if result.category is not None and not article.category_locked:
+                article.category_id = result.category.category_id
+                article.category_confidence = round(result.category.confidence, 4)
+            article.enrichment_status = Article.Enrichment.DONE
+            article.enrichment_error = "; ".join(result.notes)
+            article.enriched_at = timezone.now()
+            article.save()
+            keyword_rows.append((article, result.keywords, result.keyword_method))
+            outcomes[read.id] = "done"
+        _keywords_replace(keyword_rows)
+    return outcomes
 
 
-def _keywords_replace(article: Article, found: list[keywords.ScoredKeyword], method: str) -> None:
-    ArticleKeyword.objects.filter(article=article).delete()
-    if not found:
+def _keywords_replace(rows: list[tuple[Article, list[keywords.ScoredKeyword], str]]) -> None:
+    ArticleKeyword.objects.filter(article__in=[article for article, _, _ in rows]).delete()
+    texts = {k.text[:100] for _, found, _ in rows for k in found}
+    if not texts:
         return
-    Keyword.objects.bulk_create([Keyword(text=k.text[:100]) for k in found], ignore_conflicts=True)
-    ids = dict(Keyword.objects.filter(text__in=[k.text[:100] for k in found]).values_list("text", "id"))
+    Keyword.objects.bulk_create([Keyword(text=t) for t in texts], ignore_conflicts=True)
+    ids = dict(Keyword.objects.filter(text__in=texts).values_list("text", "id"))
     ArticleKeyword.objects.bulk_create([
         ArticleKeyword(article=article, keyword_id=ids[k.text[:100]], weight=k.weight, rank=rank, method=method)
+        for article, found, method in rows
         for rank, k in enumerate(found, start=1)
     ])
 
@@ -170,12 +197,11 @@ def articles_enrich(*, article_ids: list[int]) -> dict[int, str]:
     if not articles:
         logger.info("enrich: articles %s no longer exist; nothing to do", article_ids)
         return {}
-    outcomes = {}
-    for article, result in zip(articles, compute(articles)):
-        outcomes[article.id] = _write(article, result)
+    results = compute(articles)
+    for article, result in zip(articles, results):
         if isinstance(result, PermanentEnrichmentError):
             logger.warning("enrich: article %s failed permanently: %s", article.id, result)
-    return outcomes
+    return _write(list(zip(articles, results)))
 
 
 def article_enrich_failed(*, article_id: int, error: str) -> None:

@@ -65,7 +65,7 @@ class TestEnrichArticle:
         article = make()
         stale = Article.objects.get(id=article.id)
         Article.objects.filter(id=article.id).update(content_hash="e" * 64, text="编辑后的新正文。" * 5)
-        assert services._write(stale, services.compute([stale])[0]) == "superseded"
+        assert services._write([(stale, services.compute([stale])[0])]) == {article.id: "superseded"}
         assert Article.objects.get(id=article.id).tokens == ""
 
 

@@ -131,6 +131,13 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # The safety net behind index-on-commit: re-indexes whatever a lost task or a crash left stale.
+    "search-index-sweep": {
+        "task": "recommender.search.tasks.index_sweep",
+        "schedule": env_int("SEARCH_SWEEP_SECONDS", 600, minimum=10),
+    },
+}
 
 # --- Search, models and the AI answer provider.
 SEARCH_BACKEND = env_choice("SEARCH_BACKEND", ("embedded", "elasticsearch"), "embedded")

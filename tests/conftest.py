@@ -48,6 +48,16 @@ def _eager_celery(request):
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 
 
+@pytest.fixture(autouse=True)
+def _search_index_dir(settings, tmp_path):
+    """Each test gets its own embedded search index directory (created only if the test indexes)."""
+    settings.SEARCH_INDEX_DIR = tmp_path / "search"
+    yield
+    from recommender.search import search_backend_reset
+
+    search_backend_reset()
+
+
 @pytest.fixture
 def celery_worker_on_redis(require_redis, transactional_db):
     """A real Celery worker thread consuming every queue from the Redis broker."""

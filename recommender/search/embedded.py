@@ -124,11 +124,6 @@ class EmbeddedBackend(SearchBackend):
             return []
         return self.vectors.search(np.asarray(query, dtype=np.float32), k=clamp_k(k), filters=filters)
 
-    def _address(self, doc_id: int):
-        searcher = self._current_searcher()
-        hits = searcher.search(tantivy.Query.term_query(self.schema, "id", int(doc_id)), limit=1, count=False).hits
-        return (searcher, hits[0][1]) if hits else (searcher, None)
-
     def fetch(self, ids: Sequence[int]) -> dict[int, IndexDocument]:
         wanted = sorted({int(i) for i in ids})
         if not wanted:
@@ -151,11 +146,13 @@ class EmbeddedBackend(SearchBackend):
 
     def more_like_this(self, doc_id: int, *, k=10, filters=SearchFilters()) -> list[Hit]:
         k = clamp_k(k)
-        _, address = self._address(doc_id)
-        if address is None or k == 0:
+        source = self.fetch([doc_id]).get(int(doc_id))
+        if source is None or not source.tokens.strip() or k == 0:
             return []
-        like = tantivy.Query.more_like_this_query(
-            address, min_doc_frequency=1, min_term_frequency=1, max_query_terms=MLT_MAX_TERMS
+        # Only the tokens field: tantivy's document-address form would also match on status, origin...
+        like = tantivy.Query.more_like_this_document_fields_query(
+            self.schema, {"tokens": [source.tokens]}, min_doc_frequency=1, min_term_frequency=1,
+            max_query_terms=MLT_MAX_TERMS,
         )
         itself = tantivy.Query.term_query(self.schema, "id", int(doc_id))
         query = tantivy.Query.boolean_query(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Category, ModerationEvent
-from contentlib.tasks_queue import ENRICH_ARTICLE, queue_on_commit
+from contentlib.tasks_queue import ENRICH_ARTICLE, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash
 
 logger = logging.getLogger(__name__)
@@ -194,6 +194,8 @@ def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
             actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
             reason=reason,
         )
+        # The search index follows the decision after commit (retrieval also re-checks the status).
+        queue_on_commit(INDEX_ARTICLE, article.id)
     logger.debug("article %s %s by %s", article.id, target, actor or SYSTEM_ACTOR)
     return article
 

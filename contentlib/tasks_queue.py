@@ -8,6 +8,7 @@ from django.db import transaction
 from contentlib.config.celery import app
 
 ENRICH_ARTICLE = "recommender.tasks.enrich_article"
+INDEX_ARTICLE = "recommender.search.tasks.index_article"
 
 
 def queue_on_commit(task_name: str, *args) -> None:

@@ -21,6 +21,7 @@ from contentlib.models import Article, ArticleKeyword, Keyword
 from contentlib.tasks_queue import ENRICH_ARTICLE, queue_on_commit
 from recommender import categories, embeddings, keywords, summary
 from recommender.lexicon import segmenter_refresh
+from recommender.search.sync import article_mark_dirty
 from recommender.text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ def _write(pairs: list[tuple[Article, Enrichment | PermanentEnrichmentError]]) -
             article.enriched_at = timezone.now()
             article.save()
             keyword_rows.append((article, result.keywords, result.keyword_method))
+            article_mark_dirty(article.id)  # the index picks the new tokens and vector up after commit
             outcomes[read.id] = "done"
         _keywords_replace(keyword_rows)
     return outcomes

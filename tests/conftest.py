@@ -118,7 +118,12 @@ def categories_loaded(db):
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(settings, tmp_path):
-    """Fitted models and indexes go to a per-test directory, so tests never see each other's fits."""
+    """Fitted models and the embedded search index go to a per-test directory, so tests never see
+    each other's fits or documents."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
     settings.SEARCH_INDEX_DIR = settings.DATA_DIR / "search"
+    yield
+    from recommender.search import search_backend_reset
+
+    search_backend_reset()

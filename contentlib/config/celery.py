@@ -10,6 +10,8 @@ app = Celery("contentlib")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in ("crawl", "nlp", "index", "billing", "default")]
 app.autodiscover_tasks()
+# Task modules inside app packages that are not apps themselves (the `index` queue's tasks).
+app.autodiscover_tasks(["recommender.search"])
 
 
 @app.on_after_finalize.connect

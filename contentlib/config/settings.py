@@ -178,6 +178,11 @@ LOGGING = {
 
 # --- Periodic work (celery beat).
 CELERY_BEAT_SCHEDULE = {
+    # The safety net behind index-on-commit: re-indexes whatever a lost task or a crash left stale.
+    "search-index-sweep": {
+        "task": "recommender.search.tasks.index_sweep",
+        "schedule": env_int("SEARCH_SWEEP_SECONDS", 600, minimum=10),
+    },
     "enrichment-sweep": {"task": "recommender.tasks.sweep_stale_enrichment", "schedule": 600.0},
     "statistics-refit": {"task": "recommender.tasks.refit_statistics", "schedule": 24 * 3600.0},
 }

@@ -1,0 +1,33 @@
+"""`manage.py search_tune`: tunes fusion weights and the nothing-fits model on the dev half only."""
+import json
+
+from django.core.management.base import BaseCommand
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from recommender.retrieval import TUNING_FILE, tuned_params
+from recommender.search import relevance
+
+
+class Command(BaseCommand):
+    help = "Tunes per-language fusion weights and nothing-fits thresholds on the dev half; writes tuning.json."
+
+    def handle(self, *args, **options):
+        console = Console()
+        console.print("Indexing the fixture corpus (embedding it on first run)…")
+        index = relevance.fixture_index()
+        languages = sorted({q.lang for q in relevance.queries_of("dev")})
+        with Progress(TextColumn("Tuning on dev"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=console) as bar:
+            task = bar.add_task("", total=len(relevance.FUSION_GRID) * len(languages))
+            tuning = relevance.tune(index, progress=lambda label: bar.update(task, advance=1, description=label))
+        TUNING_FILE.write_text(json.dumps(tuning, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tuned_params.cache_clear()
+        table = Table(title=f"Tuned on the dev half → {TUNING_FILE.name}")
+        for column in ("language", "method", "lexical weight", "vector weight", "rrf k", "fit coef", "fit threshold"):
+            table.add_column(column)
+        for language, values in tuning["languages"].items():
+            table.add_row(language, values["method"], str(values["lexical_weight"]), str(values["vector_weight"]),
+                          str(values["rrf_k"]), str(values["fit_coef"]), str(values["fit_threshold"]))
+        console.print(table)

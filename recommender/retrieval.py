@@ -1,0 +1,188 @@
+"""Retrieval for readers: lexical and vector rankings fused in the app, a calibrated "nothing fits"
+signal, and a database check so that nothing rejected, archived or deleted is ever returned.
+
+Fusion weights and the nothing-fits model are per language (the bundled embedding model is
+English-only, so Chinese leans on lexical matching). They were tuned on the development half of the
+judged queries only (`manage.py search_tune`) and live in `recommender/search/tuning.json`.
+"""
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from contentlib.models import Article
+from contentlib.selectors import article_published
+from recommender.search import search_backend
+from recommender.search.base import Hit, SearchBackend, SearchFilters, query_terms
+from recommender.text import detect_language, tokenize
+
+logger = logging.getLogger(__name__)
+
+TUNING_FILE = Path(__file__).parent / "search" / "tuning.json"
+QUERY_MAX_CHARS = 2000  # a 10,000-character paste is cut; its head says what it is about
+CANDIDATES = 50  # from each ranking, before fusion
+MODES = ("hybrid", "lexical", "vector")
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """How one language's rankings are combined, and how its nothing-fits probability is computed."""
+
+    method: str = "weighted"  # "weighted" (normalized scores) or "rrf" (reciprocal ranks)
+    lexical_weight: float = 0.5
+    vector_weight: float = 0.5
+    rrf_k: int = 60
+    # Logistic model of P(some article fits) from the raw top scores: intercept, lexical, vector.
+    fit_coef: tuple[float, float, float] = (0.0, 1.0, 1.0)
+    fit_threshold: float = 0.5
+
+    def fit_probability(self, lexical_top: float, vector_top: float) -> float:
+        b0, b_lex, b_vec = self.fit_coef
+        z = b0 + b_lex * lexical_top + b_vec * vector_top
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@lru_cache(maxsize=1)
+def tuned_params() -> dict[str, FusionParams]:
+    """Per-language parameters from tuning.json; "other" languages use the English ones."""
+    data = json.loads(TUNING_FILE.read_text(encoding="utf-8")) if TUNING_FILE.exists() else {}
+    params = {}
+    for language, values in data.get("languages", {}).items():
+        values = dict(values)
+        values["fit_coef"] = tuple(values.get("fit_coef", (0.0, 1.0, 1.0)))
+        params[language] = FusionParams(**values)
+    return params
+
+
+def params_for(language: str, overrides: dict[str, FusionParams] | None = None) -> FusionParams:
+    table = overrides if overrides is not None else tuned_params()
+    return table.get(language) or table.get("en") or FusionParams()
+
+
+@dataclass(frozen=True)
+class ScoredHit:
+    id: int
+    score: float
+    lexical: float | None = None  # normalized BM25 (BM25 / the query's summed idf)
+    vector: float | None = None  # cosine similarity
+
+
+@dataclass
+class RetrievalResult:
+    hits: list[ScoredHit] = field(default_factory=list)
+    language: str = "other"
+    fit_probability: float = 0.0
+    nothing_fits: bool = True
+    lexical_top: float = 0.0
+    vector_top: float = 0.0
+
+    @property
+    def ids(self) -> list[int]:
+        return [h.id for h in self.hits]
+
+
+def lexical_normalizer(backend: SearchBackend, terms: list[str]) -> float:
+    """The query's summed BM25 idf: a BM25 score divided by it is comparable across queries."""
+    if not terms:
+        return 1.0
+    total, freqs = backend.term_stats(terms)
+    total = max(total, 1)
+    return sum(math.log(1.0 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5)) for t in terms) or 1.0
+
+
+def fuse(lexical: list[Hit], vector: list[Hit], *, normalizer: float, params: FusionParams) -> list[ScoredHit]:
+    """One ranking from both: weighted sum of normalized scores, or weighted reciprocal rank fusion."""
+    lex = {h.id: (rank, h.score / normalizer) for rank, h in enumerate(lexical)}
+    vec = {h.id: (rank, h.score) for rank, h in enumerate(vector)}
+    fused = []
+    for doc_id in lex.keys() | vec.keys():
+        lex_rank, lex_score = lex.get(doc_id, (None, None))
+        vec_rank, vec_score = vec.get(doc_id, (None, None))
+        if params.method == "rrf":
+            score = sum(
+                weight / (params.rrf_k + rank + 1)
+                for weight, rank in ((params.lexical_weight, lex_rank), (params.vector_weight, vec_rank))
+                if rank is not None
+            )
+        else:
+            score = params.lexical_weight * (lex_score or 0.0) + params.vector_weight * max(vec_score or 0.0, 0.0)
+        fused.append(ScoredHit(doc_id, score, lex_score, vec_score))
+    fused.sort(key=lambda h: (-h.score, h.id))
+    return fused
+
+
+def visible_ids(ids: list[int], filters: SearchFilters) -> set[int]:
+    """Which of these articles may be shown now, by the database: the index may lag a moderation."""
+    rows = article_published() if filters.published_only else Article.objects.all()
+    return set(rows.filter(id__in=ids).values_list("id", flat=True))
+
+
+def _query_vector(text: str) -> np.ndarray | None:
+    from recommender.embeddings import encode_query  # noqa: PLC0415 - loads the model on first use
+
+    try:
+        return encode_query(text)
+    except (RuntimeError, OSError) as error:
+        # A reader's query must still be answered; lexical results carry on while operators fix the model.
+        logger.error("query embedding failed, answering lexically only: %s", error)
+        return None
+
+
+def retrieve(
+    query: str,
+    *,
+    k: int = 10,
+    filters: SearchFilters = SearchFilters(),
+    mode: str = "hybrid",
+    backend: SearchBackend | None = None,
+    query_vector: np.ndarray | None = None,
+    check_database: bool = True,
+    params: dict[str, FusionParams] | None = None,
+) -> RetrievalResult:
+    """The articles that best answer `query`, best first, and whether any of them fits at all.
+
+    Any text is accepted: empty, very long, query syntax, emoji, mixed scripts. The query is
+    segmented with the same `tokenize` as the articles. `query_vector` skips the encoder (callers
+    that already have it, and the benchmark). `check_database=False` is for evaluations over an
+    index that is not backed by rows.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    text = (query or "")[:QUERY_MAX_CHARS].strip()
+    language = detect_language(text)
+    result = RetrievalResult(language=language)
+    if not text or k <= 0:
+        return result
+    backend = backend or search_backend()
+    fusion = params_for(language, params)
+    terms = query_terms(tokenize(text))
+    wanted = max(CANDIDATES, 3 * k)
+    lexical = backend.lexical(terms, k=wanted, filters=filters) if terms else []
+    normalizer = lexical_normalizer(backend, terms) if lexical else 1.0
+    vector: list[Hit] = []
+    if mode != "lexical":
+        if query_vector is None:
+            query_vector = _query_vector(text)
+        if query_vector is not None:
+            vector = backend.vector(query_vector, k=wanted, filters=filters)
+    if mode == "lexical":
+        ranked = [ScoredHit(h.id, h.score / normalizer, lexical=h.score / normalizer) for h in lexical]
+    elif mode == "vector":
+        ranked = [ScoredHit(h.id, h.score, vector=h.score) for h in vector]
+    else:
+        ranked = fuse(lexical, vector, normalizer=normalizer, params=fusion)
+    if check_database and ranked:
+        allowed = visible_ids([h.id for h in ranked], filters)
+        ranked = [h for h in ranked if h.id in allowed]
+        lexical = [h for h in lexical if h.id in allowed]
+        vector = [h for h in vector if h.id in allowed]
+    result.hits = ranked[:k]
+    result.lexical_top = lexical[0].score / normalizer if lexical else 0.0
+    result.vector_top = vector[0].score if vector else 0.0
+    result.fit_probability = fusion.fit_probability(result.lexical_top, result.vector_top)
+    result.nothing_fits = not result.hits or result.fit_probability < fusion.fit_threshold
+    return result

@@ -1,0 +1,35 @@
+"""Articles as index documents: what each backend stores for an article, and its fingerprint."""
+import hashlib
+
+from contentlib.models import Article
+from recommender.embeddings import from_bytes
+from recommender.search.base import IndexDocument
+
+
+def article_document(article: Article) -> IndexDocument:
+    """The document for an article (select_related("category") avoids a query per article)."""
+    vector = from_bytes(article.embedding) if article.embedding else None
+    return IndexDocument(
+        id=article.id,
+        tokens=article.tokens or "",
+        title=article.title,
+        language=article.language or "",
+        category=article.category.slug if article.category_id else "",
+        owner_id=article.owner_id,
+        origin=article.origin,
+        status=article.status,
+        published=article.is_published,
+        vector=vector if vector is not None and len(vector) else None,
+    )
+
+
+def document_fingerprint(doc: IndexDocument) -> str:
+    """A hash of everything the index holds for the document: equal fingerprints need no write."""
+    digest = hashlib.sha256()
+    for part in (doc.tokens, doc.title, doc.language, doc.category, str(doc.owner_id), doc.origin, doc.status,
+                 str(doc.published)):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x1f")
+    if doc.vector is not None:
+        digest.update(doc.vector.astype("<f4").tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,62 @@
+import os
+import uuid
+
+import numpy as np
+import pytest
+
+from recommender.search.base import IndexDocument
+
+
+def unit(*values) -> np.ndarray:
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def _embedded(tmp_path):
+    from recommender.search.embedded import EmbeddedBackend
+
+    return EmbeddedBackend(tmp_path / "index")
+
+
+def _elasticsearch(tmp_path):
+    url = os.environ.get("ELASTICSEARCH_URL")
+    if not url:
+        pytest.skip("Elasticsearch contract tests need a cluster: set ELASTICSEARCH_URL=http://127.0.0.1:9200 "
+                    "(see README, 'Search')")
+    from elasticsearch import Elasticsearch
+
+    from recommender.search.elastic import ElasticsearchBackend
+
+    # A unique prefix per test: parallel runs and leftovers never collide.
+    backend = ElasticsearchBackend(Elasticsearch(url, request_timeout=30), f"contract-{uuid.uuid4().hex[:10]}")
+    return backend
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def backend(request, tmp_path):
+    """Every backend in turn: the same contract must hold for each."""
+    engine = {"embedded": _embedded, "elasticsearch": _elasticsearch}[request.param](tmp_path)
+    yield engine
+    if request.param == "elasticsearch":
+        engine.clear()
+        engine.client.indices.delete_index_template(name=engine.template_name, ignore_unavailable=True)
+    engine.close()
+
+
+@pytest.fixture
+def library_docs() -> list[IndexDocument]:
+    """A small library: published and unpublished, two languages, categories, owners and origins."""
+    return [
+        IndexDocument(1, "智能 仓储 agv 小车 夜间 补货 仓储", "仓储", "zh", "logistics", None, "crawled", "approved", True,
+                      unit(1, 0, 0, 0)),
+        IndexDocument(2, "仓储 保理 融资 应收 账款", "保理", "zh", "finance", 7, "submitted", "approved", True,
+                      unit(0, 1, 0, 0)),
+        IndexDocument(3, "warehouse robots agv payback", "robots", "en", "logistics", 7, "crawled", "approved", True,
+                      unit(0.8, 0.6, 0, 0)),
+        IndexDocument(4, "仓储 agv 草稿", "draft", "zh", "logistics", None, "crawled", "pending", False,
+                      unit(0.95, 0.05, 0, 0)),
+        IndexDocument(5, "green bond allocation report", "bonds", "en", "finance", None, "open_data", "approved", True,
+                      unit(0, 0, 1, 0)),
+        IndexDocument(6, "cold chain antibody air freight", "cold", "en", "logistics", None, "crawled", "approved", True,
+                      None),
+    ]

@@ -1,0 +1,130 @@
+"""Retrieval for readers: fusion, the nothing-fits signal, odd input, and cross-process freshness."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from recommender.retrieval import FusionParams, fuse, retrieve
+from recommender.search.base import Hit
+from recommender.search.embedded import EmbeddedBackend
+
+from .conftest import unit
+
+ODD_QUERIES = ["", "   ", '" * : ( ) AND OR NOT', "NOT", "😀🚚📦", "仓储 warehouse ロボット 🤖 склад",
+               "x" * 10_000, "仓储 " * 3000, "\x00\x01", "title:仓储 OR (agv AND 冷链)"]
+
+
+@pytest.fixture
+def index(tmp_path, library_docs):
+    backend = EmbeddedBackend(tmp_path / "idx")
+    backend.upsert(library_docs)
+    return backend
+
+
+def test_weighted_fusion_follows_the_language_weights():
+    lexical = [Hit(1, 6.0), Hit(2, 3.0)]
+    vector = [Hit(2, 0.9), Hit(3, 0.8)]
+
+    lexical_heavy = fuse(lexical, vector, normalizer=6.0, params=FusionParams(lexical_weight=1.0, vector_weight=0.0))
+    vector_heavy = fuse(lexical, vector, normalizer=6.0, params=FusionParams(lexical_weight=0.2, vector_weight=0.8))
+
+    assert [h.id for h in lexical_heavy][:2] == [1, 2]
+    assert [h.id for h in vector_heavy] == [2, 3, 1]
+    assert vector_heavy[0].lexical == pytest.approx(0.5) and vector_heavy[0].vector == pytest.approx(0.9)
+
+
+def test_rrf_rewards_documents_both_rankings_agree_on():
+    fused = fuse([Hit(1, 9.0), Hit(2, 1.0)], [Hit(2, 0.5), Hit(3, 0.4)], normalizer=1.0,
+                 params=FusionParams(method="rrf", lexical_weight=1.0, vector_weight=1.0, rrf_k=60))
+
+    assert fused[0].id == 2
+
+
+def test_hybrid_uses_the_language_weights(index):
+    # zh leans lexical, en leans vector: the same query vector ranks differently by language.
+    params = {"zh": FusionParams(lexical_weight=1.0, vector_weight=0.0),
+              "en": FusionParams(lexical_weight=0.0, vector_weight=1.0)}
+
+    zh = retrieve("智能仓储AGV小车", backend=index, query_vector=unit(0, 0, 1, 0), check_database=False, params=params)
+    en = retrieve("warehouse robots agv", backend=index, query_vector=unit(0, 0, 1, 0), check_database=False,
+                  params=params)
+
+    assert zh.language == "zh" and zh.ids[0] == 1
+    assert en.language == "en" and en.ids[0] == 5
+
+
+def test_nothing_fits_comes_from_raw_top_scores(index):
+    params = {"en": FusionParams(lexical_weight=0.5, vector_weight=0.5, fit_coef=(-4.0, 2.0, 4.0), fit_threshold=0.5)}
+
+    close = retrieve("green bond allocation report", backend=index, query_vector=unit(0, 0, 1, 0),
+                     check_database=False, params=params)
+    far = retrieve("lithium battery swapping rules", backend=index, query_vector=unit(0, 0, 0, 1),
+                   check_database=False, params=params)
+
+    assert not close.nothing_fits and close.fit_probability > 0.5
+    assert far.nothing_fits and far.fit_probability < 0.5
+    assert far.lexical_top == 0.0
+
+
+@pytest.mark.parametrize("mode", ["lexical", "vector", "hybrid"])
+@pytest.mark.parametrize("text", ODD_QUERIES, ids=lambda t: repr(t[:16]))
+def test_odd_queries_return_results_or_nothing(index, text, mode):
+    result = retrieve(text, backend=index, mode=mode, query_vector=unit(1, 1, 0, 0), check_database=False)
+
+    assert set(result.ids) <= {1, 2, 3, 5, 6}
+    assert (not text.strip()) <= (result.ids == [])
+
+
+@pytest.mark.django_db
+def test_odd_queries_through_the_real_encoder(index):
+    """The bundled model encodes whatever readers type; retrieval never raises on it."""
+    for text in ODD_QUERIES:
+        result = retrieve(text, backend=index, mode="hybrid", check_database=False)
+        assert isinstance(result.ids, list)
+
+
+def test_a_commit_in_another_process_is_seen_at_the_next_query(tmp_path, library_docs):
+    reader = EmbeddedBackend(tmp_path / "shared")
+    reader.upsert(library_docs[:1])
+    assert [h.id for h in reader.lexical(["保理"])] == []
+
+    writer = textwrap.dedent(f"""
+        import django, os, numpy as np
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
+        django.setup()
+        from recommender.search.embedded import EmbeddedBackend
+        from recommender.search.base import IndexDocument
+        EmbeddedBackend({str(tmp_path / "shared")!r}).upsert([IndexDocument(
+            2, "仓储 保理 融资", published=True, vector=np.array([0, 1, 0, 0], dtype=np.float32))])
+    """)
+    subprocess.run([sys.executable, "-c", writer], check=True, timeout=120)
+
+    assert [h.id for h in reader.lexical(["保理"])] == [2]
+    assert [h.id for h in reader.vector(unit(0, 1, 0, 0), k=1)] == [2]
+
+
+def test_concurrent_writers_in_two_processes_lose_nothing(tmp_path):
+    """The flock makes writers take turns; every upsert from both processes lands."""
+    script = textwrap.dedent("""
+        import django, os, sys, numpy as np
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
+        django.setup()
+        from recommender.search.embedded import EmbeddedBackend
+        from recommender.search.base import IndexDocument
+        backend = EmbeddedBackend(sys.argv[1])
+        start = int(sys.argv[2])
+        for i in range(start, start + 15):
+            vector = np.zeros(4, dtype=np.float32); vector[i % 4] = 1
+            backend.upsert([IndexDocument(i, f"doc{i} 共享", published=True, vector=vector)])
+    """)
+    directory = str(tmp_path / "contended")
+    workers = [subprocess.Popen([sys.executable, "-c", script, directory, str(start)]) for start in (0, 100)]
+    assert [w.wait(timeout=180) for w in workers] == [0, 0]
+
+    backend = EmbeddedBackend(directory)
+    expected = set(range(15)) | set(range(100, 115))
+    assert backend.ids() == expected
+    assert {h.id for h in backend.vector(unit(1, 1, 1, 1), k=100)} == expected
+    assert len(backend.lexical(["共享"], k=100)) == 30

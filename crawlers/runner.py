@@ -1,0 +1,51 @@
+"""Runs one crawl of one source in this process: lock, index, Scrapy, record.
+
+Scrapy's reactor cannot be restarted, so a process runs one crawl: `manage.py crawl` is that
+process, and the Celery task and `manage.py demo` start it as a subprocess.
+"""
+import logging
+from collections.abc import Callable
+
+from scrapy.crawler import CrawlerProcess
+
+from crawlers import services
+from crawlers.models import CrawlRun
+from crawlers.scrapy_settings import scrapy_settings
+from crawlers.spiders import SPIDER_FOR_KIND
+
+_QUIET_LOGGERS = ("scrapy", "twisted", "trafilatura", "htmldate", "courlan", "charset_normalizer", "py.warnings")
+
+
+def crawl_source(*, source, on_page: Callable[[str, str], None] | None = None) -> CrawlRun:
+    """Crawls `source` to the end, returning its closed `CrawlRun` with outcome counts.
+
+    Raises ApplicationError when another crawl of the source is running.
+    """
+    services.minhash_index_backfill()  # the index covers every article, not only crawled ones
+    run = services.crawl_run_start(source_id=source.id)
+    _quiet_logs()
+    process = CrawlerProcess(scrapy_settings(source))
+    _quiet_logs()  # again: CrawlerProcess sets the "scrapy" logger to DEBUG
+    crawler = process.create_crawler(SPIDER_FOR_KIND[source.kind])
+    error = ""
+    try:
+        process.crawl(crawler, source=source, run_id=run.id, on_page=on_page)
+        process.start()
+    except Exception as failure:  # noqa: BLE001 - recorded on the run, then re-raised
+        error = f"{type(failure).__name__}: {failure}"
+        services.crawl_run_finish(run_id=run.id, finish_reason="error", error=error)
+        raise
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    if "finish_reason" not in stats:
+        # Scrapy logs a spider that fails to start and returns normally; the run must say it failed.
+        return services.crawl_run_finish(
+            run_id=run.id, finish_reason="error",
+            error="The crawl did not start; Scrapy logged the cause above. Fix it and run the crawl again.",
+        )
+    return services.crawl_run_finish(run_id=run.id, finish_reason=str(stats["finish_reason"]))
+
+
+def _quiet_logs() -> None:
+    """Keeps Scrapy and the extraction libraries to warnings; Django's root handler prints them."""
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if name == "scrapy" else logging.ERROR)

@@ -6,6 +6,7 @@ process, and the Celery task and `manage.py demo` start it as a subprocess.
 import logging
 from collections.abc import Callable
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawlers import services
@@ -13,7 +14,16 @@ from crawlers.models import CrawlRun
 from crawlers.scrapy_settings import scrapy_settings
 from crawlers.spiders import SPIDER_FOR_KIND
 
-_QUIET_LOGGERS = ("scrapy", "twisted", "trafilatura", "htmldate", "courlan", "charset_normalizer", "py.warnings")
+_QUIET_LOGGERS = ("twisted", "trafilatura", "htmldate", "courlan", "charset_normalizer", "py.warnings",
+                  "celery.app.trace", "kombu.connection")
+
+
+class _ScrapyWarningsOnly(logging.Filter):
+    """Drops Scrapy's records below WARNING. A handler filter, because CrawlerProcess resets the
+    levels of the "scrapy" loggers while it starts (and logs at INFO straight after)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith("scrapy")
 
 
 def crawl_source(*, source, on_page: Callable[[str, str], None] | None = None) -> CrawlRun:
@@ -25,8 +35,8 @@ def crawl_source(*, source, on_page: Callable[[str, str], None] | None = None) -
     run = services.crawl_run_start(source_id=source.id)
     _quiet_logs()
     process = CrawlerProcess(scrapy_settings(source))
-    _quiet_logs()  # again: CrawlerProcess sets the "scrapy" logger to DEBUG
     crawler = process.create_crawler(SPIDER_FOR_KIND[source.kind])
+    crawler.signals.connect(_quiet_logs, signal=signals.engine_started)
     error = ""
     try:
         process.crawl(crawler, source=source, run_id=run.id, on_page=on_page)
@@ -47,5 +57,9 @@ def crawl_source(*, source, on_page: Callable[[str, str], None] | None = None) -
 
 def _quiet_logs() -> None:
     """Keeps Scrapy and the extraction libraries to warnings; Django's root handler prints them."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _ScrapyWarningsOnly) for f in handler.filters):
+            handler.addFilter(_ScrapyWarningsOnly())
+    logging.getLogger("scrapy").setLevel(logging.WARNING)
     for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING if name == "scrapy" else logging.ERROR)
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -10,9 +10,7 @@ from contentlib.errors import ApplicationError
 from contentlib.models import Source
 from crawlers import runner, selectors
 from crawlers.models import CrawlPage
-
-# Exit status when another crawl of the source holds the lock, so schedulers can tell it from a failure.
-EXIT_LOCKED = 3
+from crawlers.tasks import EXIT_LOCKED
 
 
 class Command(BaseCommand):

@@ -135,6 +135,8 @@ def build_routes(base: str) -> dict[str, Route]:
 class TestSite:
     """A threaded HTTP server on 127.0.0.1 serving `build_routes`, counting concurrent requests."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, delay: float = 0.03):
         self.delay = delay
         self.lock = threading.Lock()

@@ -43,6 +43,13 @@ class ExtractedPage:
     published_at: dt.datetime | None
     language: str
     link_text_share: float  # share of the main text that is link text
+    link_count: int  # links inside the main text
+
+    def is_link_list(self, *, max_link_share: float, min_chars_per_link: int) -> bool:
+        """True for a page whose main text is mostly links or a list of teasers (a listing page)."""
+        if self.link_text_share > max_link_share:
+            return True
+        return self.link_count >= 3 and len(self.text) / self.link_count < min_chars_per_link
 
 
 def extract_page(html: str, url: str) -> ExtractedPage | None:
@@ -51,7 +58,8 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     if document is None or not (document.text or "").strip():
         return None
     text = document.text.strip()
-    link_chars = sum(len("".join(ref.itertext())) for ref in document.body.iter("ref"))
+    refs = list(document.body.iter("ref"))
+    link_chars = sum(len("".join(ref.itertext())) for ref in refs)
     body_chars = max(1, len("".join(document.body.itertext())))
     return ExtractedPage(
         title=(document.title or "").strip(),
@@ -61,6 +69,7 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
         published_at=_parse_date(document.date),
         language=detect_language(text),
         link_text_share=min(1.0, link_chars / body_chars),
+        link_count=len(refs),
     )
 
 

@@ -44,13 +44,16 @@ class QualityPipeline(_CrawlPipeline):
         if item.outcome is not None:
             return item
         page = item.page
-        if item.links_followed and item.page_link_share > settings.CRAWL_MAX_LINK_TEXT_SHARE:
+        link_list = page is not None and page.is_link_list(
+            max_link_share=settings.CRAWL_MAX_LINK_TEXT_SHARE, min_chars_per_link=settings.CRAWL_MIN_CHARS_PER_LINK)
+        if item.links_followed and (link_list or page is None or item.page_link_share > settings.CRAWL_MAX_LINK_TEXT_SHARE):
             return item.decide(Outcome.LISTING, f"{item.links_followed} links followed; "
                                                 f"{item.page_link_share:.0%} of the page's text is links")
         if page is None:
             return item.decide(Outcome.NO_TEXT, "trafilatura found no main text")
-        if page.link_text_share > settings.CRAWL_MAX_LINK_TEXT_SHARE:
-            return item.decide(Outcome.MOSTLY_LINKS, f"{page.link_text_share:.0%} of the main text is links")
+        if link_list:
+            return item.decide(Outcome.MOSTLY_LINKS, f"{page.link_count} links in {len(page.text)} characters of "
+                                                     f"main text ({page.link_text_share:.0%} link text)")
         length = len(page.text)
         if length < settings.CRAWL_MIN_TEXT_CHARS:
             return item.decide(Outcome.TOO_SHORT, f"{length} characters of main text; the minimum is "

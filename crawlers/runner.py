@@ -4,7 +4,14 @@ Scrapy's reactor cannot be restarted, so a process runs one crawl: `manage.py cr
 process, and the Celery task and `manage.py demo` start it as a subprocess.
 """
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
@@ -63,3 +70,30 @@ def _quiet_logs() -> None:
     logging.getLogger("scrapy").setLevel(logging.WARNING)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def crawl_command_env(**overrides: str) -> dict[str, str]:
+    """The environment for a `manage.py crawl` child process: ours, plus this process's database.
+
+    Passing DATABASE_URL explicitly makes the child write where the parent reads, even when the
+    parent's database is not the one the environment names (a test database, for instance).
+    """
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        auth = quote(db["USER"] or "", safe="")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, **overrides}
+
+
+def crawl_subprocess(slug: str, *, progress: bool = True, capture: bool = False, timeout: float | None = None,
+                     **env: str) -> subprocess.CompletedProcess:
+    """Runs `manage.py crawl <slug>` in a child process (Scrapy's reactor cannot restart) and waits for it."""
+    command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "crawl", slug]
+    if not progress:
+        command.append("--no-progress")
+    return subprocess.run(command, env=crawl_command_env(**env), capture_output=capture, text=True,
+                          timeout=timeout, check=False)

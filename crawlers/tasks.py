@@ -1,13 +1,12 @@
 """Celery tasks on the `crawl` queue: find due sources, crawl each in its own process."""
 import logging
 import subprocess
-import sys
 
 from celery import shared_task
 from django.conf import settings
 
 from contentlib.models import Source
-from crawlers import selectors
+from crawlers import runner, selectors
 
 logger = logging.getLogger(__name__)
 # Exit status of `manage.py crawl` when another crawl of the source holds the lock, so a scheduler
@@ -35,10 +34,9 @@ def crawl_source(source_id: int) -> int | None:
     if source is None:
         logger.warning("crawl_source: source #%s no longer exists; nothing to do", source_id)
         return None
-    command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "crawl", source.slug, "--no-progress"]
     timeout = source.time_limit_seconds + settings.CRAWL_STALE_LOCK_MINUTES * 60
     try:
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        finished = runner.crawl_subprocess(source.slug, progress=False, capture=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         logger.error("crawl of %s overran its time limit by %s minutes and was stopped",
                      source.slug, settings.CRAWL_STALE_LOCK_MINUTES)

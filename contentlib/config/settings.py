@@ -176,6 +176,8 @@ CRAWL_RETRY_BACKOFF_SECONDS = env_float("CRAWL_RETRY_BACKOFF_SECONDS", 5.0)  # d
 CRAWL_MAX_PAGE_BYTES = env_int("CRAWL_MAX_PAGE_BYTES", 3 * 1024 * 1024, minimum=10_000)
 CRAWL_MIN_TEXT_CHARS = env_int("CRAWL_MIN_TEXT_CHARS", 200, minimum=1)
 CRAWL_MAX_LINK_TEXT_SHARE = env_float("CRAWL_MAX_LINK_TEXT_SHARE", 0.5)  # above this, a page is a listing
+# Three or more links in the main text with less text than this per link: a list of teasers.
+CRAWL_MIN_CHARS_PER_LINK = env_int("CRAWL_MIN_CHARS_PER_LINK", 400, minimum=1)
 CRAWL_NEAR_DUPLICATE_THRESHOLD = env_float("CRAWL_NEAR_DUPLICATE_THRESHOLD", 0.6)  # estimated Jaccard of shingles
 CRAWL_MINHASH_PERMUTATIONS = 128
 CRAWL_STALE_LOCK_MINUTES = env_int("CRAWL_STALE_LOCK_MINUTES", 15, minimum=1)  # beyond a source's time limit

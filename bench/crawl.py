@@ -111,6 +111,7 @@ def reset_database(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--profile", metavar="FILE", help="Run the crawl under cProfile, writing stats to FILE.")
     args = parser.parse_args()
     console = Console()
     db_url, broker = os.environ.get("DATABASE_URL", ""), os.environ.get("CELERY_BROKER_URL", "")
@@ -137,7 +138,8 @@ def main() -> None:
     env = {**os.environ, "CRAWL_DOWNLOAD_DELAY": "0", "CRAWL_CONCURRENCY_PER_DOMAIN": "8",
            "CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY": "8", "CRAWL_AUTOTHROTTLE_MAX_DELAY": "0.1"}
     started = time.perf_counter()
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "crawl", "bench"], env=env, check=True)
+    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+    subprocess.run([sys.executable, *profile, str(ROOT / "manage.py"), "crawl", "bench"], env=env, check=True)
     crawl_wall = time.perf_counter() - started
     from crawlers.models import CrawlRun  # noqa: PLC0415
     run = CrawlRun.objects.get()

@@ -48,10 +48,10 @@ def crawl_outcome_counts(*, run_id: int) -> dict[str, int]:
     return {row["outcome"]: row["n"] for row in rows}
 
 
-def crawl_page_same_canonical(*, run_id: int, canonical_url: str) -> CrawlPage | None:
-    """An earlier page of this run that already stood for the same canonical URL."""
+def crawl_page_of_article(*, run_id: int, article_id: int) -> CrawlPage | None:
+    """An earlier page of this run that already stood for the article (same canonical URL)."""
     return (
-        CrawlPage.objects.filter(run_id=run_id, article__canonical_url=canonical_url)
+        CrawlPage.objects.filter(run_id=run_id, article_id=article_id)
         .exclude(outcome=CrawlPage.Outcome.DUPLICATE)
         .order_by("id")
         .first()

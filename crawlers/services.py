@@ -88,11 +88,10 @@ def crawled_page_save(*, run_id: int, source: Source, url: str, canonical_url: s
     """
     with transaction.atomic():
         _dedup_lock()
-        earlier = selectors.crawl_page_same_canonical(run_id=run_id, canonical_url=canonical_url)
-        if earlier is not None:
-            return PageResult(Outcome.DUPLICATE, f"same canonical URL as {earlier.url}", earlier.article_id)
-
         existing = Article.objects.filter(canonical_url=canonical_url).only("id", "content_hash", "duplicate_of_id").first()
+        earlier = existing and selectors.crawl_page_of_article(run_id=run_id, article_id=existing.id)
+        if earlier:
+            return PageResult(Outcome.DUPLICATE, f"same canonical URL as {earlier.url}", earlier.article_id)
         digest = content_hash(page.title, page.text)
         if existing is not None and existing.content_hash == digest:
             if existing.duplicate_of_id:
@@ -116,7 +115,7 @@ def crawled_page_save(*, run_id: int, source: Source, url: str, canonical_url: s
         except ApplicationError as error:
             return PageResult(Outcome.INVALID, error.message)
         article = saved.article
-        _index(article.id, article.content_hash, signature)
+        _index(article.id, article.content_hash, signature, new=saved.outcome == "created")
         if near is not None:
             original_id, similarity = near
             article = library.article_mark_duplicate(article_id=article.id, original_id=original_id)
@@ -144,11 +143,13 @@ def minhash_index_backfill(*, batch_size: int = 500) -> int:
         done += len(batch)
 
 
-def _index(article_id: int, digest: str, signature) -> None:
-    MinHashSignature.objects.update_or_create(
-        article_id=article_id, defaults={"content_hash": digest, "hashvalues": dedup.minhash_to_bytes(signature)}
-    )
-    MinHashBand.objects.filter(article_id=article_id).delete()
+def _index(article_id: int, digest: str, signature, *, new: bool = False) -> None:
+    values = {"content_hash": digest, "hashvalues": dedup.minhash_to_bytes(signature)}
+    if new:  # a row created in this transaction has no index entries yet: skip the look-ups
+        MinHashSignature.objects.create(article_id=article_id, **values)
+    else:
+        MinHashSignature.objects.update_or_create(article_id=article_id, defaults=values)
+        MinHashBand.objects.filter(article_id=article_id).delete()
     MinHashBand.objects.bulk_create(
         MinHashBand(article_id=article_id, key=key)
         for key in dedup.band_keys(signature, settings.CRAWL_NEAR_DUPLICATE_THRESHOLD)

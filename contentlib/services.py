@@ -218,6 +218,14 @@ def article_archive(*, article_id: int, actor=None, reason: str = "") -> Article
     return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.ARCHIVE, reason=reason.strip())
 
 
+def article_set_owner(*, article_id: int, owner_id: int | None) -> Article:
+    """Links the article to the advertiser that paid for it (or unlinks it with None)."""
+    updated = Article.objects.filter(id=article_id).update(owner_id=owner_id, updated_at=timezone.now())
+    if not updated:
+        raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.")
+    return Article.objects.get(id=article_id)
+
+
 def article_set_category(*, article_id: int, category_id: int | None, actor) -> Article:
     """Sets an editor's category; it sticks, so enrichment never overwrites it."""
     with transaction.atomic():
@@ -229,3 +237,22 @@ def article_set_category(*, article_id: int, category_id: int | None, actor) -> 
         article.category_locked = category_id is not None
         article.save(update_fields=["category", "category_confidence", "category_locked", "updated_at"])
     return article
+
+
+def article_mark_duplicate(*, article_id: int, original_id: int) -> Article:
+    """Records that the article repeats `original_id` (a near-duplicate), so it is never published twice.
+
+    A duplicate of a duplicate points at the first original. An approved article that turns out to
+    be a duplicate stays approved in status but leaves the published set (`is_published`).
+    """
+    with transaction.atomic():
+        original = Article.objects.filter(id=original_id).only("id", "duplicate_of_id").first()
+        if original is None:
+            raise ApplicationError(f"Article #{original_id} does not exist; it may have been deleted.")
+        root_id = original.duplicate_of_id or original.id
+        if root_id == article_id:
+            raise ApplicationError(f"Article #{article_id} cannot duplicate itself.", {"code": "self"})
+        updated = Article.objects.filter(id=article_id).update(duplicate_of_id=root_id, updated_at=timezone.now())
+        if not updated:
+            raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.")
+    return Article.objects.get(id=article_id)

@@ -160,9 +160,29 @@ if LLM_PROVIDER == "openai" and not (LLM_BASE_URL and LLM_MODEL):
 if LLM_PROVIDER == "transformers" and not LLM_MODEL:
     raise ImproperlyConfigured("LLM_PROVIDER=transformers needs LLM_MODEL, a local model directory. Set LLM_MODEL.")
 
-# --- Crawling.
+# === Crawling (crawlers/) ======================================================================
+# Politeness and quality rules for every crawl. Tests scale the delays down through the same
+# variables; see crawlers/scrapy_settings.py for how each one reaches Scrapy.
 CRAWLER_CONTACT_URL = env_str("CRAWLER_CONTACT_URL", "https://example.com/contentlib-bot")
+CRAWLER_BOT_NAME = env_str("CRAWLER_BOT_NAME", "ContentLibBot")
 CRAWL_LANGUAGES = env_list("CRAWL_LANGUAGES", ["zh", "en"])
+CRAWL_CONCURRENCY_PER_DOMAIN = env_int("CRAWL_CONCURRENCY_PER_DOMAIN", 2, minimum=1)
+CRAWL_DOWNLOAD_DELAY = env_float("CRAWL_DOWNLOAD_DELAY", 1.0)  # seconds; AutoThrottle's starting delay
+CRAWL_AUTOTHROTTLE_MAX_DELAY = env_float("CRAWL_AUTOTHROTTLE_MAX_DELAY", 60.0)
+CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY = env_float("CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY", 1.0)
+CRAWL_TIMEOUT_SECONDS = env_float("CRAWL_TIMEOUT_SECONDS", 30.0)
+CRAWL_RETRY_TIMES = env_int("CRAWL_RETRY_TIMES", 3, minimum=0)
+CRAWL_RETRY_BACKOFF_SECONDS = env_float("CRAWL_RETRY_BACKOFF_SECONDS", 5.0)  # doubles on every retry
+CRAWL_MAX_PAGE_BYTES = env_int("CRAWL_MAX_PAGE_BYTES", 3 * 1024 * 1024, minimum=10_000)
+CRAWL_MIN_TEXT_CHARS = env_int("CRAWL_MIN_TEXT_CHARS", 200, minimum=1)
+CRAWL_MAX_LINK_TEXT_SHARE = env_float("CRAWL_MAX_LINK_TEXT_SHARE", 0.5)  # above this, a page is a listing
+# Three or more links in the main text with less text than this per link: a list of teasers.
+CRAWL_MIN_CHARS_PER_LINK = env_int("CRAWL_MIN_CHARS_PER_LINK", 400, minimum=1)
+CRAWL_NEAR_DUPLICATE_THRESHOLD = env_float("CRAWL_NEAR_DUPLICATE_THRESHOLD", 0.6)  # estimated Jaccard of shingles
+CRAWL_MINHASH_PERMUTATIONS = 128
+CRAWL_STALE_LOCK_MINUTES = env_int("CRAWL_STALE_LOCK_MINUTES", 15, minimum=1)  # beyond a source's time limit
+CRAWL_DUE_CHECK_MINUTES = env_int("CRAWL_DUE_CHECK_MINUTES", 5, minimum=1)
+# === end of crawling ===========================================================================
 
 # --- Library rules.
 ARTICLE_MAX_TEXT_CHARS = env_int("ARTICLE_MAX_TEXT_CHARS", 1_000_000, minimum=1000)
@@ -185,4 +205,5 @@ CELERY_BEAT_SCHEDULE = {
     },
     "enrichment-sweep": {"task": "recommender.tasks.sweep_stale_enrichment", "schedule": 600.0},
     "statistics-refit": {"task": "recommender.tasks.refit_statistics", "schedule": 24 * 3600.0},
+    "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

@@ -1,0 +1,181 @@
+"""Crawl throughput against the extraction-only floor, on >= 1,000 distinct local pages.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crawlers_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/11 \\
+        .venv/bin/python bench/crawl.py [--pages 1000]
+
+The database named in DATABASE_URL is dropped and re-created (it must be a throwaway one). Pages are
+built from corpus paragraphs (no two pages share more than one paragraph, so none is a
+near-duplicate), wrapped in the same clutter as the crawl-test site, listed in a sitemap and served
+from memory on 127.0.0.1. Then, each in a fresh process (cold):
+  1. `manage.py crawl` (sitemap spider, every pipeline, PostgreSQL, enrichment queued on Redis and
+     not run: no worker consumes the queue);
+  2. the extraction floor: the same `trafilatura.bare_extraction` call with the same options
+     (crawlers.extraction.EXTRACT_OPTIONS) over the same pages, in a loop.
+Prints both throughputs and their ratio.
+"""
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+from django.conf import settings  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import Progress  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from contentlib import corpus  # noqa: E402
+from tests.crawlers.site import article_page  # noqa: E402  (the crawl-test site's page template)
+
+FLOOR = """
+import json, sys, time
+from pathlib import Path
+import trafilatura
+from crawlers.extraction import EXTRACT_OPTIONS
+pages = json.loads(Path(sys.argv[1]).read_text())
+start = time.perf_counter()
+found = sum(1 for url, path in pages if trafilatura.bare_extraction(Path(path).read_text(), url=url, **EXTRACT_OPTIONS))
+print(json.dumps({"seconds": time.perf_counter() - start, "found": found}))
+"""
+
+
+def build_pages(count: int, seed: int = 7) -> list[tuple[str, str]]:
+    """Returns (path, html) for `count` pages; no two pages share more than one paragraph."""
+    rng = random.Random(seed)
+    articles = corpus.articles()
+    pools = {lang: [(a, p) for a in articles if a.lang == lang for p in a.paragraphs] for lang in ("zh", "en")}
+    used_pairs: set[frozenset] = set()
+    pages = []
+    while len(pages) < count:
+        lang = "zh" if len(pages) % 3 else "en"
+        picks = rng.sample(range(len(pools[lang])), 4)
+        pairs = {frozenset((lang, a, b)) for i, a in enumerate(picks) for b in picks[i + 1:]}
+        if pairs & used_pairs:
+            continue
+        used_pairs |= pairs
+        template = pools[lang][picks[0]][0]
+        body = "\n\n".join(pools[lang][i][1] for i in picks)
+        n = len(pages)
+        page = article_page(template, body=body).replace(
+            f"<h1>{template.title}", f"<h1>{template.title} ({n})", 1
+        ).replace("<title>", f"<title>({n}) ", 1)
+        pages.append((f"/p/{n}.html", page))
+    return pages
+
+
+def serve(routes: dict[str, bytes]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = routes.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            kind = "text/plain" if self.path.endswith(".txt") else "application/xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def reset_database(url: str) -> None:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = url.replace(parts.path, "/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--profile", metavar="FILE", help="Run the crawl under cProfile, writing stats to FILE.")
+    args = parser.parse_args()
+    console = Console()
+    db_url, broker = os.environ.get("DATABASE_URL", ""), os.environ.get("CELERY_BROKER_URL", "")
+    if not db_url.startswith("postgres") or not broker.startswith("redis"):
+        sys.exit("Set DATABASE_URL=postgres://... (a throwaway database: it is re-created) and CELERY_BROKER_URL=redis://...")
+    reset_database(db_url)
+    queue = redis.Redis.from_url(broker)
+    queue.delete("nlp")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True)
+
+    with Progress(console=console, transient=True) as bar:
+        bar.add_task(f"Building {args.pages} pages", total=None)
+        pages = build_pages(args.pages)
+    routes = {path: html.encode() for path, html in pages}
+    server = serve(routes)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    routes["/robots.txt"] = b"User-agent: *\nAllow: /\n"
+    routes["/sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              + "".join(f"<url><loc>{base}{path}</loc></url>" for path, _ in pages) + "</urlset>").encode()
+
+    from contentlib.models import Source  # noqa: PLC0415 - after migrate
+    Source.objects.create(name="Bench", slug="bench", kind=Source.Kind.SITEMAP, start_urls=[f"{base}/sitemap.xml"],
+                          page_limit=args.pages + 10, time_limit_seconds=3600)
+    env = {**os.environ, "CRAWL_DOWNLOAD_DELAY": "0", "CRAWL_CONCURRENCY_PER_DOMAIN": "8",
+           "CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY": "8", "CRAWL_AUTOTHROTTLE_MAX_DELAY": "0.1"}
+    started = time.perf_counter()
+    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+    subprocess.run([sys.executable, *profile, str(ROOT / "manage.py"), "crawl", "bench"], env=env, check=True)
+    crawl_wall = time.perf_counter() - started
+    from crawlers.models import CrawlRun  # noqa: PLC0415
+    run = CrawlRun.objects.get()
+    crawl_seconds = (run.finished_at - run.started_at).total_seconds()
+    queued = queue.llen("nlp")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = []
+        for path, html in pages:
+            file = Path(tmp) / path.strip("/").replace("/", "_")
+            file.write_text(html)
+            listing.append((base + path, str(file)))
+        manifest = Path(tmp) / "pages.json"
+        import json  # noqa: PLC0415
+        manifest.write_text(json.dumps(listing))
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", FLOOR, str(manifest)], env=env, check=True,
+                             capture_output=True, text=True, cwd=ROOT)
+        floor_wall = time.perf_counter() - started
+    floor = json.loads(out.stdout.strip().splitlines()[-1])
+    server.shutdown()
+    queue.delete("nlp")  # nobody will run them
+
+    saved = run.counts.get("saved", 0)
+    table = Table(title=f"Crawl vs extraction floor, {args.pages} pages ({os.cpu_count()} cores)")
+    for column in ("", "pages", "seconds", "pages/s", "wall s (process)"):
+        table.add_column(column, justify="right")
+    crawl_rate, floor_rate = saved / crawl_seconds, floor["found"] / floor["seconds"]
+    table.add_row("full crawl (saved)", str(saved), f"{crawl_seconds:.1f}", f"{crawl_rate:.1f}", f"{crawl_wall:.1f}")
+    table.add_row("extraction only", str(floor["found"]), f"{floor['seconds']:.1f}", f"{floor_rate:.1f}", f"{floor_wall:.1f}")
+    console.print(table)
+    console.print(f"outcomes: {run.counts}; enrichment tasks queued on Redis: {queued}")
+    console.print(f"ratio crawl/extraction: [bold]{crawl_rate / floor_rate:.0%}[/bold] (goal >= 50%)")
+    if saved != args.pages:
+        sys.exit(f"Only {saved} of {args.pages} pages were saved: {run.counts}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""`manage.py demo`: migrate, serve the demo website and crawl it, create local demo accounts, serve.
+
+DEMO_SERVE=0 does everything but serve Django (the demo website is served only while it is crawled).
+"""
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.table import Table
+
+from contentlib import demo
+from contentlib.models import Article
+from contentlib.site import demo as site_demo
+from crawlers import runner
+from crawlers.models import CrawlPage, CrawlRun
+
+
+class Command(BaseCommand):
+    help = "Builds the demo library by crawling the local demo website, then serves it on http://127.0.0.1:8000."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default=os.environ.get("DEMO_ADDR", "127.0.0.1:8000"))
+        parser.add_argument("--no-serve", action="store_true", help="Same as DEMO_SERVE=0.")
+
+    def handle(self, *args, addr, no_serve, **options):
+        console = Console(file=self.stdout)
+        console.rule("[bold]Content library demo")
+        console.print("1/5 Migrating the database")
+        call_command("migrate", interactive=False, verbosity=0)
+        demo.categories_ensure()
+
+        port = int(os.environ.get("DEMO_SITE_PORT", site_demo.DEMO_SITE_PORT))
+        try:
+            site = site_demo.demo_site_serve(port=port)
+        except (OSError, FileNotFoundError) as error:
+            raise CommandError(str(error)) from None
+        base_url = f"http://{site_demo.DEMO_SITE_HOST}:{port}"
+        console.print(f"2/5 Crawling the demo website served from fixtures/demo_site/public on {base_url}/")
+        source = site_demo.demo_source_ensure(base_url=base_url)
+        try:
+            finished = runner.crawl_subprocess(source.slug, **site_demo.DEMO_CRAWL_ENV)
+        finally:
+            site.shutdown()
+            site.server_close()
+        run = CrawlRun.objects.filter(source=source).order_by("-id").first()
+        if finished.returncode != 0 or run is None:
+            raise CommandError(f"The crawl of the demo website failed (exit {finished.returncode}); its output is above.")
+
+        console.print("3/5 Moderation: three in four crawled articles approved, the rest left for editors")
+        approved = site_demo.demo_moderate(source=source)
+        curated = site_demo.demo_curate(source=source)
+        console.print(f"  advertisers linked to their promotional articles: {curated['owners']}; "
+                      f"editor category labels: {curated['labels']}")
+        table = Table(title="Library")
+        table.add_column("status")
+        table.add_column("articles", justify="right")
+        for status, label in Article.Status.choices:
+            table.add_row(label, str(Article.objects.filter(status=status).count()))
+        console.print(table)
+        labels = dict(CrawlPage.Outcome.choices)
+        console.print(f"This crawl: {', '.join(f'{labels[k]} {v}' for k, v in sorted(run.counts.items()))}; "
+                      f"approved now: {approved}")
+        console.print(f"This run: {dict(sorted(run.counts.items()))}")
+
+        console.print("4/5 Enrichment with the library's own statistics, then the search index")
+        call_command("enrich", "--all", "--refit", stdout=self.stdout)
+        call_command("reindex", stdout=self.stdout)
+
+        console.print("5/5 Demo accounts")
+        password, usernames = demo.demo_users_ensure()
+        console.print(f"  users {', '.join(usernames)}  password [bold]{password}[/bold]")
+        console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
+
+        serve = os.environ.get("DEMO_SERVE", "1") not in ("0", "false", "no") and not no_serve
+        if not serve:
+            console.print("DEMO_SERVE=0: not starting the server.")
+            return
+        console.print(f"Serving http://{addr}/ (articles) and http://{addr}/admin/ (editors and crawl runs). Ctrl+C stops.")
+        call_command("runserver", addr, use_reloader=False)

@@ -1,0 +1,28 @@
+"""What a spider hands the pipelines: one item per URL, carrying its page or its outcome so far."""
+import datetime as dt
+from dataclasses import dataclass, field
+
+from crawlers.extraction import ExtractedPage
+
+
+@dataclass
+class PageItem:
+    url: str
+    http_status: int | None = None
+    redirected_from: str = ""
+    html: str = ""  # decoded page, empty once the outcome is known without it
+    fetched_at: dt.datetime | None = None
+    links_followed: int = 0  # links the spider followed from this page
+    page_link_share: float = 0.0  # share of the whole page's text that is link text
+    canonical_url: str = ""
+    page: ExtractedPage | None = None
+    # Set by whichever step decides the page's fate; the steps after it leave the item alone.
+    outcome: str | None = None
+    reason: str = ""
+    article_id: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def decide(self, outcome: str, reason: str = "", article_id: int | None = None) -> "PageItem":
+        self.outcome, self.reason, self.article_id = outcome, reason, article_id
+        self.html = ""
+        return self

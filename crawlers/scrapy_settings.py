@@ -1,0 +1,59 @@
+"""Scrapy settings for one crawl, from the Django settings (CRAWL_*) and the Source row."""
+from django.conf import settings
+
+
+def user_agent() -> str:
+    return f"Mozilla/5.0 (compatible; {settings.CRAWLER_BOT_NAME}/1.0; +{settings.CRAWLER_CONTACT_URL})"
+
+
+def scrapy_settings(source) -> dict:
+    """Returns the settings of a crawl of `source`; every value that differs from Scrapy's default says why."""
+    max_bytes = settings.CRAWL_MAX_PAGE_BYTES
+    return {
+        "BOT_NAME": settings.CRAWLER_BOT_NAME,
+        "USER_AGENT": user_agent(),  # names the bot and where to reach its operators
+        # The pipelines call Django's synchronous ORM in the reactor thread. The asyncio reactor
+        # (Scrapy's default) runs an event loop there, which makes Django refuse sync ORM calls, so
+        # this crawl runs the plain epoll reactor. Each crawl is its own process (reactors do not restart).
+        "TWISTED_REACTOR": "twisted.internet.epollreactor.EPollReactor",
+        "ROBOTSTXT_OBEY": True,
+        "AUTOTHROTTLE_ENABLED": True,  # adapt the delay to the site's response times
+        "AUTOTHROTTLE_START_DELAY": settings.CRAWL_DOWNLOAD_DELAY,
+        "AUTOTHROTTLE_MAX_DELAY": settings.CRAWL_AUTOTHROTTLE_MAX_DELAY,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": settings.CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY,
+        "DOWNLOAD_DELAY": settings.CRAWL_DOWNLOAD_DELAY,  # AutoThrottle never goes below it
+        "CONCURRENT_REQUESTS_PER_DOMAIN": settings.CRAWL_CONCURRENCY_PER_DOMAIN,  # politeness cap per site
+        "DOWNLOAD_TIMEOUT": settings.CRAWL_TIMEOUT_SECONDS,  # 180 s by default: too patient for one page
+        "RETRY_TIMES": settings.CRAWL_RETRY_TIMES,
+        "RETRY_BACKOFF_SECONDS": settings.CRAWL_RETRY_BACKOFF_SECONDS,  # ours: doubled on every retry
+        "PAGE_MAX_BYTES": max_bytes,  # ours: PageDownloadGuard cuts pages off here and records "too large"
+        "DOWNLOAD_MAXSIZE": max_bytes * 4,  # backstop for sitemaps and feeds, which are not guarded
+        "DOWNLOAD_WARNSIZE": 0,  # the guard reports large pages itself
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawlers.middlewares.RobotsTxtOutcomeMiddleware": 100,  # same place as Scrapy's
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawlers.middlewares.BackoffRetryMiddleware": 550,  # same place as Scrapy's
+            "crawlers.middlewares.BackoffDelayMiddleware": 950,  # last before the downloader
+        },
+        "EXTENSIONS": {"crawlers.extensions.PageDownloadGuard": 0},
+        "ITEM_PIPELINES": {
+            "crawlers.pipelines.ExtractionPipeline": 100,
+            "crawlers.pipelines.QualityPipeline": 200,
+            "crawlers.pipelines.SavePipeline": 300,
+            "crawlers.pipelines.RecordPipeline": 900,
+        },
+        # Breadth first: listing pages before the pages they lead to, so the first copy of an
+        # article a site shows is the one kept as original.
+        "DEPTH_PRIORITY": 1,
+        "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
+        "CLOSESPIDER_ITEMCOUNT": source.page_limit,  # one item per URL: the source's page limit
+        "CLOSESPIDER_TIMEOUT": source.time_limit_seconds,
+        "HTTPERROR_ALLOWED_CODES": [],
+        "LOG_INSTALL_ROOT_HANDLER": False,  # Django's logging config already prints to the console
+        "REMOTE_CONTROL_ENABLED": False,  # needs the asyncio reactor, and nobody attaches to a crawl
+        "TELNETCONSOLE_ENABLED": False,  # nobody attaches to a crawl process
+        "LOG_LEVEL": "WARNING",  # the crawl command shows progress; Scrapy's INFO lines would drown it
+        "COOKIES_ENABLED": False,  # articles are public; cookies only make a crawl look like a visitor
+    }

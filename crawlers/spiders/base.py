@@ -1,0 +1,83 @@
+"""What every source spider shares: page requests, decoding, and turning every fate into an item."""
+import re
+from urllib.parse import urlsplit
+
+import scrapy
+from django.utils import timezone
+from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+
+from crawlers.encoding import decode_html
+from crawlers.extensions import is_html
+from crawlers.items import PageItem
+from crawlers.middlewares import RobotsForbidden
+from crawlers.models import CrawlPage
+
+Outcome = CrawlPage.Outcome
+
+
+class SourceSpider(scrapy.Spider):
+    """A crawl of one `contentlib.models.Source`; subclasses find the page URLs."""
+
+    name = "source"
+
+    def __init__(self, *, source, run_id: int, on_page=None, **kwargs):
+        super().__init__(**kwargs)
+        self.source = source
+        self.run_id = run_id
+        self.on_page = on_page  # called with (url, outcome) after each page is recorded
+        self.start_urls = list(source.start_urls)
+        self.allowed_domains = list(source.allowed_domains) or sorted(
+            {urlsplit(url).hostname for url in self.start_urls if urlsplit(url).hostname}
+        )
+        self._allow = [re.compile(p) for p in source.allow_patterns]
+        self._deny = [re.compile(p) for p in source.deny_patterns]
+
+    def url_allowed(self, url: str) -> bool:
+        if any(p.search(url) for p in self._deny):
+            return False
+        return not self._allow or any(p.search(url) for p in self._allow)
+
+    def url_on_site(self, url: str) -> bool:
+        """True when the URL's host is one of the allowed domains or a subdomain of one (any port)."""
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+    def page_request(self, url: str, **kwargs) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_page, errback=self.page_failed, meta={"page": True}, **kwargs)
+
+    def page_item(self, response) -> PageItem | None:
+        """Returns the page with its HTML decoded, or an item already decided (too large, not HTML)."""
+        redirects = response.meta.get("redirect_urls") or []
+        item = PageItem(url=response.url, http_status=response.status, redirected_from=redirects[0] if redirects else "",
+                        fetched_at=timezone.now())
+        limit = self.settings.getint("PAGE_MAX_BYTES")
+        if response.meta.get("too_large"):
+            return item.decide(Outcome.TOO_LARGE, f"over the {limit:,}-byte limit (CRAWL_MAX_PAGE_BYTES)")
+        content_type = response.headers.get(b"Content-Type") or b""
+        if not is_html(content_type) or not isinstance(response, TextResponse):
+            shown = content_type.decode("latin-1") or "no Content-Type"
+            return item.decide(Outcome.NOT_HTML, f"{shown}; only HTML pages are collected")
+        item.html, _ = decode_html(response.body, content_type.decode("latin-1"))
+        return item
+
+    def parse_page(self, response):
+        yield self.page_item(response)
+
+    def page_failed(self, failure):
+        """Records why a page could not be fetched: robots.txt, an HTTP error after retries, the network."""
+        request = failure.request
+        item = PageItem(url=request.url, fetched_at=timezone.now())
+        if failure.check(RobotsForbidden):
+            yield item.decide(Outcome.ROBOTS_FORBIDDEN, "robots.txt disallows this path for our user agent")
+        elif failure.check(HttpError):
+            response = failure.value.response
+            item.http_status = response.status
+            retries = request.meta.get("retry_times", 0)
+            tried = f" after {retries} retries" if retries else ""
+            yield item.decide(Outcome.HTTP_ERROR, f"HTTP {response.status}{tried}")
+        elif failure.check(DNSLookupError, TimeoutError, TCPTimedOutError):
+            yield item.decide(Outcome.NETWORK_ERROR, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        else:
+            yield item.decide(Outcome.NETWORK_ERROR, f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500])

@@ -1,0 +1,132 @@
+"""End-to-end crawls of the local test site into the database, in a subprocess as in production."""
+from django.forms.models import model_to_dict
+
+from contentlib import corpus
+from contentlib import services as library
+from contentlib.models import Article, ModerationEvent, Source
+from crawlers.models import CrawlPage, CrawlRun
+from tests.crawlers.site import PAGE_ARTICLES, SECRET_TEXT, TestSite
+
+O = CrawlPage.Outcome
+
+
+def expected_outcomes(base: str) -> dict[str, str]:
+    """The fate of every URL of the test site, as the first crawl must record it."""
+    return {
+        f"{base}/": O.LISTING,
+        f"{base}/list/2.html": O.LISTING,
+        f"{base}/list/3.html": O.LISTING,
+        f"{base}/articles/gbk.html": O.SAVED,
+        f"{base}/articles/nocharset.html": O.SAVED,
+        f"{base}/articles/wrongcharset.html": O.SAVED,
+        f"{base}/articles/same.html": O.SAVED,
+        f"{base}/articles/same.html?utm_source=newsletter&utm_medium=email": O.DUPLICATE,
+        f"{base}/articles/original.html": O.SAVED,
+        f"{base}/articles/near-dup.html": O.NEAR_DUPLICATE,
+        f"{base}/articles/flaky.html": O.SAVED,  # a 500 first, then saved on retry
+        f"{base}/articles/moved-target.html": O.SAVED,  # reached through a 301 from /old/moved.html
+        f"{base}/articles/zh-canonical.html?page=1": O.SAVED,
+        f"{base}/private/secret.html": O.ROBOTS_FORBIDDEN,
+        f"{base}/files/report.pdf": O.NOT_HTML,
+        f"{base}/articles/huge.html": O.TOO_LARGE,
+        f"{base}/articles/tiny.html": O.TOO_SHORT,
+        f"{base}/articles/missing.html": O.HTTP_ERROR,
+        # Links in the pages' navigation, related posts and footer that the site does not serve.
+        f"{base}/about.html": O.HTTP_ERROR,
+        f"{base}/privacy.html": O.HTTP_ERROR,
+        f"{base}/articles/related-1.html": O.HTTP_ERROR,
+        f"{base}/articles/related-2.html": O.HTTP_ERROR,
+    }
+
+
+def outcomes_of(run: CrawlRun) -> dict[str, str]:
+    return {page.url: page.outcome for page in run.pages.all()}
+
+
+def test_crawl_records_each_page_fate_and_a_second_crawl_changes_nothing(run_crawl):
+    with TestSite() as site:
+        source = Source.objects.create(
+            name="Test site", slug="test-site", kind=Source.Kind.SITE, start_urls=[f"{site.base}/"], trusted=True,
+        )
+        first = run_crawl("test-site")
+        assert first.returncode == 0, first.stderr[-3000:]
+        max_in_flight_first = site.max_in_flight
+        second = run_crawl("test-site")
+        assert second.returncode == 0, second.stderr[-3000:]
+        hits = dict(site.hits)
+
+    run1, run2 = CrawlRun.objects.order_by("id")
+    expected = expected_outcomes(site.base)
+    assert outcomes_of(run1) == expected
+    assert run1.status == CrawlRun.Status.FINISHED and run1.finished_at is not None
+    assert sum(run1.counts.values()) == len(expected)
+    assert "Saved" in first.stdout and "HTTP error" in first.stdout  # the summary table
+
+    # Politeness: robots.txt kept the crawler away; the per-domain cap held.
+    assert "/private/secret.html" not in hits
+    assert not Article.objects.filter(text__contains="ZEBRA-SECRET").exists()
+    assert SECRET_TEXT not in "".join(Article.objects.values_list("html", flat=True))
+    assert 1 <= max_in_flight_first <= 2
+    assert site.max_in_flight <= 2
+    assert hits["/articles/flaky.html"] == 4  # a failure and a retry in each crawl
+
+    # What was saved, and how.
+    base = site.base
+    pages = {p.url: p for p in run1.pages.select_related("article")}
+    corpus_articles = {a.id: a for a in corpus.articles() + corpus.near_duplicates()}
+    for path, corpus_id in PAGE_ARTICLES.items():
+        url = base + path + ("?page=1" if path == "/articles/zh-canonical.html" else "")
+        article, known = pages[url].article, corpus_articles[corpus_id]
+        # Right characters whatever the charset label said; clutter and comments left out;
+        # the date from the page's markup, not the comment's later timestamp.
+        assert article.title == known.title
+        assert known.paragraphs[0] in article.text and known.paragraphs[-1] in article.text
+        for clutter in ("Related posts", "Contact us", "400-800-1234", "谢谢分享", "Share:", "Copyright"):
+            assert clutter not in article.text
+        assert article.published_at.date() == known.published
+        assert article.author == known.author
+        assert article.language == known.lang
+    same = pages[f"{base}/articles/same.html"].article
+    assert same.canonical_url == f"{base}/articles/same.html"
+    assert pages[f"{base}/articles/same.html?utm_source=newsletter&utm_medium=email"].article_id == same.id
+    assert pages[f"{base}/articles/zh-canonical.html?page=1"].article.canonical_url == f"{base}/articles/zh-canonical.html"
+    moved = pages[f"{base}/articles/moved-target.html"]
+    assert moved.redirected_from == f"{base}/old/moved.html"
+    near = pages[f"{base}/articles/near-dup.html"].article
+    original = pages[f"{base}/articles/original.html"].article
+    assert near.duplicate_of_id == original.id and not near.is_published
+    assert near.status == Article.Status.PENDING
+    assert pages[f"{base}/articles/flaky.html"].http_status == 200
+    assert "HTTP 404" in pages[f"{base}/articles/missing.html"].reason
+    saved = Article.objects.filter(crawl_pages__run=run1, crawl_pages__outcome=O.SAVED)
+    assert saved.count() == 8
+    assert set(saved.values_list("status", flat=True)) == {Article.Status.APPROVED}  # trusted source
+    assert set(ModerationEvent.objects.values_list("actor_name", flat=True)) == {library.SYSTEM_ACTOR}
+    assert Article.objects.count() == 9  # eight originals and the near-duplicate
+    assert len(PAGE_ARTICLES) == 9
+
+    # The second crawl: saved pages are unchanged, every other page meets the same fate, no row changes.
+    again = outcomes_of(run2)
+    assert again == {url: (O.UNCHANGED if outcome == O.SAVED else outcome) for url, outcome in expected.items()}
+
+
+def test_second_crawl_changes_no_row(run_crawl):
+    with TestSite() as site:
+        Source.objects.create(name="Test site", slug="test-site", kind=Source.Kind.SITE,
+                              start_urls=[f"{site.base}/"], trusted=False)
+        assert run_crawl("test-site").returncode == 0
+        before = {a.id: model_to_dict(a) | {"updated_at": a.updated_at} for a in Article.objects.all()}
+        assert run_crawl("test-site").returncode == 0
+    after = {a.id: model_to_dict(a) | {"updated_at": a.updated_at} for a in Article.objects.all()}
+    assert before == after
+    assert set(Article.objects.values_list("status", flat=True)) == {Article.Status.PENDING}  # untrusted
+    assert not ModerationEvent.objects.exists()
+
+
+def test_a_second_crawl_of_a_running_source_is_refused(run_crawl):
+    source = Source.objects.create(name="Busy", slug="busy", kind=Source.Kind.SITE, start_urls=["http://127.0.0.1:9/"])
+    running = CrawlRun.objects.create(source=source, pid=1)
+    result = run_crawl("busy")
+    assert result.returncode == 3
+    assert f"already being crawled by run #{running.id}" in result.stdout
+    assert CrawlRun.objects.count() == 1

@@ -1,0 +1,45 @@
+"""Near-duplicates by MinHash: the corpus's labelled pairs are found, same-template pairs are not."""
+import itertools
+from collections import defaultdict
+
+from django.conf import settings
+
+from contentlib import corpus
+from crawlers import dedup
+
+
+def _signatures():
+    items = corpus.articles() + corpus.near_duplicates()
+    return items, {a.id: dedup.minhash(a.title + "\n" + a.body, a.lang, 128) for a in items}
+
+
+def test_labelled_near_duplicates_found_and_template_pairs_not():
+    items, sig = _signatures()
+    threshold = settings.CRAWL_NEAR_DUPLICATE_THRESHOLD
+    labelled = {frozenset((a.id, a.duplicate_of)) for a in corpus.near_duplicates()}
+    groups = defaultdict(list)
+    for a in corpus.articles():
+        if a.template_group:
+            groups[a.template_group].append(a.id)
+    templates = {frozenset(ids) for ids in groups.values()}
+    assert labelled and templates
+    flagged = set()
+    for a, b in itertools.combinations(sig, 2):
+        keys_a = set(dedup.band_keys(sig[a], threshold))
+        if keys_a & set(dedup.band_keys(sig[b], threshold)) and sig[a].jaccard(sig[b]) >= threshold:
+            flagged.add(frozenset((a, b)))
+    # Duplicates of the same original are near-duplicates of each other too, but the corpus has one each.
+    assert flagged == labelled
+    assert not flagged & templates
+
+
+def test_chinese_uses_character_shingles_and_english_word_shingles():
+    assert b"\xe6\x99\xba\xe8\x83\xbd\xe5\x88\xb6\xe9\x80\xa0\xe4\xb8\x9a" in dedup.shingles("智能制造业", "zh")
+    assert b"the lockers cut" in dedup.shingles("The lockers cut costs", "en")
+
+
+def test_signature_survives_the_database_round_trip():
+    _, sig = _signatures()
+    original = sig["en-ai-01"]
+    restored = dedup.minhash_from_bytes(dedup.minhash_to_bytes(original), 128)
+    assert restored.jaccard(original) == 1.0

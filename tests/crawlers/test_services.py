@@ -1,0 +1,75 @@
+"""crawlers.services: deduplicated saving against the whole library, trusted approval, the crawl lock."""
+import pytest
+from django.utils import timezone
+
+from contentlib import corpus
+from contentlib import services as library
+from contentlib.errors import ApplicationError
+from contentlib.models import Article, ModerationEvent, Source
+from crawlers import services
+from crawlers.extraction import ExtractedPage
+from crawlers.models import CrawlPage
+
+O = CrawlPage.Outcome
+
+
+def _page(corpus_id: str) -> ExtractedPage:
+    item = next(a for a in corpus.articles() + corpus.near_duplicates() if a.id == corpus_id)
+    return ExtractedPage(title=item.title, text="\n".join(item.paragraphs), html="", author=item.author,
+                         published_at=None, language=item.lang, link_text_share=0.0, link_count=0)
+
+
+@pytest.fixture
+def source(db):
+    return Source.objects.create(name="S", slug="s", kind=Source.Kind.SITE, start_urls=["https://s.example/"], trusted=True)
+
+
+def _save(source, run, corpus_id, url):
+    result = services.crawled_page_save(run_id=run.id, source=source, url=url, canonical_url=url,
+                                        page=_page(corpus_id), fetched_at=timezone.now())
+    services.crawl_page_record(run_id=run.id, url=url, result=result)
+    return result
+
+
+def test_near_duplicate_of_an_article_that_was_never_crawled(source, django_capture_on_commit_callbacks):
+    """The index covers the whole library: a portal submission is found as the original."""
+    original = _page("zh-ai-01")
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = library.article_upsert(title=original.title, text=original.text, origin=Article.Origin.SUBMITTED).article
+    assert services.minhash_index_backfill() == 1
+    run = services.crawl_run_start(source_id=source.id)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = _save(source, run, "zh-ai-01-nd", "https://s.example/nd")
+    assert result.outcome == O.NEAR_DUPLICATE
+    copy = Article.objects.get(id=result.article_id)
+    assert copy.duplicate_of_id == submitted.id and not copy.is_published
+    assert copy.status == Article.Status.PENDING  # never approved, even from a trusted source
+    with pytest.raises(ApplicationError):
+        library.article_approve(article_id=copy.id)
+
+
+def test_exact_copy_at_another_url_is_not_stored(source):
+    run = services.crawl_run_start(source_id=source.id)
+    first = _save(source, run, "en-ai-01", "https://s.example/a")
+    second = _save(source, run, "en-ai-01", "https://s.example/elsewhere")
+    assert (first.outcome, second.outcome) == (O.SAVED, O.DUPLICATE)
+    assert second.article_id == first.article_id
+    assert Article.objects.count() == 1
+    event = ModerationEvent.objects.get()
+    assert event.actor is None and event.actor_name == library.SYSTEM_ACTOR  # trusted: approved by the system
+
+
+def test_template_sibling_is_saved_as_its_own_article(source):
+    siblings = [a.id for a in corpus.articles() if a.template_group == "zh-med-recall"]
+    run = services.crawl_run_start(source_id=source.id)
+    outcomes = [_save(source, run, cid, f"https://s.example/{cid}").outcome for cid in siblings]
+    assert outcomes == [O.SAVED, O.SAVED]
+
+
+def test_a_source_cannot_be_crawled_twice_at_once(source):
+    running = services.crawl_run_start(source_id=source.id)
+    with pytest.raises(ApplicationError) as refused:
+        services.crawl_run_start(source_id=source.id)
+    assert refused.value.extra == {"code": "locked", "run_id": running.id}
+    services.crawl_run_finish(run_id=running.id, finish_reason="finished")
+    assert services.crawl_run_start(source_id=source.id).id != running.id

@@ -1,0 +1,35 @@
+"""`manage.py demo` on embedded defaults, without the Django server: it crawls the demo website."""
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from contentlib.models import Article
+from contentlib.site.demo import DEMO_SITE_DIR
+from crawlers.models import CrawlPage, CrawlRun
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys):
+    monkeypatch.setenv("DEMO_SERVE", "0")
+    monkeypatch.setenv("DEMO_SITE_PORT", "8011")  # a port of its own, away from a running demo
+    call_command("demo")
+    out = capsys.readouterr().out
+    article_pages = len(list((DEMO_SITE_DIR / "articles").glob("[a-z][a-z]-*.html")))
+    run = CrawlRun.objects.get()
+    assert run.counts[CrawlPage.Outcome.SAVED] == article_pages
+    assert Article.objects.count() == article_pages
+    assert not CrawlPage.objects.filter(url__contains="/private/").exclude(outcome=CrawlPage.Outcome.ROBOTS_FORBIDDEN).exists()
+    assert not Article.objects.filter(text__contains="ZX-7781").exists()
+    pending = Article.objects.filter(status="pending").count()
+    assert 0 < pending <= article_pages // 4 + 1
+    assert Article.objects.filter(status="approved").count() == article_pages - pending
+    password = out.split("password")[1].split()[0]
+    assert authenticate(username="demo-editor", password=password) is not None
+    assert "for local use only" in out
+
+    call_command("demo")
+    out = capsys.readouterr().out
+    assert Article.objects.count() == article_pages
+    assert Article.objects.filter(status="pending").count() == pending
+    assert CrawlRun.objects.order_by("-id").first().counts[CrawlPage.Outcome.UNCHANGED] == article_pages
+    assert "'saved'" not in out.split("This run:")[1].splitlines()[0]

@@ -76,3 +76,19 @@ def test_lexicon_refuses_unusable_terms():
     for term in ("", "   ", "supply chain"):
         with pytest.raises(ApplicationError, match="not a usable lexicon term"):
             lexicon_term_add(term=term)
+
+
+@pytest.mark.django_db
+def test_editor_adds_a_lexicon_term_in_admin(client, django_capture_on_commit_callbacks, article_factory):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    article = article_factory(title="方案", text="我们的物流自动化方案覆盖三座仓库，物流自动化让效率翻倍。")
+    admin_user = get_user_model().objects.create_superuser("boss", password="pw-for-tests-only")
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:recommender_lexiconterm_add"),
+                               {"term": "物流自动化", "source": "editor", "active": "on"}, follow=True)
+    assert "kept whole" in response.content.decode()
+    article.refresh_from_db()
+    assert "物流自动化" in article.tokens.split()

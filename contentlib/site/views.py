@@ -28,6 +28,20 @@ def article_detail(request, article_id: int):
     })
 
 
+def search(request):
+    """Readers' search over published articles; says so plainly when nothing in the library fits."""
+    from recommender.retrieval import retrieve  # noqa: PLC0415 - the site may import every package
+
+    query = request.GET.get("q", "").strip()[:500]
+    result = retrieve(query, k=10) if query else None
+    articles = []
+    if result is not None and not result.nothing_fits:
+        by_id = {a.id: a for a in selectors.article_published().select_related("category").filter(
+            id__in=[h.id for h in result.hits])}
+        articles = [by_id[h.id] for h in result.hits if h.id in by_id]
+    return render(request, "site/search.html", {"query": query, "result": result, "articles": articles})
+
+
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

@@ -22,3 +22,27 @@ def test_list_and_detail_show_only_published_articles(client, article_factory, e
 @pytest.mark.django_db
 def test_healthz(client):
     assert client.get(reverse("site:healthz")).json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_search_finds_published_articles_and_says_when_nothing_fits(client, article_factory, editor,
+                                                                    django_capture_on_commit_callbacks):
+    shown = article_factory(title="冷链物流的温控方案", text="生物药冷链运输需要全程温控，冷藏车的温度数据实时上传。" * 4)
+    hidden = article_factory(title="冷链物流的草稿", text="冷链物流草稿，尚未审核，冷藏车温控。" * 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.article_approve(article_id=shown.id, actor=editor)
+
+    page = client.get(reverse("site:search"), {"q": "冷链 温控"}).content.decode()
+    assert "冷链物流的温控方案" in page
+    assert "冷链物流的草稿" not in page
+
+    nothing = client.get(reverse("site:search"), {"q": "量子计算芯片的低温制冷机"}).content.decode()
+    assert "Nothing in the library fits" in nothing
+
+
+@pytest.mark.django_db
+def test_search_escapes_markup_and_survives_odd_queries(client):
+    for query in ['<script>alert(1)</script>', '" * : ( ) AND OR NOT', "😀" * 50, "x" * 10000, ""]:
+        response = client.get(reverse("site:search"), {"q": query})
+        assert response.status_code == 200
+        assert "<script>alert(1)</script>" not in response.content.decode()

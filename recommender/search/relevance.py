@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 
 from contentlib import corpus
+from recommender import library_vectors
 from recommender.retrieval import FusionParams, RetrievalResult, retrieve
 from recommender.search.base import IndexDocument, SearchBackend
 from recommender.search.split import split_load
@@ -29,15 +30,13 @@ class FixtureIndex:
     backend: SearchBackend
     doc_ids: dict[int, str]  # index id -> corpus article id
     query_vectors: dict[str, np.ndarray]
+    model_name: str = ""
     directory: tempfile.TemporaryDirectory | None = None
 
 
-def _encode_cached(texts: list[str], cache_name: str) -> np.ndarray:
-    """Encodes texts with the configured model, caching the vectors under DATA_DIR by content hash."""
-    from recommender.embeddings import encoder  # noqa: PLC0415 - heavy, lazy
-
-    model = encoder()
-    digest = hashlib.sha1("\x1e".join([model.name, *texts]).encode("utf-8")).hexdigest()[:16]
+def _encode_cached(model, texts: list[str], cache_name: str) -> np.ndarray:
+    """Encodes texts with `model`, caching the vectors under DATA_DIR by model name and content hash."""
+    digest = hashlib.sha1("\x1e".join([model.name, str(getattr(model, "library_share", "")), *texts]).encode("utf-8")).hexdigest()[:16]
     path = Path(settings.DATA_DIR) / "relevance" / f"{cache_name}-{digest}.npy"
     if path.exists():
         return np.load(path)
@@ -65,11 +64,17 @@ def fixture_documents() -> list[tuple[str, IndexDocument, str]]:
 
 
 def fixture_index(directory: Path | None = None) -> FixtureIndex:
-    """An embedded index of the fixture corpus plus the judged queries' vectors."""
+    """An embedded index of the fixture corpus plus the judged queries' vectors.
+
+    A library vector model (EMBEDDING_MODEL=library or composite) is fitted on the fixture corpus
+    (near-duplicates left out, as the refit leaves them out), in memory: the saved fit of the real library is left alone.
+    """
+    from recommender.embeddings import encoder  # noqa: PLC0415 - heavy, lazy
     from recommender.search.embedded import EmbeddedBackend  # noqa: PLC0415
 
     rows = fixture_documents()
-    vectors = _encode_cached([passage for _, _, passage in rows], "articles")
+    model = encoder(library=library_vectors.fit([doc.tokens.split() for _, doc, _ in rows if doc.published]))
+    vectors = _encode_cached(model, [passage for _, _, passage in rows], "articles")
     for (_, doc, _), vector in zip(rows, vectors, strict=True):
         doc.vector = vector
     temporary = None
@@ -79,9 +84,9 @@ def fixture_index(directory: Path | None = None) -> FixtureIndex:
     backend = EmbeddedBackend(directory)
     backend.rebuild([[doc for _, doc, _ in rows]])
     queries = corpus.queries()
-    query_vectors = _encode_cached([q.query for q in queries], "queries")
+    query_vectors = _encode_cached(model, [q.query for q in queries], "queries")
     return FixtureIndex(backend=backend, doc_ids={doc.id: cid for cid, doc, _ in rows},
-                        query_vectors={q.id: v for q, v in zip(queries, query_vectors, strict=True)},
+                        query_vectors={q.id: v for q, v in zip(queries, query_vectors, strict=True)}, model_name=model.name,
                         directory=temporary)
 
 

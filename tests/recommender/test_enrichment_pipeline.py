@@ -34,9 +34,11 @@ class TestEnrichArticle:
         assert article.language == "zh"
         assert "注塑" in article.tokens.split() and article.tokens_dict_version.startswith("jieba+")
         assert article.summary and article.summary in ZH.replace("\n", "") or article.summary[:10] in ZH
-        assert article.embedding_model == "all-MiniLM-L6-v2" and article.embedding_dim == 384
+        # The default composite model; nothing fitted yet in this empty library, and the name says so.
+        assert article.embedding_model == "composite:all-MiniLM-L6-v2+lsa-unfitted"
+        assert article.embedding_dim == 384 + 128
         vector = embeddings.from_bytes(article.embedding)
-        assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+        assert vector.shape == (512,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
         assert article.category_id == categories_loaded["manufacturing"] and 0 < article.category_confidence <= 1
         stored = list(ArticleKeyword.objects.filter(article=article).order_by("rank"))
         assert stored and stored[0].rank == 1 and stored[0].method == "tfidf+mmr:lexical"
@@ -109,7 +111,7 @@ class TestBadInput:
         if outcome == "failed":
             assert article.enrichment_error
         else:
-            assert article.tokens and article.embedding_dim == 384
+            assert article.tokens and article.embedding_dim == embeddings.encoder().dim
 
     def test_transient_error_is_retried_and_then_recorded(self, monkeypatch):
         from django.db import OperationalError
@@ -212,7 +214,8 @@ def test_tiny_seq2seq_model_is_loaded_once_and_generates(settings, tmp_path):
     assert (error is None and text == first.summarize(ZH)) or (error and "empty" in error)
 
 
-def test_bundled_embedding_model_loads_offline():
+def test_bundled_embedding_model_loads_offline(settings):
+    settings.EMBEDDING_MODEL = "bundled"
     encoder = embeddings.encoder()
     assert (encoder.name, encoder.dim) == ("all-MiniLM-L6-v2", 384)
     vectors = encoder.encode(["cold chain for vaccines", "keeping vaccines cold in transit", "bond coupon rates"])

@@ -39,6 +39,9 @@ class Command(BaseCommand):
             with console.status("Refitting keyword statistics and the category classifier"):
                 report = services.statistics_refit()
             console.print(f"Refit: {report}")
+            if report["embedding_model_changed"] and mode != "model":
+                console.print(f"The embedding model is now {report['embedding_model']}: run "
+                              "`manage.py enrich --model-changed` to re-embed the articles.")
         if queue:
             count = enrich_backfill.delay(mode, since_at.isoformat() if since_at else None)
             console.print(f"Queued the {mode} backfill on the nlp queue ({count if isinstance(count, int) else 'see workers'}).")

@@ -81,9 +81,10 @@ def test_the_index_follows_a_rejection_once_its_task_runs(approved, committed):
 def test_mark_dirty_reindexes_new_enrichment(approved, committed):
     article = approved(title="冷链物流温控方案", text="生物药冷链运输全程温控。" * 3)
     # A new vector of the model's dimension, unlike anything enrichment wrote.
-    vector = np.zeros(384, dtype=np.float32)
+    dim = Article.objects.get(id=article.id).embedding_dim
+    vector = np.zeros(dim, dtype=np.float32)
     vector[:2] = (0.6, 0.8)
-    Article.objects.filter(id=article.id).update(embedding=to_bytes(vector), embedding_dim=384)
+    Article.objects.filter(id=article.id).update(embedding=to_bytes(vector), embedding_dim=dim)
 
     committed(sync.article_mark_dirty, article.id)
 

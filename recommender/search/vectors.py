@@ -45,9 +45,9 @@ _MANIFEST = "manifest.json"
 COMPACT_MIN_RECORDS = 5000
 COMPACT_FRACTION = 0.1  # compact when the journal holds more records than this share of the snapshot
 GRAPH_MIN_ROWS = 20_000  # below this an exact scan takes about a millisecond: no graph
-GRAPH_M = 16
-GRAPH_EF_CONSTRUCTION = 100
-GRAPH_EF_SEARCH = 64  # hnswlib searches with max(ef, k)
+GRAPH_M = 24
+GRAPH_EF_CONSTRUCTION = 200
+GRAPH_EF_SEARCH = 128  # hnswlib searches with max(ef, k)
 GRAPH_REBUILD_FRACTION = 0.3  # rebuild rather than update when this share of the graph changed
 EXACT_FRACTION = 0.1  # filters leaving fewer snapshot rows than this share scan them exactly
 

@@ -227,7 +227,8 @@ class VectorTable:
                 return row is not None and bool(admitted[row])
 
             try:
-                labels, _ = self.graph.knn_query(query, k=min(k, count), num_threads=1, filter=admit)
+                # Twice k, for exact rescoring to choose from: near-ties then resolve as in a full scan.
+                labels, _ = self.graph.knn_query(query, k=min(2 * k, count), num_threads=1, filter=admit)
                 return np.fromiter((row_of[int(label)] for label in labels[0]), dtype=np.int64)
             except RuntimeError:
                 pass  # the filtered graph walk found fewer than k: fall back to the exact scan

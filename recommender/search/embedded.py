@@ -1,5 +1,6 @@
-"""The embedded search engine (the default): tantivy for BM25 over the stored tokens, plus the exact
-numpy vector index of `recommender.search.vectors`, both in settings.SEARCH_INDEX_DIR.
+"""The embedded search engine (the default): tantivy for BM25 over the stored tokens, plus the vector
+index of `recommender.search.vectors` (HNSW graph + exact scan of recent rows), both in
+settings.SEARCH_INDEX_DIR.
 
 One writer at a time: every write takes an exclusive `flock` on `write.lock` in the index directory
 (and the `index` Celery queue runs with concurrency 1), so a web process, a worker and `reindex`

@@ -18,6 +18,19 @@ def _embedded(tmp_path):
     return EmbeddedBackend(tmp_path / "index")
 
 
+def _embedded_graph(tmp_path):
+    """The embedded engine with every write compacted into a snapshot with an HNSW graph, so the
+    contract also holds for the graph path (a real library gets one from 20,000 vectors)."""
+    from recommender.search import vectors
+
+    patch = pytest.MonkeyPatch()
+    for name, value in (("GRAPH_MIN_ROWS", 1), ("COMPACT_MIN_RECORDS", 0), ("COMPACT_FRACTION", 0)):
+        patch.setattr(vectors, name, value)
+    backend = _embedded(tmp_path)
+    backend.undo_patch = patch.undo
+    return backend
+
+
 def _elasticsearch(tmp_path):
     url = os.environ.get("ELASTICSEARCH_URL")
     if not url:
@@ -32,10 +45,13 @@ def _elasticsearch(tmp_path):
     return backend
 
 
-@pytest.fixture(params=["embedded", "elasticsearch"])
+@pytest.fixture(params=["embedded", "embedded_graph", "elasticsearch"])
 def backend(request, tmp_path):
     """Every backend in turn: the same contract must hold for each."""
-    engine = {"embedded": _embedded, "elasticsearch": _elasticsearch}[request.param](tmp_path)
+    engine = {"embedded": _embedded, "embedded_graph": _embedded_graph,
+              "elasticsearch": _elasticsearch}[request.param](tmp_path)
+    if request.param == "embedded_graph":
+        request.addfinalizer(engine.undo_patch)
     yield engine
     if request.param == "elasticsearch":
         engine.clear()

@@ -125,10 +125,15 @@ def main() -> None:
     items = corpus.articles()
     sentences = sentences_by_language(items)
     rows = relevance.fixture_documents()[: len(items)]
-    base_vectors = relevance._encode_cached([p for _, _, p in relevance.fixture_documents()], "articles")[: len(items)]
+    # The configured model (composite by default), with its library half fitted on the fixtures in memory.
+    from recommender import library_vectors  # noqa: PLC0415
+    from recommender.embeddings import encoder  # noqa: PLC0415
+
+    model = encoder(library=library_vectors.fit([doc.tokens.split() for _, doc, _ in rows]))
+    base_vectors = relevance._encode_cached(model, [p for _, _, p in relevance.fixture_documents()], "articles")[: len(items)]
     languages = np.array([doc.language for _, doc, _ in rows])
     judged = corpus.queries()
-    query_vectors = dict(zip([q.id for q in judged], relevance._encode_cached([q.query for q in judged], "queries"),
+    query_vectors = dict(zip([q.id for q in judged], relevance._encode_cached(model, [q.query for q in judged], "queries"),
                              strict=True))
 
     with Progress(TextColumn("Generating articles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -18,7 +18,8 @@ from contentlib.models import Article
 from contentlib.selectors import article_published
 from recommender.search import search_backend
 from recommender.search.base import Hit, SearchBackend, SearchFilters, query_terms
-from recommender.text import detect_language, tokenize
+from recommender.lexicon import segmenter_refresh
+from recommender.text import detect_language, segmenter
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +160,10 @@ def retrieve(
         return result
     backend = backend or search_backend()
     fusion = params_for(language, params)
-    terms = query_terms(tokenize(text))
+    # The same dictionary as the library's articles, lexicon phrases included (an evaluation over an
+    # index without rows has no lexicon to load).
+    seg = segmenter_refresh() if check_database else segmenter()
+    terms = query_terms(seg.tokens(text))
     wanted = max(CANDIDATES, 3 * k)
     lexical = backend.lexical(terms, k=wanted, filters=filters) if terms else []
     normalizer = lexical_normalizer(backend, terms) if lexical else 1.0

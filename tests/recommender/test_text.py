@@ -92,3 +92,24 @@ def test_editor_adds_a_lexicon_term_in_admin(client, django_capture_on_commit_ca
     assert "kept whole" in response.content.decode()
     article.refresh_from_db()
     assert "物流自动化" in article.tokens.split()
+
+
+@pytest.mark.django_db
+def test_queries_use_lexicon_terms_added_after_start(django_capture_on_commit_callbacks, article_factory, editor):
+    """A bid phrase added to the lexicon is one token on both sides: articles and queries."""
+    from contentlib.services import article_approve
+    from recommender.retrieval import retrieve
+    from recommender.text import segmenter
+
+    with django_capture_on_commit_callbacks(execute=True):
+        article = article_factory(title="仓储方案", text="我们的物流自动化方案覆盖三座仓库，物流自动化让效率翻倍。" * 2)
+        article_approve(article_id=article.id, actor=editor)
+        lexicon_term_add(term="物流自动化", source="campaign")
+    # A web process that started before the term was added: its segmenter does not know the phrase.
+    from recommender import lexicon
+
+    segmenter().load_terms([])
+    lexicon._loaded_state = None
+    assert "物流自动化" not in segmenter().tokens("物流自动化")
+    assert [h.id for h in retrieve("物流自动化").hits] == [article.id]
+    assert "物流自动化" in segmenter().tokens("物流自动化"), "the query refreshed the segmenter"

@@ -8,6 +8,7 @@ from django.db import transaction
 from contentlib.config.celery import app
 
 ENRICH_ARTICLE = "recommender.tasks.enrich_article"
+ENRICH_BATCH = "recommender.tasks.enrich_batch"  # takes a list of article ids
 INDEX_ARTICLE = "recommender.search.tasks.index_article"
 
 

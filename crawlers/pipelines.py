@@ -1,10 +1,12 @@
 """Item pipelines, one concern each: extract, judge quality, save without duplicates, record the outcome.
 
-Every page item reaches the last pipeline, which writes its `CrawlPage` row: a page dropped for a
-reason is recorded with that reason, not lost.
+Every page item reaches the save pipeline, which writes its `CrawlPage` row with its batch: a page
+dropped for a reason is recorded with that reason, not lost.
 """
 from django.conf import settings
 from django.utils import timezone
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from crawlers import services
 from crawlers.extraction import canonical_url, extract_page
@@ -67,26 +69,62 @@ class QualityPipeline(_CrawlPipeline):
 
 
 class SavePipeline(_CrawlPipeline):
-    """Saves the page through the library unless it duplicates an article (crawlers.services)."""
+    """Saves pages in batches without duplicates, writing every page's outcome with them (crawlers.services).
+
+    A page waits until its batch holds CRAWL_SAVE_BATCH_SIZE pages or its first page has waited
+    CRAWL_SAVE_BATCH_SECONDS, whichever comes first: one transaction, one lock and one enrichment
+    task per batch instead of per page. Pages decided earlier (too short, HTTP errors...) ride along
+    so their outcome is recorded in the same transaction. The spider closes only once every page has
+    left the pipelines, and a batch left over then is written at close.
+    """
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.batch: list[tuple[PageItem, Deferred]] = []
+        self.timer = None
+
+    async def process_item(self, item: PageItem):
+        done = Deferred()
+        self.batch.append((item, done))
+        if len(self.batch) >= settings.CRAWL_SAVE_BATCH_SIZE:
+            self.flush()
+        elif self.timer is None:
+            from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
+
+            self.timer = reactor.callLater(settings.CRAWL_SAVE_BATCH_SECONDS, self.flush)
+        return await done
+
+    def close_spider(self):
+        self.flush()
+
+    def flush(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        pages = [services.CrawledPage(
+            url=item.url, fetched_at=item.fetched_at or timezone.now(), canonical_url=item.canonical_url, page=item.page,
+            decided=services.PageResult(item.outcome, item.reason, item.article_id) if item.outcome else None,
+            http_status=item.http_status, redirected_from=item.redirected_from,
+        ) for item, _ in batch]
+        try:
+            results = services.crawl_pages_save(run_id=self.spider.run_id, source=self.spider.source, pages=pages)
+        except Exception:  # noqa: BLE001 - handed to each page's item, which Scrapy logs
+            failure = Failure()
+            for _, done in batch:
+                done.errback(failure)
+            return
+        for (item, done), result in zip(batch, results, strict=True):
+            item.decide(result.outcome, result.reason, result.article_id)
+            done.callback(item)
+
+
+class ProgressPipeline(_CrawlPipeline):
+    """Counts the page's outcome (written with its batch by SavePipeline) and reports progress."""
 
     def process_item(self, item: PageItem):
-        if item.outcome is not None:
-            return item
-        result = services.crawled_page_save(
-            run_id=self.spider.run_id, source=self.spider.source, url=item.url, canonical_url=item.canonical_url,
-            page=item.page, fetched_at=item.fetched_at or timezone.now(),
-        )
-        return item.decide(result.outcome, result.reason, result.article_id)
-
-
-class RecordPipeline(_CrawlPipeline):
-    """Writes the page's outcome to the run's record and reports progress."""
-
-    def process_item(self, item: PageItem):
-        services.crawl_page_record(
-            run_id=self.spider.run_id, url=item.url, http_status=item.http_status, redirected_from=item.redirected_from,
-            result=services.PageResult(item.outcome or Outcome.NO_TEXT, item.reason, item.article_id),
-        )
         self.crawler.stats.inc_value(f"pages/{item.outcome}")
         if self.spider.on_page is not None:
             self.spider.on_page(item.url, item.outcome)

@@ -41,7 +41,7 @@ def scrapy_settings(source) -> dict:
             "crawlers.pipelines.ExtractionPipeline": 100,
             "crawlers.pipelines.QualityPipeline": 200,
             "crawlers.pipelines.SavePipeline": 300,
-            "crawlers.pipelines.RecordPipeline": 900,
+            "crawlers.pipelines.ProgressPipeline": 900,
         },
         # Breadth first: listing pages before the pages they lead to, so the first copy of an
         # article a site shows is the one kept as original.

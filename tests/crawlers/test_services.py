@@ -24,10 +24,12 @@ def source(db):
     return Source.objects.create(name="S", slug="s", kind=Source.Kind.SITE, start_urls=["https://s.example/"], trusted=True)
 
 
+def _crawled(corpus_id, url):
+    return services.CrawledPage(url=url, canonical_url=url, page=_page(corpus_id), fetched_at=timezone.now())
+
+
 def _save(source, run, corpus_id, url):
-    result = services.crawled_page_save(run_id=run.id, source=source, url=url, canonical_url=url,
-                                        page=_page(corpus_id), fetched_at=timezone.now())
-    services.crawl_page_record(run_id=run.id, url=url, result=result)
+    [result] = services.crawl_pages_save(run_id=run.id, source=source, pages=[_crawled(corpus_id, url)])
     return result
 
 

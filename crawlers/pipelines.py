@@ -4,9 +4,11 @@ Every page item reaches the save pipeline, which writes its `CrawlPage` row with
 dropped for a reason is recorded with that reason, not lost.
 """
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
 
 from crawlers import services
 from crawlers.extraction import canonical_url, extract_page
@@ -74,14 +76,19 @@ class SavePipeline(_CrawlPipeline):
     A page waits until its batch holds CRAWL_SAVE_BATCH_SIZE pages or its first page has waited
     CRAWL_SAVE_BATCH_SECONDS, whichever comes first: one transaction, one lock and one enrichment
     task per batch instead of per page. Pages decided earlier (too short, HTTP errors...) ride along
-    so their outcome is recorded in the same transaction. The spider closes only once every page has
-    left the pipelines, and a batch left over then is written at close.
+    so their outcome is recorded in the same transaction. Batches are written by one thread of
+    their own, in order (each sees the ones before it), while the reactor keeps downloading and
+    extracting; the spider closes only once every page has left the pipelines.
     """
 
     def __init__(self, crawler):
         super().__init__(crawler)
         self.batch: list[tuple[PageItem, Deferred]] = []
         self.timer = None
+        self.writer = ThreadPool(minthreads=1, maxthreads=1, name="crawl-save")  # one: batches stay in order
+
+    def open_spider(self):
+        self.writer.start()
 
     async def process_item(self, item: PageItem):
         done = Deferred()
@@ -89,13 +96,19 @@ class SavePipeline(_CrawlPipeline):
         if len(self.batch) >= settings.CRAWL_SAVE_BATCH_SIZE:
             self.flush()
         elif self.timer is None:
-            from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
-
-            self.timer = reactor.callLater(settings.CRAWL_SAVE_BATCH_SECONDS, self.flush)
+            self.timer = self._reactor().callLater(settings.CRAWL_SAVE_BATCH_SECONDS, self.flush)
         return await done
 
-    def close_spider(self):
+    async def close_spider(self):
         self.flush()
+        await deferToThreadPool(self._reactor(), self.writer, connections.close_all)  # the writer's own connection
+        self.writer.stop()
+
+    @staticmethod
+    def _reactor():
+        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
+
+        return reactor
 
     def flush(self) -> None:
         if self.timer is not None and self.timer.active():
@@ -109,16 +122,20 @@ class SavePipeline(_CrawlPipeline):
             decided=services.PageResult(item.outcome, item.reason, item.article_id) if item.outcome else None,
             http_status=item.http_status, redirected_from=item.redirected_from,
         ) for item, _ in batch]
-        try:
-            results = services.crawl_pages_save(run_id=self.spider.run_id, source=self.spider.source, pages=pages)
-        except Exception:  # noqa: BLE001 - handed to each page's item, which Scrapy logs
-            failure = Failure()
-            for _, done in batch:
-                done.errback(failure)
-            return
+        saved = deferToThreadPool(self._reactor(), self.writer, services.crawl_pages_save,
+                                  run_id=self.spider.run_id, source=self.spider.source, pages=pages)
+        saved.addCallbacks(self._saved, self._failed, callbackArgs=(batch,), errbackArgs=(batch,))
+
+    @staticmethod
+    def _saved(results, batch) -> None:
         for (item, done), result in zip(batch, results, strict=True):
             item.decide(result.outcome, result.reason, result.article_id)
             done.callback(item)
+
+    @staticmethod
+    def _failed(failure, batch) -> None:  # handed to each page's item, which Scrapy logs
+        for _, done in batch:
+            done.errback(failure)
 
 
 class ProgressPipeline(_CrawlPipeline):

@@ -364,9 +364,15 @@ def _index_many(entries: list[tuple[int, str, object, list[int], bool]]) -> None
             MinHashSignature.objects.update_or_create(article_id=article_id, defaults=values)
             MinHashBand.objects.filter(article_id=article_id).delete()
     MinHashSignature.objects.bulk_create(new)
-    MinHashBand.objects.bulk_create(
-        MinHashBand(article_id=article_id, key=key) for article_id, _, _, keys, _ in entries for key in keys
-    )
+    bands = [(article_id, key) for article_id, _, _, keys, _ in entries for key in keys]
+    if connection.vendor == "postgresql" and bands:
+        # Two arrays in one statement: building ~20 ORM objects per article cost more than the insert.
+        article_ids, keys = zip(*bands)
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {MinHashBand._meta.db_table} (article_id, \"key\") "
+                           "SELECT * FROM unnest(%s::bigint[], %s::bigint[])", [list(article_ids), list(keys)])
+    else:
+        MinHashBand.objects.bulk_create(MinHashBand(article_id=article_id, key=key) for article_id, key in bands)
 
 
 def _dedup_lock() -> None:

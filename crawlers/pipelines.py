@@ -3,19 +3,25 @@
 Every page item reaches the save pipeline, which writes its `CrawlPage` row with its batch: a page
 dropped for a reason is recorded with that reason, not lost.
 """
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from crawlers import services
-from crawlers.extraction import canonical_url, extract_page
+from crawlers import dedup, services
+from crawlers.extraction import ExtractedPage, canonical_url, extract_page
 from crawlers.items import PageItem
 from crawlers.models import CrawlPage
 
 Outcome = CrawlPage.Outcome
+logger = logging.getLogger(__name__)
 
 
 class _CrawlPipeline:
@@ -31,14 +37,67 @@ class _CrawlPipeline:
         return self.crawler.spider
 
 
+def page_extract(html: str, url: str, num_perm: int) -> tuple[ExtractedPage | None, str, bytes | None]:
+    """Returns the page's main content, its canonical URL and the MinHash of its text (as bytes)."""
+    page = extract_page(html, url)
+    signature = dedup.minhash_to_bytes(dedup.minhash(page.text, page.language, num_perm)) if page else None
+    return page, canonical_url(html, url), signature
+
+
 class ExtractionPipeline(_CrawlPipeline):
-    """Turns the page's HTML into main text and metadata (trafilatura) and finds its canonical URL."""
+    """Turns the page's HTML into main text and metadata (trafilatura), its canonical URL and its MinHash.
+
+    With CRAWL_EXTRACT_PROCESSES > 0 the work runs in that many helper processes, forked when the
+    spider opens, so that extraction uses another core while the reactor downloads and saves; with
+    one, pages come back in the order they went in. 0 extracts in the crawl process itself.
+    """
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.pool = None
+
+    def open_spider(self):
+        if settings.CRAWL_EXTRACT_PROCESSES > 0:
+            self.pool = ProcessPoolExecutor(settings.CRAWL_EXTRACT_PROCESSES, mp_context=get_context("fork"))
+            # Fork now, while this thread is the only one (the save thread and DNS threads come later).
+            self.pool.submit(int).result()
+
+    def close_spider(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def process_item(self, item: PageItem):
-        if item.outcome is None:
-            item.page = extract_page(item.html, item.url)
-            item.canonical_url = canonical_url(item.html, item.url)
+        if item.outcome is not None:
+            return item
+        if self.pool is None:
+            return self._extracted(item, page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS))
+        return self._extract_in_helper(item)
+
+    async def _extract_in_helper(self, item: PageItem) -> PageItem:
+        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
+
+        done = Deferred()
+        future = self.pool.submit(page_extract, item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+        future.add_done_callback(lambda finished: reactor.callFromThread(_settle, done, finished))
+        try:
+            result = await done
+        except Exception:  # noqa: BLE001 - a helper that died (BrokenProcessPool): extract here instead
+            logger.exception("Extracting %s in a helper process failed; extracting it in the crawl process", item.url)
+            result = page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+        return self._extracted(item, result)
+
+    @staticmethod
+    def _extracted(item: PageItem, result) -> PageItem:
+        item.page, item.canonical_url, item.minhash = result
         return item
+
+
+def _settle(done: Deferred, future) -> None:
+    error = future.exception()
+    if error is not None:
+        done.errback(Failure(error))
+    else:
+        done.callback(future.result())
 
 
 class QualityPipeline(_CrawlPipeline):
@@ -119,6 +178,7 @@ class SavePipeline(_CrawlPipeline):
             return
         pages = [services.CrawledPage(
             url=item.url, fetched_at=item.fetched_at or timezone.now(), canonical_url=item.canonical_url, page=item.page,
+            signature=item.minhash,
             decided=services.PageResult(item.outcome, item.reason, item.article_id) if item.outcome else None,
             http_status=item.http_status, redirected_from=item.redirected_from,
         ) for item, _ in batch]

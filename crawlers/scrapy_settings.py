@@ -23,6 +23,8 @@ def scrapy_settings(source) -> dict:
         "AUTOTHROTTLE_TARGET_CONCURRENCY": settings.CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY,
         "DOWNLOAD_DELAY": settings.CRAWL_DOWNLOAD_DELAY,  # AutoThrottle never goes below it
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.CRAWL_CONCURRENCY_PER_DOMAIN,  # politeness cap per site
+        # The global cap (16 by default) must not undercut the per-site one: a crawl is mostly one site.
+        "CONCURRENT_REQUESTS": max(16, settings.CRAWL_CONCURRENCY_PER_DOMAIN),
         "DOWNLOAD_TIMEOUT": settings.CRAWL_TIMEOUT_SECONDS,  # 180 s by default: too patient for one page
         "RETRY_TIMES": settings.CRAWL_RETRY_TIMES,
         "RETRY_BACKOFF_SECONDS": settings.CRAWL_RETRY_BACKOFF_SECONDS,  # ours: doubled on every retry

@@ -74,6 +74,7 @@ class CrawledPage:
     fetched_at: dt.datetime
     canonical_url: str = ""
     page: ExtractedPage | None = None
+    signature: bytes | None = None  # the MinHash of page.text, when the extraction step computed it
     decided: PageResult | None = None
     http_status: int | None = None
     redirected_from: str = ""
@@ -262,8 +263,9 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
         return results
     _dedup_lock()
     digests = [content_hash(page.page.title, page.page.text) for _, page in todo]
-    signatures = [dedup.minhash(page.page.text, page.page.language, settings.CRAWL_MINHASH_PERMUTATIONS)
-                  for _, page in todo]
+    num_perm = settings.CRAWL_MINHASH_PERMUTATIONS
+    signatures = [dedup.minhash_from_bytes(page.signature, num_perm) if page.signature else
+                  dedup.minhash(page.page.text, page.page.language, num_perm) for _, page in todo]
     keys = [dedup.band_keys(signature, settings.CRAWL_NEAR_DUPLICATE_THRESHOLD) for signature in signatures]
     view = _LibraryView(run_id=run_id, canonical_urls={page.canonical_url for _, page in todo}, digests=set(digests),
                         keys={key for page_keys in keys for key in page_keys})
@@ -337,6 +339,9 @@ def _judge(view: _LibraryView, index: int, page: CrawledPage, digest: str, signa
 
 def minhash_index_backfill(*, batch_size: int = 500) -> int:
     """Indexes every library article not yet in the near-duplicate index (or changed since); returns how many."""
+    # The band layout comes from datasketch's optimisation (scipy, a fraction of a second, once per
+    # process): work it out here, before a crawl starts, rather than in its first batch.
+    dedup.band_layout(settings.CRAWL_NEAR_DUPLICATE_THRESHOLD, settings.CRAWL_MINHASH_PERMUTATIONS)
     done = 0
     while True:
         batch = list(selectors.articles_missing_minhash()[:batch_size])

@@ -221,7 +221,7 @@ class _LibraryView:
     def rehash(self, row: _Row, digest: str, url: str) -> None:
         if row in self.by_hash.get(row.content_hash, []):
             self.by_hash[row.content_hash].remove(row)
-        row.content_hash, row.url, row.duplicate_of = digest, url, row.duplicate_of
+        row.content_hash, row.url = digest, url
         self.by_hash.setdefault(digest, []).append(row)
 
     def index(self, row: _Row, signature, keys: list[int]) -> None:

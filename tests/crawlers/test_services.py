@@ -134,3 +134,16 @@ def test_a_second_batch_of_the_same_pages_is_unchanged_and_changes_no_row(source
     assert [r.outcome for r in second] == [O.UNCHANGED, O.NEAR_DUPLICATE]
     assert second[1].reason == f"unchanged; repeats article #{first[0].article_id}"
     assert list(Article.objects.order_by("id").values()) == before
+
+
+def test_a_page_that_breaks_the_batch_is_recorded_and_the_others_are_saved(source):
+    """An unexpected error rolls the batch back; the pages are then saved one by one."""
+    run = services.crawl_run_start(source_id=source.id)
+    broken = services.CrawledPage(url="https://s.example/broken", canonical_url="https://s.example/broken",
+                                  page=None, fetched_at=timezone.now())  # undecided, yet nothing extracted
+    pages = [_crawled("zh-ai-01", "https://s.example/a"), broken, _crawled("en-ai-01", "https://s.example/b")]
+    results = services.crawl_pages_save(run_id=run.id, source=source, pages=pages)
+    assert [r.outcome for r in results] == [O.SAVED, O.INVALID, O.SAVED]
+    assert results[1].reason.startswith("could not be saved (AttributeError")
+    assert list(CrawlPage.objects.filter(run=run).values_list("outcome", flat=True)) == [O.SAVED, O.INVALID, O.SAVED]
+    assert Article.objects.count() == 2

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Category, ModerationEvent
-from contentlib.tasks_queue import ENRICH_ARTICLE, INDEX_ARTICLE, queue_on_commit
+from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,32 @@ def _clean_content(title: str, text: str) -> tuple[str, str]:
     return title, text
 
 
+def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: str = "",
+                    canonical_url: str | None = None, language: str = "", author: str = "",
+                    published_at: datetime | None = None, fetched_at: datetime | None = None,
+                    source_id: int | None = None, owner_id: int | None = None) -> tuple[str | None, dict]:
+    """Returns (canonical URL, the article's field values), validated, sanitized and hashed; raises ApplicationError."""
+    title, text = _clean_content(title, text)
+    if origin not in Article.Origin.values:
+        raise ApplicationError(f"Unknown origin {origin!r}; use one of {', '.join(Article.Origin.values)}.")
+    canonical_url = _clean_url(canonical_url, "canonical_url")
+    url = _clean_url(url, "url") or canonical_url or ""
+    return canonical_url, {
+        "title": title,
+        "text": text,
+        "html": sanitize_html(html),
+        "url": url,
+        "origin": origin,
+        "language": (language or "")[:10],
+        "author": (author or "").strip()[:200],
+        "published_at": published_at,
+        "fetched_at": fetched_at,
+        "source_id": source_id,
+        "owner_id": owner_id,
+        "content_hash": content_hash(title, text),
+    }
+
+
 def article_upsert(
     *,
     title: str,
@@ -91,26 +117,10 @@ def article_upsert(
     without either (a portal submission) is always new. The content hash of the normalized title and
     text decides whether anything changed: an unchanged article is not written at all.
     """
-    title, text = _clean_content(title, text)
-    if origin not in Article.Origin.values:
-        raise ApplicationError(f"Unknown origin {origin!r}; use one of {', '.join(Article.Origin.values)}.")
-    canonical_url = _clean_url(canonical_url, "canonical_url")
-    url = _clean_url(url, "url") or canonical_url or ""
-    fields = {
-        "title": title,
-        "text": text,
-        "html": sanitize_html(html),
-        "url": url,
-        "origin": origin,
-        "language": (language or "")[:10],
-        "author": (author or "").strip()[:200],
-        "published_at": published_at,
-        "fetched_at": fetched_at,
-        "source_id": source_id,
-        "owner_id": owner_id,
-        "content_hash": content_hash(title, text),
-    }
-
+    canonical_url, fields = _article_fields(
+        title=title, text=text, origin=origin, html=html, url=url, canonical_url=canonical_url, language=language,
+        author=author, published_at=published_at, fetched_at=fetched_at, source_id=source_id, owner_id=owner_id,
+    )
     with transaction.atomic():
         existing = _locked_article(article_id=article_id, canonical_url=canonical_url)
         if existing is None:
@@ -126,17 +136,79 @@ def article_upsert(
                 queue_on_commit(ENRICH_ARTICLE, article.id)
                 return UpsertResult(article, "created")
 
-        if existing.content_hash == fields["content_hash"]:
-            return UpsertResult(existing, "unchanged")
-        for name, value in fields.items():
-            setattr(existing, name, value)
+        result = _article_update(existing, canonical_url, fields)
+        if result.outcome == "updated":
+            queue_on_commit(ENRICH_ARTICLE, existing.id)
+        return result
+
+
+def _article_update(existing: Article, canonical_url: str | None, fields: dict) -> UpsertResult:
+    """Writes `fields` over the locked row unless its content hash says nothing changed."""
+    if existing.content_hash == fields["content_hash"]:
+        return UpsertResult(existing, "unchanged")
+    for name, value in fields.items():
+        setattr(existing, name, value)
+    if canonical_url:
+        existing.canonical_url = canonical_url
+    existing.enrichment_status = Article.Enrichment.PENDING
+    existing.enrichment_error = ""
+    existing.save()
+    return UpsertResult(existing, "updated")
+
+
+def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationError]:
+    """Creates or updates many articles in one transaction; queues one enrichment batch after commit.
+
+    Each dict holds `article_upsert`'s keyword arguments (without `article_id`), and each article is
+    validated, sanitized and hashed exactly as `article_upsert` does it. The result list follows the
+    input: an invalid article gets its ApplicationError there and the others are saved regardless.
+    Articles are matched by canonical URL; one given twice is applied in order (created, then
+    updated), as two `article_upsert` calls would be. New rows are inserted in one statement.
+    """
+    results: list[UpsertResult | ApplicationError | None] = [None] * len(articles)
+    first, repeated, seen = [], [], set()
+    for index, values in enumerate(articles):
+        try:
+            canonical_url, fields = _article_fields(**values)
+        except ApplicationError as error:
+            results[index] = error
+            continue
+        (repeated if canonical_url and canonical_url in seen else first).append((index, canonical_url, fields))
         if canonical_url:
-            existing.canonical_url = canonical_url
-        existing.enrichment_status = Article.Enrichment.PENDING
-        existing.enrichment_error = ""
-        existing.save()
-        queue_on_commit(ENRICH_ARTICLE, existing.id)
-        return UpsertResult(existing, "updated")
+            seen.add(canonical_url)
+    queued_alone: set[int] = set()  # saved by article_upsert, which queued their enrichment itself
+
+    with transaction.atomic():
+        rows = {a.canonical_url: a for a in Article.objects.select_for_update().filter(canonical_url__in=seen)}
+        new = []
+        for index, canonical_url, fields in first:
+            if canonical_url in rows:
+                results[index] = _article_update(rows[canonical_url], canonical_url, fields)
+            else:
+                new.append((index, Article(canonical_url=canonical_url, **fields)))
+        try:
+            with transaction.atomic():
+                Article.objects.bulk_create([article for _, article in new])
+            for index, article in new:
+                results[index] = UpsertResult(article, "created")
+        except IntegrityError:
+            # A concurrent writer created one of these canonical URLs first: take them one at a time,
+            # which updates that row instead (and queues its enrichment itself).
+            for index, _ in new:
+                results[index] = article_upsert(**articles[index])
+                queued_alone.add(index)
+        for result in results:
+            if isinstance(result, UpsertResult) and result.article.canonical_url:
+                rows[result.article.canonical_url] = result.article
+        for index, canonical_url, fields in repeated:
+            results[index] = _article_update(rows[canonical_url], canonical_url, fields)
+        changed = dict.fromkeys(  # ids in order, once each
+            result.article.id for index, result in enumerate(results)
+            if isinstance(result, UpsertResult) and result.outcome != "unchanged" and index not in queued_alone
+        )
+        if changed:
+            queue_on_commit(ENRICH_BATCH, list(changed))
+    return results
 
 
 def _locked_article(*, article_id: int | None, canonical_url: str | None) -> Article | None:

@@ -7,6 +7,7 @@ the bands themselves live in the library database (crawlers.models.MinHashBand),
 docs/ARCHITECTURE.md for why.
 """
 import hashlib
+from hashlib import sha1
 import re
 from functools import lru_cache
 
@@ -38,9 +39,18 @@ def shingles(text: str, language: str) -> set[bytes]:
 
 
 def minhash(text: str, language: str, num_perm: int) -> MinHash:
-    signature = MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME)
-    signature.update_batch(list(shingles(text, language)))
+    """Returns the MinHash of the text's shingles, equal to datasketch's default (SHA-1, 32-bit) one."""
+    signature = MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, hashfunc=int, permutations=_permutations(num_perm))
+    # datasketch's sha1_hash32, without a Python call and a struct.unpack per shingle: the first four
+    # bytes of each SHA-1 digest, little-endian.
+    digests = b"".join([sha1(shingle).digest()[:4] for shingle in shingles(text, language)])
+    signature.update_batch(np.frombuffer(digests, dtype="<u4").tolist())
     return signature
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int):
+    return MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME).permutations
 
 
 def minhash_from_bytes(data: bytes, num_perm: int) -> MinHash:

@@ -1,17 +1,27 @@
 """Item pipelines, one concern each: extract, judge quality, save without duplicates, record the outcome.
 
-Every page item reaches the last pipeline, which writes its `CrawlPage` row: a page dropped for a
-reason is recorded with that reason, not lost.
+Every page item reaches the save pipeline, which writes its `CrawlPage` row with its batch: a page
+dropped for a reason is recorded with that reason, not lost.
 """
-from django.conf import settings
-from django.utils import timezone
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
-from crawlers import services
-from crawlers.extraction import canonical_url, extract_page
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+from crawlers import dedup, services
+from crawlers.extraction import ExtractedPage, canonical_url, extract_page
 from crawlers.items import PageItem
 from crawlers.models import CrawlPage
 
 Outcome = CrawlPage.Outcome
+logger = logging.getLogger(__name__)
 
 
 class _CrawlPipeline:
@@ -27,14 +37,67 @@ class _CrawlPipeline:
         return self.crawler.spider
 
 
+def page_extract(html: str, url: str, num_perm: int) -> tuple[ExtractedPage | None, str, bytes | None]:
+    """Returns the page's main content, its canonical URL and the MinHash of its text (as bytes)."""
+    page = extract_page(html, url)
+    signature = dedup.minhash_to_bytes(dedup.minhash(page.text, page.language, num_perm)) if page else None
+    return page, canonical_url(html, url), signature
+
+
 class ExtractionPipeline(_CrawlPipeline):
-    """Turns the page's HTML into main text and metadata (trafilatura) and finds its canonical URL."""
+    """Turns the page's HTML into main text and metadata (trafilatura), its canonical URL and its MinHash.
+
+    With CRAWL_EXTRACT_PROCESSES > 0 the work runs in that many helper processes, forked when the
+    spider opens, so that extraction uses another core while the reactor downloads and saves; with
+    one, pages come back in the order they went in. 0 extracts in the crawl process itself.
+    """
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.pool = None
+
+    def open_spider(self):
+        if settings.CRAWL_EXTRACT_PROCESSES > 0:
+            self.pool = ProcessPoolExecutor(settings.CRAWL_EXTRACT_PROCESSES, mp_context=get_context("fork"))
+            # Fork now, while this thread is the only one (the save thread and DNS threads come later).
+            self.pool.submit(int).result()
+
+    def close_spider(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def process_item(self, item: PageItem):
-        if item.outcome is None:
-            item.page = extract_page(item.html, item.url)
-            item.canonical_url = canonical_url(item.html, item.url)
+        if item.outcome is not None:
+            return item
+        if self.pool is None:
+            return self._extracted(item, page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS))
+        return self._extract_in_helper(item)
+
+    async def _extract_in_helper(self, item: PageItem) -> PageItem:
+        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
+
+        done = Deferred()
+        future = self.pool.submit(page_extract, item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+        future.add_done_callback(lambda finished: reactor.callFromThread(_settle, done, finished))
+        try:
+            result = await done
+        except Exception:  # noqa: BLE001 - a helper that died (BrokenProcessPool): extract here instead
+            logger.exception("Extracting %s in a helper process failed; extracting it in the crawl process", item.url)
+            result = page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+        return self._extracted(item, result)
+
+    @staticmethod
+    def _extracted(item: PageItem, result) -> PageItem:
+        item.page, item.canonical_url, item.minhash = result
         return item
+
+
+def _settle(done: Deferred, future) -> None:
+    error = future.exception()
+    if error is not None:
+        done.errback(Failure(error))
+    else:
+        done.callback(future.result())
 
 
 class QualityPipeline(_CrawlPipeline):
@@ -67,26 +130,78 @@ class QualityPipeline(_CrawlPipeline):
 
 
 class SavePipeline(_CrawlPipeline):
-    """Saves the page through the library unless it duplicates an article (crawlers.services)."""
+    """Saves pages in batches without duplicates, writing every page's outcome with them (crawlers.services).
+
+    A page waits until its batch holds CRAWL_SAVE_BATCH_SIZE pages or its first page has waited
+    CRAWL_SAVE_BATCH_SECONDS, whichever comes first: one transaction, one lock and one enrichment
+    task per batch instead of per page. Pages decided earlier (too short, HTTP errors...) ride along
+    so their outcome is recorded in the same transaction. Batches are written by one thread of
+    their own, in order (each sees the ones before it), while the reactor keeps downloading and
+    extracting; the spider closes only once every page has left the pipelines.
+    """
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.batch: list[tuple[PageItem, Deferred]] = []
+        self.timer = None
+        self.writer = ThreadPool(minthreads=1, maxthreads=1, name="crawl-save")  # one: batches stay in order
+
+    def open_spider(self):
+        self.writer.start()
+
+    async def process_item(self, item: PageItem):
+        done = Deferred()
+        self.batch.append((item, done))
+        if len(self.batch) >= settings.CRAWL_SAVE_BATCH_SIZE:
+            self.flush()
+        elif self.timer is None:
+            self.timer = self._reactor().callLater(settings.CRAWL_SAVE_BATCH_SECONDS, self.flush)
+        return await done
+
+    async def close_spider(self):
+        self.flush()
+        await deferToThreadPool(self._reactor(), self.writer, connections.close_all)  # the writer's own connection
+        self.writer.stop()
+
+    @staticmethod
+    def _reactor():
+        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
+
+        return reactor
+
+    def flush(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        pages = [services.CrawledPage(
+            url=item.url, fetched_at=item.fetched_at or timezone.now(), canonical_url=item.canonical_url, page=item.page,
+            signature=item.minhash,
+            decided=services.PageResult(item.outcome, item.reason, item.article_id) if item.outcome else None,
+            http_status=item.http_status, redirected_from=item.redirected_from,
+        ) for item, _ in batch]
+        saved = deferToThreadPool(self._reactor(), self.writer, services.crawl_pages_save,
+                                  run_id=self.spider.run_id, source=self.spider.source, pages=pages)
+        saved.addCallbacks(self._saved, self._failed, callbackArgs=(batch,), errbackArgs=(batch,))
+
+    @staticmethod
+    def _saved(results, batch) -> None:
+        for (item, done), result in zip(batch, results, strict=True):
+            item.decide(result.outcome, result.reason, result.article_id)
+            done.callback(item)
+
+    @staticmethod
+    def _failed(failure, batch) -> None:  # handed to each page's item, which Scrapy logs
+        for _, done in batch:
+            done.errback(failure)
+
+
+class ProgressPipeline(_CrawlPipeline):
+    """Counts the page's outcome (written with its batch by SavePipeline) and reports progress."""
 
     def process_item(self, item: PageItem):
-        if item.outcome is not None:
-            return item
-        result = services.crawled_page_save(
-            run_id=self.spider.run_id, source=self.spider.source, url=item.url, canonical_url=item.canonical_url,
-            page=item.page, fetched_at=item.fetched_at or timezone.now(),
-        )
-        return item.decide(result.outcome, result.reason, result.article_id)
-
-
-class RecordPipeline(_CrawlPipeline):
-    """Writes the page's outcome to the run's record and reports progress."""
-
-    def process_item(self, item: PageItem):
-        services.crawl_page_record(
-            run_id=self.spider.run_id, url=item.url, http_status=item.http_status, redirected_from=item.redirected_from,
-            result=services.PageResult(item.outcome or Outcome.NO_TEXT, item.reason, item.article_id),
-        )
         self.crawler.stats.inc_value(f"pages/{item.outcome}")
         if self.spider.on_page is not None:
             self.spider.on_page(item.url, item.outcome)

@@ -1,4 +1,4 @@
-"""Reads for crawling: due sources, near-duplicate candidates, run summaries."""
+"""Reads for crawling: due sources, run summaries, articles missing from the near-duplicate index."""
 import datetime as dt
 
 from django.conf import settings
@@ -6,8 +6,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from contentlib.models import Article, Source
-from crawlers import dedup
-from crawlers.models import CrawlPage, CrawlRun, MinHashBand, MinHashSignature
+from crawlers.models import CrawlPage, CrawlRun
 
 CRAWLABLE_KINDS = (Source.Kind.SITEMAP, Source.Kind.FEED, Source.Kind.SITE)
 
@@ -46,42 +45,6 @@ def crawl_run_running(*, source_id: int, now: dt.datetime | None = None) -> Craw
 def crawl_outcome_counts(*, run_id: int) -> dict[str, int]:
     rows = CrawlPage.objects.filter(run_id=run_id).values("outcome").annotate(n=Count("id"))
     return {row["outcome"]: row["n"] for row in rows}
-
-
-def crawl_page_of_article(*, run_id: int, article_id: int) -> CrawlPage | None:
-    """An earlier page of this run that already stood for the article (same canonical URL)."""
-    return (
-        CrawlPage.objects.filter(run_id=run_id, article_id=article_id)
-        .exclude(outcome=CrawlPage.Outcome.DUPLICATE)
-        .order_by("id")
-        .first()
-    )
-
-
-def article_same_content(*, content_hash: str, exclude_id: int | None) -> Article | None:
-    """The first library article with this content hash (an exact duplicate), preferring originals."""
-    articles = Article.objects.filter(content_hash=content_hash)
-    if exclude_id is not None:
-        articles = articles.exclude(id=exclude_id)
-    return articles.order_by(F("duplicate_of").asc(nulls_first=True), "id").first()
-
-
-def near_duplicate_best(*, signature, exclude_id: int | None) -> tuple[int, float] | None:
-    """Returns (article id, estimated Jaccard) of the closest indexed article above the threshold."""
-    threshold = settings.CRAWL_NEAR_DUPLICATE_THRESHOLD
-    keys = dedup.band_keys(signature, threshold)
-    candidates = MinHashBand.objects.filter(key__in=keys)
-    if exclude_id is not None:
-        candidates = candidates.exclude(article_id=exclude_id)
-    candidate_ids = set(candidates.values_list("article_id", flat=True))
-    best = None
-    stored = MinHashSignature.objects.filter(article_id__in=candidate_ids).values_list("article_id", "hashvalues")
-    for article_id, data in stored:
-        similarity = signature.jaccard(dedup.minhash_from_bytes(bytes(data), len(signature.hashvalues)))
-        if similarity >= threshold and (best is None or similarity > best[1] or
-                                        (similarity == best[1] and article_id < best[0])):
-            best = (article_id, similarity)
-    return best
 
 
 def articles_missing_minhash() -> QuerySet[Article]:

@@ -182,6 +182,12 @@ CRAWL_MAX_LINK_TEXT_SHARE = env_float("CRAWL_MAX_LINK_TEXT_SHARE", 0.5)  # above
 CRAWL_MIN_CHARS_PER_LINK = env_int("CRAWL_MIN_CHARS_PER_LINK", 400, minimum=1)
 CRAWL_NEAR_DUPLICATE_THRESHOLD = env_float("CRAWL_NEAR_DUPLICATE_THRESHOLD", 0.6)  # estimated Jaccard of shingles
 CRAWL_MINHASH_PERMUTATIONS = 128
+# Pages are saved in batches (one transaction, one enrichment task each): this many pages, or the
+# first page's wait in seconds, whichever comes first.
+CRAWL_SAVE_BATCH_SIZE = env_int("CRAWL_SAVE_BATCH_SIZE", 50, minimum=1)
+CRAWL_SAVE_BATCH_SECONDS = env_float("CRAWL_SAVE_BATCH_SECONDS", 0.5)
+# Helper processes per crawl for extraction and MinHash (another core); 0 runs them in the crawl process.
+CRAWL_EXTRACT_PROCESSES = env_int("CRAWL_EXTRACT_PROCESSES", 1, minimum=0)
 CRAWL_STALE_LOCK_MINUTES = env_int("CRAWL_STALE_LOCK_MINUTES", 15, minimum=1)  # beyond a source's time limit
 CRAWL_DUE_CHECK_MINUTES = env_int("CRAWL_DUE_CHECK_MINUTES", 5, minimum=1)
 # === end of crawling ===========================================================================

@@ -157,7 +157,12 @@ def extract(*, title: str, text: str, language: str, top_k: int = TOP_K, embed=N
     `embed(list[str]) -> np.ndarray` gives normalized vectors for the MMR similarity; it is used for
     English, which the bundled model understands; Chinese uses lexical overlap.
     """
-    ranked = rank(title=title, text=text)
+    return diversify(rank(title=title, text=text), language=language, top_k=top_k, embed=embed)
+
+
+def diversify(ranked: list[tuple[str, float]], *, language: str, top_k: int = TOP_K,
+              embed=None) -> tuple[list[ScoredKeyword], str]:
+    """MMR over `rank`'s candidates: returns the top keywords with weights, and the method used."""
     if not ranked:
         return [], "tfidf"
     top = ranked[0][1]

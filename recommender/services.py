@@ -83,7 +83,7 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
         if not tokens:
             prepared.append(PermanentEnrichmentError("the text has no words to index after segmentation"))
             continue
-        prepared.append((article, text, language, tokens))
+        prepared.append((article, text, language, tokens, keywords.rank(title=article.title, text=text)))
 
     embed = _phrase_embedder([p for p in prepared if not isinstance(p, Exception)])
     drafts: list[Enrichment | PermanentEnrichmentError] = []
@@ -91,9 +91,8 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
         if isinstance(item, PermanentEnrichmentError):
             drafts.append(item)
             continue
-        article, text, language, tokens = item
-        found, method = keywords.extract(title=article.title, text=text, language=language,
-                                         embed=embed if language == "en" else None)
+        article, text, language, tokens, ranked = item
+        found, method = keywords.diversify(ranked, language=language, embed=embed if language == "en" else None)
         text_summary, summary_error = summary.summarize(text, language)
         drafts.append(Enrichment(
             language=language, tokens=tokens, dict_version=seg.version, keywords=found, keyword_method=method,
@@ -120,8 +119,7 @@ def _phrase_embedder(prepared: list[tuple]):
     English phrases use the sentence model alone, even under the composite model (the library half
     knows a phrase only by the articles that contain it).
     """
-    phrases = sorted({term for article, text, language, _ in prepared if language == "en"
-                      for term, _ in keywords.rank(title=article.title, text=text)})
+    phrases = sorted({term for _, _, language, _, ranked in prepared if language == "en" for term, _ in ranked})
     if not phrases:
         return None
     table = dict(zip(phrases, embeddings.sentence_encoder().encode(phrases, batch_size=128)))

@@ -5,15 +5,7 @@ import pytest
 
 from contentlib import services
 from contentlib.models import Article
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.waiting import wait_for
 
 
 @pytest.mark.django_db(transaction=True)

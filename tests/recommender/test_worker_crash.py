@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.db import connection
 from contentlib.config.celery import app
 from contentlib.models import Article, ArticleKeyword
 from recommender import services
+from tests.waiting import wait_for
 
 
 def database_url() -> str:
@@ -32,13 +32,6 @@ def start_worker(data_dir) -> subprocess.Popen:
     )
 
 
-def wait_for(predicate, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def status(article_id):
@@ -58,7 +51,8 @@ def test_sigkill_mid_task_then_restart_and_sweep(require_redis, tmp_path, django
     try:
         app.signature("recommender.tasks.enrich_article", args=[article.id]).delay()
         # A fresh worker spends seconds loading the embedding model while the article is running.
-        assert wait_for(lambda: status(article.id) == "running"), "the worker never started the task"
+        assert wait_for(lambda: status(article.id) == "running", timeout=90, interval=0.05), (
+            "the worker never started the task")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     finally:

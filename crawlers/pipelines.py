@@ -4,7 +4,6 @@ Every page item reaches the save pipeline, which writes its `CrawlPage` row with
 dropped for a reason is recorded with that reason, not lost.
 """
 import logging
-from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -49,25 +48,13 @@ class ExtractionPipeline(_CrawlPipeline):
     """Turns the page's HTML into main text and metadata (trafilatura), its canonical URL and its MinHash.
 
     With CRAWL_EXTRACT_PROCESSES > 0 the work runs in that many helper processes, forked when the
-    spider opens, so that extraction uses another core while the reactor downloads and saves. The
-    helpers are handed a few pages at a time; the rest wait here, so that once nothing is
-    downloading (the end of a crawl) the crawl process takes waiting pages too instead of idling.
-    Either way pages leave this step in the order they entered it (the first copy of a text a site
-    shows is the one kept). 0 extracts in the crawl process itself.
+    spider opens, so that extraction uses another core while the reactor downloads and saves; with
+    one, pages come back in the order they went in. 0 extracts in the crawl process itself.
     """
-
-    HANDED = 8  # pages handed to the helpers at a time, per helper
 
     def __init__(self, crawler):
         super().__init__(crawler)
         self.pool = None
-        self.waiting_pages: deque[tuple[PageItem, Deferred]] = deque()
-        self.in_helpers = 0
-        self.local_turn = None  # the crawl process's next turn at a waiting page, when one is due
-        self.entered = 0  # sequence numbers, to let pages out in order
-        self.released = 0
-        self.finished: dict[int, object] = {}  # sequence -> (page, canonical URL, MinHash) or Failure
-        self.leaving: dict[int, Deferred] = {}
 
     def open_spider(self):
         if settings.CRAWL_EXTRACT_PROCESSES > 0:
@@ -83,57 +70,21 @@ class ExtractionPipeline(_CrawlPipeline):
         if item.outcome is not None:
             return item
         if self.pool is None:
-            return self._extracted(item, _extract(item))
-        return self._extract_in_order(item)
+            return self._extracted(item, page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS))
+        return self._extract_in_helper(item)
 
-    async def _extract_in_order(self, item: PageItem) -> PageItem:
-        sequence, self.entered = self.entered, self.entered + 1
-        extracted = Deferred()
-        self.waiting_pages.append((item, extracted))
-        self._dispatch()
-        try:
-            result = await extracted
-        except Exception:  # noqa: BLE001 - handed on in order, raised below
-            result = Failure()
-        leave = self.leaving[sequence] = Deferred()
-        self.finished[sequence] = result
-        while self.released in self.finished:  # let out every page whose predecessors are out
-            ready = self.released
-            self.released += 1
-            outcome, leaving = self.finished.pop(ready), self.leaving.pop(ready)
-            if isinstance(outcome, Failure):
-                leaving.errback(outcome)
-            else:
-                leaving.callback(outcome)
-        return self._extracted(item, await leave)
+    async def _extract_in_helper(self, item: PageItem) -> PageItem:
+        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
 
-    def _dispatch(self) -> None:
-        while self.waiting_pages and self.in_helpers < self.HANDED * settings.CRAWL_EXTRACT_PROCESSES:
-            self._hand_to_helper(*self.waiting_pages.popleft())
-        if self.waiting_pages and self.local_turn is None and not self.crawler.engine.downloader.active:
-            self.local_turn = _reactor().callLater(0, self._extract_locally)
-
-    def _extract_locally(self) -> None:
-        self.local_turn = None
-        if self.waiting_pages and not self.crawler.engine.downloader.active:
-            item, extracted = self.waiting_pages.pop()  # the newest: the helpers take the oldest
-            _settle_with(extracted, _extract, item)
-        self._dispatch()
-
-    def _hand_to_helper(self, item: PageItem, extracted: Deferred) -> None:
-        self.in_helpers += 1
+        done = Deferred()
         future = self.pool.submit(page_extract, item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
-        future.add_done_callback(lambda finished: _reactor().callFromThread(self._helper_done, item, extracted, finished))
-
-    def _helper_done(self, item: PageItem, extracted: Deferred, future) -> None:
-        self.in_helpers -= 1
-        if future.exception() is None:
-            extracted.callback(future.result())
-        else:  # a helper that died (BrokenProcessPool): extract here instead
-            logger.error("Extracting %s in a helper process failed (%r); extracting it in the crawl process",
-                         item.url, future.exception())
-            _settle_with(extracted, _extract, item)
-        self._dispatch()
+        future.add_done_callback(lambda finished: reactor.callFromThread(_settle, done, finished))
+        try:
+            result = await done
+        except Exception:  # noqa: BLE001 - a helper that died (BrokenProcessPool): extract here instead
+            logger.exception("Extracting %s in a helper process failed; extracting it in the crawl process", item.url)
+            result = page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+        return self._extracted(item, result)
 
     @staticmethod
     def _extracted(item: PageItem, result) -> PageItem:
@@ -141,23 +92,12 @@ class ExtractionPipeline(_CrawlPipeline):
         return item
 
 
-def _extract(item: PageItem):
-    return page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
-
-
-def _settle_with(done: Deferred, function, *args) -> None:
-    try:
-        result = function(*args)
-    except Exception:  # noqa: BLE001 - handed to the page's item
-        done.errback(Failure())
+def _settle(done: Deferred, future) -> None:
+    error = future.exception()
+    if error is not None:
+        done.errback(Failure(error))
     else:
-        done.callback(result)
-
-
-def _reactor():
-    from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
-
-    return reactor
+        done.callback(future.result())
 
 
 class QualityPipeline(_CrawlPipeline):

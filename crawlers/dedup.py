@@ -54,7 +54,9 @@ def _permutations(num_perm: int):
 
 
 def minhash_from_bytes(data: bytes, num_perm: int) -> MinHash:
-    return MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, hashvalues=np.frombuffer(data, dtype="<u4"))
+    # The shared permutations: without them datasketch draws them afresh for every signature read.
+    return MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, hashvalues=np.frombuffer(data, dtype="<u4"),
+                   permutations=_permutations(num_perm))
 
 
 def minhash_to_bytes(signature: MinHash) -> bytes:

@@ -31,14 +31,36 @@ def scrapy_settings(source) -> dict:
         "PAGE_MAX_BYTES": max_bytes,  # ours: PageDownloadGuard cuts pages off here and records "too large"
         "DOWNLOAD_MAXSIZE": max_bytes * 4,  # backstop for sitemaps and feeds, which are not guarded
         "DOWNLOAD_WARNSIZE": 0,  # the guard reports large pages itself
+        # Only what a crawl of ours uses: each component costs start-up, and the downloader and
+        # spider middlewares run on every request. Kept: robots.txt, offsite, timeouts, default
+        # headers, user agent, retries, redirects (3xx and meta refresh), compression, proxies from
+        # the environment, depth, URL length, HTTP errors, AutoThrottle, CloseSpider, stats.
+        "DOWNLOAD_HANDLERS": {"data": None, "file": None, "s3": None, "ftp": None},  # pages are http(s) only
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawlers.middlewares.RobotsTxtOutcomeMiddleware": 100,  # same place as Scrapy's
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawlers.middlewares.BackoffRetryMiddleware": 550,  # same place as Scrapy's
             "crawlers.middlewares.BackoffDelayMiddleware": 950,  # last before the downloader
+            "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,  # sources carry no credentials
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,  # see COOKIES_ENABLED
         },
-        "EXTENSIONS": {"crawlers.extensions.PageDownloadGuard": 0},
+        "DOWNLOADER_STATS": False,  # request and response sizes re-serialized per page; nobody reads them
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.referer.RefererMiddleware": None,  # no Referer: sites need not know our path
+            "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,  # a developer warning
+        },
+        "EXTENSIONS": {
+            "crawlers.extensions.PageDownloadGuard": 0,
+            "scrapy.extensions.telnet.TelnetConsole": None,  # nobody attaches to a crawl process
+            # Needs the asyncio reactor, and nobody attaches to a crawl.
+            "scrapy.extensions.remote_control.RemoteControl": None,
+            "scrapy.extensions.memusage.MemoryUsage": None,  # pages are dropped once saved (ProgressPipeline)
+            "scrapy.extensions.memdebug.MemoryDebugger": None,
+            "scrapy.extensions.feedexport.FeedExporter": None,  # pages go to the library, not to feeds
+            "scrapy.extensions.logstats.LogStats": None,  # the crawl command shows progress
+            "scrapy.extensions.spiderstate.SpiderState": None,  # no JOBDIR: crawls do not resume
+        },
         "ITEM_PIPELINES": {
             "crawlers.pipelines.ExtractionPipeline": 100,
             "crawlers.pipelines.QualityPipeline": 200,
@@ -57,8 +79,6 @@ def scrapy_settings(source) -> dict:
         "CLOSESPIDER_TIMEOUT": source.time_limit_seconds,
         "HTTPERROR_ALLOWED_CODES": [],
         "LOG_INSTALL_ROOT_HANDLER": False,  # Django's logging config already prints to the console
-        "REMOTE_CONTROL_ENABLED": False,  # needs the asyncio reactor, and nobody attaches to a crawl
-        "TELNETCONSOLE_ENABLED": False,  # nobody attaches to a crawl process
         "LOG_LEVEL": "WARNING",  # the crawl command shows progress; Scrapy's INFO lines would drown it
         "COOKIES_ENABLED": False,  # articles are public; cookies only make a crawl look like a visitor
     }

@@ -4,13 +4,11 @@ Scrapy's reactor cannot be restarted, so a process runs one crawl: `manage.py cr
 process, and the Celery task and `manage.py demo` start it as a subprocess.
 """
 import gc
-import inspect
 import logging
 import os
 import subprocess
 import sys
 from collections.abc import Callable
-from types import SimpleNamespace
 from urllib.parse import quote
 
 from django.conf import settings
@@ -23,33 +21,6 @@ from crawlers import services
 from crawlers.models import CrawlRun
 from crawlers.scrapy_settings import scrapy_settings
 from crawlers.spiders import SPIDER_FOR_KIND
-
-
-
-def _import_http_handler() -> None:
-    """Imports Scrapy's HTTP download handler without the cost of its deprecation shims.
-
-    Its TLS modules define deprecated aliases with `scrapy.utils.deprecate.create_deprecated_class`,
-    which calls `inspect.stack()[1]` only to find the module calling it. The full stack looks up the
-    source file and module of every frame (the import machinery's included), scanning every loaded
-    module: ~0.25 s in a crawl process, where Django, Scrapy and trafilatura are loaded. While the
-    handler imports, `inspect.stack` returns the two entries such a caller reads, each naming its
-    frame's module (which `inspect.getmodule` then returns without a scan).
-    """
-    full_stack = inspect.stack
-
-    def caller_frames(context: int = 1) -> list[tuple]:
-        calling, its_caller = sys._getframe(1), sys._getframe(2)  # noqa: SLF001
-        return [(SimpleNamespace(__module__=frame.f_globals.get("__name__")),) for frame in (calling, its_caller)]
-
-    inspect.stack = caller_frames
-    try:
-        import scrapy.core.downloader.handlers.http11  # noqa: F401, PLC0415
-    finally:
-        inspect.stack = full_stack
-
-
-_import_http_handler()
 
 _QUIET_LOGGERS = ("twisted", "trafilatura", "htmldate", "courlan", "charset_normalizer", "py.warnings",
                   "celery.app.trace", "kombu.connection")

@@ -2,13 +2,11 @@
 import os
 
 from celery import Celery
-from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
 
 app = Celery("contentlib")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("crawl", "nlp", "index", "billing", "default")]
 app.autodiscover_tasks()
 # Task modules inside app packages that are not apps themselves (the `index` queue's tasks).
 app.autodiscover_tasks(["recommender.search"])

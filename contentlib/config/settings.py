@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
+from kombu import Queue
 
 from contentlib.config.env import (
     env_bool,
@@ -121,7 +122,7 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered; every task
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("crawl", "nlp", "index", "billing", "default")
+CELERY_TASK_QUEUES = [Queue(name) for name in ("crawl", "nlp", "index", "billing", "default")]
 # Routed by module, so a backfill on one queue cannot starve another.
 CELERY_TASK_ROUTES = {
     "crawlers.tasks.*": {"queue": "crawl"},

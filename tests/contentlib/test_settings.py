@@ -48,7 +48,9 @@ def test_embedded_defaults():
         assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
         # a file, also in tests, so worker and crawl subprocesses see the same rows
         assert settings.DATABASES["default"]["TEST"]["NAME"].endswith("test.sqlite3")
-    assert set(settings.CELERY_TASK_QUEUES_NAMES) == {"crawl", "nlp", "index", "billing", "default"}
+    from contentlib.config.celery import app
+
+    assert {q.name for q in app.conf.task_queues} == {"crawl", "nlp", "index", "billing", "default"}
 
 
 def test_routes_send_each_module_to_its_queue():

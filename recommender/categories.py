@@ -76,8 +76,13 @@ def _description_index(rows: tuple[tuple[int, str, str], ...]):
     return vectorizer, matrix
 
 
-def _by_description(tokens: list[str]) -> CategoryGuess | None:
-    rows = tuple(Category.objects.exclude(description="").order_by("id").values_list("id", "name", "description"))
+def category_rows() -> tuple[tuple[int, str, str], ...]:
+    """(id, name, description) of every category: read once per enrichment batch."""
+    return tuple(Category.objects.order_by("id").values_list("id", "name", "description"))
+
+
+def _by_description(tokens: list[str], rows: tuple[tuple[int, str, str], ...]) -> CategoryGuess | None:
+    rows = tuple(row for row in rows if row[2])
     if not rows or not tokens:
         return None
     vectorizer, matrix = _description_index(rows)
@@ -91,12 +96,14 @@ def _by_description(tokens: list[str]) -> CategoryGuess | None:
     return CategoryGuess(rows[best][0], float(weights[best] / weights.sum()), "description")
 
 
-def classify(tokens: list[str]) -> CategoryGuess | None:
+def classify(tokens: list[str], rows: tuple[tuple[int, str, str], ...] | None = None) -> CategoryGuess | None:
+    """The article's category from its tokens; `rows` (from `category_rows`) saves a query per call."""
+    rows = category_rows() if rows is None else rows
     model = fitted.load(MODEL_NAME)
     if model is not None and tokens:
         probabilities = model.predict_proba([" ".join(tokens)])[0]
         best = int(np.argmax(probabilities))
         category_id = int(model.classes_[best])
-        if Category.objects.filter(id=category_id).exists():
+        if any(row[0] == category_id for row in rows):
             return CategoryGuess(category_id, float(probabilities[best]), "classifier")
-    return _by_description(tokens)
+    return _by_description(tokens, rows)

@@ -86,6 +86,7 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
         prepared.append((article, text, language, tokens, keywords.rank(title=article.title, text=text)))
 
     embed = _phrase_embedder([p for p in prepared if not isinstance(p, Exception)])
+    known_categories = categories.category_rows()
     drafts: list[Enrichment | PermanentEnrichmentError] = []
     for item in prepared:
         if isinstance(item, PermanentEnrichmentError):
@@ -97,7 +98,7 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
         drafts.append(Enrichment(
             language=language, tokens=tokens, dict_version=seg.version, keywords=found, keyword_method=method,
             summary=text_summary, vector=None, embedding_model="", embedding_dim=None,
-            category=None if article.category_locked else categories.classify(tokens),
+            category=None if article.category_locked else categories.classify(tokens, known_categories),
             notes=[summary_error] if summary_error else [],
         ))
     ready = [(a, d) for a, d in zip(articles, drafts) if isinstance(d, Enrichment)]

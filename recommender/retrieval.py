@@ -40,11 +40,22 @@ class FusionParams:
     # Logistic model of P(some article fits) from the raw top scores: intercept, lexical, vector.
     fit_coef: tuple[float, float, float] = (0.0, 1.0, 1.0)
     fit_threshold: float = 0.5
+    # The same from the lexical score alone, for when there is no vector score (lexical mode, or the
+    # embedding model failed): intercept, lexical.
+    lexical_fit_coef: tuple[float, float] = (0.0, 1.0)
+    lexical_fit_threshold: float = 0.5
 
-    def fit_probability(self, lexical_top: float, vector_top: float) -> float:
-        b0, b_lex, b_vec = self.fit_coef
-        z = b0 + b_lex * lexical_top + b_vec * vector_top
+    def fit_probability(self, lexical_top: float, vector_top: float | None) -> float:
+        if vector_top is None:
+            b0, b_lex = self.lexical_fit_coef
+            z = b0 + b_lex * lexical_top
+        else:
+            b0, b_lex, b_vec = self.fit_coef
+            z = b0 + b_lex * lexical_top + b_vec * vector_top
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def threshold(self, vector_top: float | None) -> float:
+        return self.lexical_fit_threshold if vector_top is None else self.fit_threshold
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +66,7 @@ def tuned_params() -> dict[str, FusionParams]:
     for language, values in data.get("languages", {}).items():
         values = dict(values)
         values["fit_coef"] = tuple(values.get("fit_coef", (0.0, 1.0, 1.0)))
+        values["lexical_fit_coef"] = tuple(values.get("lexical_fit_coef", (0.0, 1.0)))
         params[language] = FusionParams(**values)
     return params
 
@@ -79,7 +91,7 @@ class RetrievalResult:
     fit_probability: float = 0.0
     nothing_fits: bool = True
     lexical_top: float = 0.0
-    vector_top: float = 0.0
+    vector_top: float | None = None  # None: no vector search ran (lexical mode, or the model failed)
 
     @property
     def ids(self) -> list[int]:
@@ -168,11 +180,13 @@ def retrieve(
     lexical = backend.lexical(terms, k=wanted, filters=filters) if terms else []
     normalizer = lexical_normalizer(backend, terms) if lexical else 1.0
     vector: list[Hit] = []
+    searched_vectors = False
     if mode != "lexical":
         if query_vector is None:
             query_vector = _query_vector(text)
         if query_vector is not None:
             vector = backend.vector(query_vector, k=wanted, filters=filters)
+            searched_vectors = True
     if mode == "lexical":
         ranked = [ScoredHit(h.id, h.score / normalizer, lexical=h.score / normalizer) for h in lexical]
     elif mode == "vector":
@@ -186,7 +200,7 @@ def retrieve(
         vector = [h for h in vector if h.id in allowed]
     result.hits = ranked[:k]
     result.lexical_top = lexical[0].score / normalizer if lexical else 0.0
-    result.vector_top = vector[0].score if vector else 0.0
+    result.vector_top = (vector[0].score if vector else 0.0) if searched_vectors else None
     result.fit_probability = fusion.fit_probability(result.lexical_top, result.vector_top)
-    result.nothing_fits = not result.hits or result.fit_probability < fusion.fit_threshold
+    result.nothing_fits = not result.hits or result.fit_probability < fusion.threshold(result.vector_top)
     return result

@@ -123,7 +123,7 @@ def _phrase_embedder(prepared: list[tuple]):
     phrases = sorted({term for _, _, language, _, ranked in prepared if language == "en" for term, _ in ranked})
     if not phrases:
         return None
-    table = dict(zip(phrases, embeddings.sentence_encoder().encode(phrases, batch_size=128)))
+    table = dict(zip(phrases, embeddings.phrase_encoder().encode(phrases, batch_size=128)))
     return lambda terms: np.stack([table[t] for t in terms])
 
 

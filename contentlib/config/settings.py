@@ -148,7 +148,7 @@ SEARCH_INDEX_DIR = DATA_DIR / "search"
 # model fitted on the library, which understands Chinese (recommender/embeddings.py; measured in
 # docs/BENCHMARKS.md); "bundled": all-MiniLM-L6-v2 alone; "library": the LSA model alone; any other
 # value is a sentence-transformers model name or directory available offline.
-EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "composite")
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "e5")
 SUMMARY_MODEL = env_str("SUMMARY_MODEL", "")  # empty: extractive summaries
 LLM_PROVIDER = env_choice("LLM_PROVIDER", ("extractive", "openai", "transformers"), "extractive")
 LLM_BASE_URL = env_url("LLM_BASE_URL", ("http", "https"))

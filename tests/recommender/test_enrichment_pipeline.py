@@ -34,11 +34,11 @@ class TestEnrichArticle:
         assert article.language == "zh"
         assert "注塑" in article.tokens.split() and article.tokens_dict_version.startswith("jieba+")
         assert article.summary and article.summary in ZH.replace("\n", "") or article.summary[:10] in ZH
-        # The default composite model; nothing fitted yet in this empty library, and the name says so.
-        assert article.embedding_model == "composite:all-MiniLM-L6-v2+lsa-unfitted"
-        assert article.embedding_dim == 384 + 128
+        # The default model, multilingual-e5-small.
+        assert article.embedding_model == "multilingual-e5-small-q4" == embeddings.model_name()
+        assert article.embedding_dim == 384
         vector = embeddings.from_bytes(article.embedding)
-        assert vector.shape == (512,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
+        assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3
         assert article.category_id == categories_loaded["manufacturing"] and 0 < article.category_confidence <= 1
         stored = list(ArticleKeyword.objects.filter(article=article).order_by("rank"))
         assert stored and stored[0].rank == 1 and stored[0].method == "tfidf+mmr:lexical"

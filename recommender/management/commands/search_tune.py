@@ -25,9 +25,11 @@ class Command(BaseCommand):
         TUNING_FILE.write_text(json.dumps(tuning, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         tuned_params.cache_clear()
         table = Table(title=f"Tuned on the dev half → {TUNING_FILE.name}")
-        for column in ("language", "method", "lexical weight", "vector weight", "rrf k", "fit coef", "fit threshold"):
+        for column in ("language", "method", "lexical weight", "vector weight", "rrf k", "fit coef", "fit threshold",
+                       "lexical-only fit coef", "lexical-only threshold"):
             table.add_column(column)
         for language, values in tuning["languages"].items():
             table.add_row(language, values["method"], str(values["lexical_weight"]), str(values["vector_weight"]),
-                          str(values["rrf_k"]), str(values["fit_coef"]), str(values["fit_threshold"]))
+                          str(values["rrf_k"]), str(values["fit_coef"]), str(values["fit_threshold"]),
+                          str(values["lexical_fit_coef"]), str(values["lexical_fit_threshold"]))
         console.print(table)

@@ -128,3 +128,20 @@ def test_concurrent_writers_in_two_processes_lose_nothing(tmp_path):
     assert backend.ids() == expected
     assert {h.id for h in backend.vector(unit(1, 1, 1, 1), k=100)} == expected
     assert len(backend.lexical(["共享"], k=100)) == 30
+
+
+def test_without_a_vector_score_the_lexical_only_model_decides(index, monkeypatch):
+    """A vector-heavy fit would call everything unfit when no vector score exists (lexical mode, or
+    the embedding model failing); the lexical-only model decides then."""
+    params = {"en": FusionParams(fit_coef=(-100.0, 1.0, 120.0), fit_threshold=0.5,
+                                 lexical_fit_coef=(-4.0, 8.0), lexical_fit_threshold=0.5)}
+    monkeypatch.setattr("recommender.retrieval._query_vector", lambda text: None)  # the model is down
+
+    for mode in ("lexical", "hybrid"):
+        close = retrieve("green bond allocation report", backend=index, mode=mode, check_database=False, params=params)
+        far = retrieve("lithium battery swapping rules", backend=index, mode=mode, check_database=False, params=params)
+        assert close.vector_top is None and close.ids and not close.nothing_fits
+        assert far.nothing_fits
+    with_vector = retrieve("green bond allocation report", backend=index, query_vector=unit(0, 0, 0, 1),
+                           check_database=False, params=params)
+    assert with_vector.vector_top is not None and with_vector.nothing_fits, "the vector model applies when it can"

@@ -32,5 +32,18 @@ def split_from_queries(queries) -> dict[str, list[str]]:
 
 
 def split_load() -> dict[str, list[str]]:
-    """The committed split. Queries added to the fixtures later belong to neither half until re-split."""
+    """The committed split. Queries added to the fixtures later belong to neither half until
+    `manage.py search_split` deals them (`split_extend`)."""
     return json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+
+
+def split_extend(split: dict[str, list[str]], queries) -> dict[str, list[str]]:
+    """The split with the queries that are in neither half dealt as `split_from_queries` deals them,
+    and every query already split left where it is (its half may already have been looked at)."""
+    known = set(split["dev"]) | set(split["test"])
+    added = split_from_queries([q for q in queries if q.id not in known])
+    return {half: sorted(split[half] + added[half]) for half in ("dev", "test")}
+
+
+def split_save(split: dict[str, list[str]]) -> None:
+    SPLIT_FILE.write_text(json.dumps(split, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

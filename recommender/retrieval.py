@@ -33,7 +33,9 @@ MODES = ("hybrid", "lexical", "vector")
 class FusionParams:
     """How one language's rankings are combined, and how its nothing-fits probability is computed."""
 
-    method: str = "weighted"  # "weighted" (normalized scores) or "rrf" (reciprocal ranks)
+    # "weighted": BM25 over the query's summed idf, plus raw cosine; "minmax": each ranking's scores
+    # rescaled to 0..1 over its candidates for this query; "rrf": reciprocal ranks.
+    method: str = "weighted"
     lexical_weight: float = 0.5
     vector_weight: float = 0.5
     rrf_k: int = 60
@@ -107,10 +109,19 @@ def lexical_normalizer(backend: SearchBackend, terms: list[str]) -> float:
     return sum(math.log(1.0 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5)) for t in terms) or 1.0
 
 
+def _minmax(hits: list[Hit]) -> dict[int, float]:
+    """Scores rescaled to 0..1 over this ranking's candidates (all 1.0 when they are equal)."""
+    if not hits:
+        return {}
+    low, high = min(h.score for h in hits), max(h.score for h in hits)
+    return {h.id: (h.score - low) / (high - low) if high > low else 1.0 for h in hits}
+
+
 def fuse(lexical: list[Hit], vector: list[Hit], *, normalizer: float, params: FusionParams) -> list[ScoredHit]:
     """One ranking from both: weighted sum of normalized scores, or weighted reciprocal rank fusion."""
     lex = {h.id: (rank, h.score / normalizer) for rank, h in enumerate(lexical)}
     vec = {h.id: (rank, h.score) for rank, h in enumerate(vector)}
+    rescaled = {"lexical": _minmax(lexical), "vector": _minmax(vector)} if params.method == "minmax" else {}
     fused = []
     for doc_id in lex.keys() | vec.keys():
         lex_rank, lex_score = lex.get(doc_id, (None, None))
@@ -121,6 +132,9 @@ def fuse(lexical: list[Hit], vector: list[Hit], *, normalizer: float, params: Fu
                 for weight, rank in ((params.lexical_weight, lex_rank), (params.vector_weight, vec_rank))
                 if rank is not None
             )
+        elif params.method == "minmax":
+            score = (params.lexical_weight * rescaled["lexical"].get(doc_id, 0.0)
+                     + params.vector_weight * rescaled["vector"].get(doc_id, 0.0))
         else:
             score = params.lexical_weight * (lex_score or 0.0) + params.vector_weight * max(vec_score or 0.0, 0.0)
         fused.append(ScoredHit(doc_id, score, lex_score, vec_score))

@@ -162,6 +162,7 @@ def evaluate(index: FixtureIndex, queries: Iterable[corpus.JudgedQuery], *, mode
 
 FUSION_GRID = [
     *(("weighted", round(w, 2), 60) for w in np.linspace(0.0, 1.0, 11)),
+    *(("minmax", round(w, 2), 60) for w in np.linspace(0.0, 1.0, 11)),
     *(("rrf", round(w, 2), rk) for w in np.linspace(0.0, 1.0, 11) for rk in (5, 20, 60)),
 ]
 HIDE_AT_MOST = 0.05  # on dev, leaving a margin under the 10% goal for the test half

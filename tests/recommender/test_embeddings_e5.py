@@ -23,7 +23,7 @@ def passages():
 def test_chinese_paraphrase_is_closer_to_its_article_with_no_fitting(settings, passages, query, answer, unrelated):
     settings.EMBEDDING_MODEL = "e5"
     model = embeddings.encoder()
-    cut = embeddings.passage_max_chars()
+    cut = embeddings.PASSAGE_MAX_CHARS
     q = model.encode_queries([query])[0]
     right, wrong = model.encode([passages[answer][:cut], passages[unrelated][:cut]])
     assert q @ right > q @ wrong

@@ -1,5 +1,7 @@
 """`manage.py search_relevance`: nDCG@5, recall@10 and nothing-fits rates on the test half."""
-from django.core.management.base import BaseCommand
+import re
+
+from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -14,12 +16,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--half", choices=("test", "dev", "all"), default="test",
                             help="Which committed half of the judged queries to score (default: test).")
+        parser.add_argument("--ids", default="",
+                            help="Only the queries whose id matches this regular expression, e.g. 'extra' for "
+                                 "the queries judged last.")
 
-    def handle(self, *args, half, **options):
+    def handle(self, *args, half, ids, **options):
         console = Console()
+        try:
+            pattern = re.compile(ids)
+        except re.error as error:
+            raise CommandError(f"--ids {ids!r} is not a regular expression ({error}); try e.g. --ids extra") from error
+        queries = [q for q in relevance.queries_of(half) if pattern.search(q.id)]
+        if not queries:
+            raise CommandError(f"No judged query of the {half} half has an id matching {ids!r}.")
         console.print("Indexing the fixture corpus (embedding it on first run)…")
         index = relevance.fixture_index()
-        queries = relevance.queries_of(half)
         reports = {}
         with Progress(TextColumn("Scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console) as bar:
@@ -28,7 +39,7 @@ class Command(BaseCommand):
                 reports[mode] = relevance.evaluate(index, queries, mode=mode,
                                                    progress=lambda qid: bar.update(task, advance=1, description=qid))
         answerable = [q for q in queries if q.relevant]
-        table = Table(title=f"Relevance on the {half} half: {len(answerable)} answerable, "
+        table = Table(title=f"Relevance on the {half} half{f' (ids ~ {ids})' if ids else ''}: {len(answerable)} answerable, "
                             f"{len(queries) - len(answerable)} unanswerable queries")
         for column in ("method", "nDCG@5", "nDCG@5 zh", "nDCG@5 en", "recall@10", "unanswerable flagged",
                        "answerable hidden"):

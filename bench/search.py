@@ -125,7 +125,7 @@ def main() -> None:
     items = corpus.articles()
     sentences = sentences_by_language(items)
     rows = relevance.fixture_documents()[: len(items)]
-    # The configured model (composite by default), with its library half fitted on the fixtures in memory.
+    # The configured model (e5 by default; the library half of `composite` is fitted on the fixtures in memory).
     from recommender import library_vectors  # noqa: PLC0415
     from recommender.embeddings import encoder  # noqa: PLC0415
 
@@ -133,7 +133,7 @@ def main() -> None:
     base_vectors = relevance._encode_cached(model, [p for _, _, p in relevance.fixture_documents()], "articles")[: len(items)]
     languages = np.array([doc.language for _, doc, _ in rows])
     judged = corpus.queries()
-    query_vectors = dict(zip([q.id for q in judged], relevance._encode_cached(model, [q.query for q in judged], "queries"),
+    query_vectors = dict(zip([q.id for q in judged], relevance._encode_cached(model, [q.query for q in judged], "queries", queries=True),
                              strict=True))
 
     with Progress(TextColumn("Generating articles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

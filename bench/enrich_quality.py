@@ -46,7 +46,7 @@ def main() -> None:
     rows = {"ours (tf-idf + mmr)": {"zh": [], "en": []}, "jieba.analyse.extract_tags": {"zh": [], "en": []}}
     for a in articles:
         # As enrichment does: embedding similarity for English MMR, lexical overlap for Chinese.
-        embed = embeddings.encoder().encode if a.lang == "en" else None
+        embed = embeddings.sentence_encoder().encode if a.lang == "en" else None
         ours, _ = keywords.extract(title=a.title, text=a.body, language=a.lang, embed=embed)
         rows["ours (tf-idf + mmr)"][a.lang].append(precision_recall([k.text for k in ours], a.keywords))
         theirs = jieba.analyse.extract_tags(f"{a.title}\n{a.body}", topK=10)

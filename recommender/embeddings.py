@@ -187,12 +187,6 @@ def sentence_encoder() -> SentenceEncoder:
     return _sentence
 
 
-def phrase_encoder() -> SentenceEncoder | E5Encoder:
-    """The model that compares keyword phrases: e5 where it is the setting (no torch to load),
-    else the sentence model (the library half of `composite` knows a phrase only by its articles)."""
-    return e5_encoder() if settings.EMBEDDING_MODEL == E5 else sentence_encoder()
-
-
 _NO_FIT = object()
 
 

@@ -117,13 +117,15 @@ def _phrase_embedder(prepared: list[tuple]):
     """Encodes every English keyword candidate of the batch in one call; returns a lookup for MMR.
 
     The sentence model understands English only, so Chinese keyword diversity uses lexical overlap;
-    English phrases use the sentence model alone, even under the composite model (the library half
-    knows a phrase only by the articles that contain it).
+    English phrases use the sentence model alone, under the composite model (the library half knows a
+    phrase only by the articles that contain it) and under e5 too (e5's similarities between short
+    phrases all sit within a few hundredths, so MMR told them apart less well: English P@5 0.111
+    against 0.133, docs/BENCHMARKS.md).
     """
     phrases = sorted({term for _, _, language, _, ranked in prepared if language == "en" for term, _ in ranked})
     if not phrases:
         return None
-    table = dict(zip(phrases, embeddings.phrase_encoder().encode(phrases, batch_size=128)))
+    table = dict(zip(phrases, embeddings.sentence_encoder().encode(phrases, batch_size=128)))
     return lambda terms: np.stack([table[t] for t in terms])
 
 

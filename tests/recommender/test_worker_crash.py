@@ -77,5 +77,6 @@ def test_sigkill_mid_task_then_restart_and_sweep(require_redis, tmp_path, django
             worker.kill()
 
     done = Article.objects.get(id=article.id)
-    assert done.tokens and done.summary and done.embedding_dim == 384 + 128 and done.language == "zh"
+    assert done.tokens and done.summary and done.language == "zh"
+    assert done.embedding_dim == 384 and done.embedding_model == "multilingual-e5-small-q4"
     assert ArticleKeyword.objects.filter(article=article).exists()

@@ -8,14 +8,16 @@ import os
 import pickle
 import socket
 from collections import deque
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.protocol import Factory, connectionDone
-from twisted.protocols.basic import Int32StringReceiver
 from twisted.internet.threads import deferToThreadPool
+from twisted.protocols.basic import Int32StringReceiver
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from crawlers import dedup, services
@@ -51,13 +53,20 @@ class ExtractionPipeline(_CrawlPipeline):
     """Turns the page's HTML into main text and metadata (trafilatura), its canonical URL and its MinHash.
 
     With CRAWL_EXTRACT_PROCESSES > 0 the work runs in that many helper processes, forked when the
-    spider opens, so that extraction uses another core while the reactor downloads and saves; each
-    helper returns its pages in the order they went in. 0 extracts in the crawl process itself.
+    spider opens, so that extraction uses another core while the reactor downloads and saves. While
+    pages are still downloading only the first helper takes them (a second would fight the reactor
+    for the same cores); once downloads are over, every helper takes pages from the backlog, which
+    would otherwise keep one helper busy while the other core idles. Pages leave this step in the
+    order they arrived whichever helper extracted them. 0 extracts in the crawl process itself.
     """
+
+    IN_FLIGHT = 4  # pages handed to one helper ahead of its answers, so that it never waits for the reactor
 
     def __init__(self, crawler):
         super().__init__(crawler)
         self.helpers: list[_Helper] = []
+        self.arrived: deque[_Job] = deque()  # every page not yet passed on, in arrival order
+        self.unsent: deque[_Job] = deque()
 
     def open_spider(self):
         # Fork now, while this thread is the only one (the save thread and DNS threads come later).
@@ -75,18 +84,60 @@ class ExtractionPipeline(_CrawlPipeline):
         return self._extract_in_helper(item)
 
     async def _extract_in_helper(self, item: PageItem) -> PageItem:
-        helper = min(self.helpers, key=lambda h: len(h.waiting))
+        job = _Job(item.html, item.url)
+        self.arrived.append(job)
+        self.unsent.append(job)
+        self._dispatch()
         try:
-            result = await helper.extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+            result = await job.done
         except Exception:  # noqa: BLE001 - a helper that died or failed on the page: extract here instead
             logger.exception("Extracting %s in a helper process failed; extracting it in the crawl process", item.url)
             result = page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
         return self._extracted(item, result)
 
+    def _dispatch(self) -> None:
+        """Hands waiting pages to helpers with room: the first live one while downloading, any one after."""
+        live = [helper for helper in self.helpers if helper.connected]
+        if not live:
+            while self.unsent:
+                self._answered(Failure(_HelperGone("every extraction helper has exited")), self.unsent.popleft())
+            return
+        takers = live[:1] if self._downloading() else live
+        while self.unsent:
+            helper = min(takers, key=lambda h: len(h.waiting))
+            if len(helper.waiting) >= self.IN_FLIGHT:
+                return
+            job = self.unsent.popleft()
+            answer = helper.extract(job.html, job.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+            answer.addBoth(self._answered, job)
+
+    def _downloading(self) -> bool:
+        engine = self.crawler.engine
+        return bool(engine.downloader.active) or (engine.scheduler is not None and engine.scheduler.has_pending_requests())
+
+    def _answered(self, result, job: "_Job") -> None:
+        job.result = result
+        while self.arrived and self.arrived[0].result is not None:  # pass pages on in arrival order
+            first = self.arrived.popleft()
+            if isinstance(first.result, Failure):
+                first.done.errback(first.result)
+            else:
+                first.done.callback(first.result)
+        self._dispatch()
+
     @staticmethod
     def _extracted(item: PageItem, result) -> PageItem:
         item.page, item.canonical_url, item.minhash = result
         return item
+
+
+@dataclass(eq=False)
+class _Job:
+    """A page on its way through a helper."""
+    html: str
+    url: str
+    done: Deferred = field(default_factory=Deferred)
+    result: object = None  # the helper's answer (a Failure when it failed) once it came back
 
 
 class _HelperGone(Exception):

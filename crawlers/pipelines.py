@@ -200,6 +200,7 @@ class _Helper(Int32StringReceiver):
 
     def connectionLost(self, reason=connectionDone):
         super().connectionLost(reason)
+        self.connected = False  # Twisted leaves it set: without this, pages would go on to a dead helper
         while self.waiting:
             self.waiting.popleft().errback(_HelperGone(f"extraction helper {self.pid} exited: {reason.value}"))
         self.gone.callback(None)

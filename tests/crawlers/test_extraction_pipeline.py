@@ -7,10 +7,13 @@ from collections import deque
 from types import SimpleNamespace
 
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionLost
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 from contentlib import corpus
 from crawlers.items import PageItem
-from crawlers.pipelines import ExtractionPipeline
+from crawlers.pipelines import ExtractionPipeline, _Helper
 from tests.crawlers.site import article_page
 
 
@@ -78,3 +81,14 @@ def test_pages_are_extracted_in_the_crawl_process_when_the_helpers_are_gone():
     extracted = []
     Deferred.fromCoroutine(pipeline.process_item(item)).addCallback(extracted.append)
     assert extracted[0].page.title == corpus.articles()[0].title and not helper.urls
+
+
+def test_a_helper_that_dies_fails_its_pages_and_takes_no_more():
+    helper = _Helper(pid=0)
+    helper.makeConnection(StringTransport())
+    failed = []
+    helper.extract("<html></html>", "http://site.test/a", 128).addErrback(failed.append)
+    helper.connectionLost(Failure(ConnectionLost()))
+    assert len(failed) == 1 and not helper.connected
+    helper.extract("<html></html>", "http://site.test/b", 128).addErrback(failed.append)
+    assert len(failed) == 2 and not helper.waiting

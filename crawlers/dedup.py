@@ -28,24 +28,43 @@ SCHEME = "affine32"
 
 def shingles(text: str, language: str) -> set[bytes]:
     """Returns the shingles of `text`: character 5-grams for Chinese, word 3-grams otherwise."""
+    return set(_shingle_list(text, language))
+
+
+def _shingle_list(text: str, language: str) -> list[bytes]:
+    """The shingles in text order, repeats included (a MinHash is the same with or without them)."""
     folded = normalize_text(text)
     if language == "zh" or (language not in ("en", "other") and _CJK.search(folded)):
         chars = _NOT_WORD.sub("", folded)
         size = min(CHAR_SHINGLE, len(chars)) or 1
-        return {chars[i:i + size].encode() for i in range(max(1, len(chars) - size + 1))}
+        return [chars[i:i + size].encode() for i in range(max(1, len(chars) - size + 1))]
     words = _WORD.findall(folded)
     size = min(WORD_SHINGLE, len(words)) or 1
-    return {" ".join(words[i:i + size]).encode() for i in range(max(1, len(words) - size + 1))}
+    return [" ".join(words[i:i + size]).encode() for i in range(max(1, len(words) - size + 1))]
 
 
 def minhash(text: str, language: str, num_perm: int) -> MinHash:
     """Returns the MinHash of the text's shingles, equal to datasketch's default (SHA-1, 32-bit) one."""
-    signature = MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, hashfunc=int, permutations=_permutations(num_perm))
-    # datasketch's sha1_hash32, without a Python call and a struct.unpack per shingle: the first four
-    # bytes of each SHA-1 digest, little-endian.
-    digests = b"".join([sha1(shingle).digest()[:4] for shingle in shingles(text, language)])
-    signature.update_batch(np.frombuffer(digests, dtype="<u4").tolist())
+    signature = MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, permutations=_permutations(num_perm))
+    # datasketch's sha1_hash32 is the first four bytes of each shingle's SHA-1 digest, little-endian:
+    # here they are read from the joined digests in one step.
+    digests = b"".join([sha1(shingle).digest() for shingle in _shingle_list(text, language)])
+    hashed = np.frombuffer(digests, dtype="<u4")[::sha1().digest_size // 4]
+    # datasketch's update_batch for the affine32 scheme (the fmix32 pre-mix, then a * h + b modulo
+    # 2^32, the minimum per permutation) without its Python call per shingle: identical values.
+    a, b = signature.permutations
+    permuted = _fmix32(hashed.astype(np.uint32))[:, np.newaxis] * a + b
+    signature.hashvalues = np.minimum(permuted.min(axis=0), signature.hashvalues)
     return signature
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, element-wise (multiplications wrap modulo 2^32), as datasketch applies it."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 @lru_cache(maxsize=4)

@@ -4,14 +4,19 @@ Every page item reaches the save pipeline, which writes its `CrawlPage` row with
 dropped for a reason is recorded with that reason, not lost.
 """
 import logging
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+import os
+import pickle
+import socket
+from collections import deque
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.protocol import Factory, connectionDone
 from twisted.internet.threads import deferToThreadPool
+from twisted.protocols.basic import Int32StringReceiver
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
@@ -48,43 +53,77 @@ class ExtractionPipeline(_CrawlPipeline):
     """Turns the page's HTML into main text and metadata (trafilatura), its canonical URL and its MinHash.
 
     With CRAWL_EXTRACT_PROCESSES > 0 the work runs in that many helper processes, forked when the
-    spider opens, so that extraction uses another core while the reactor downloads and saves; with
-    one, pages come back in the order they went in. 0 extracts in the crawl process itself.
+    spider opens, so that extraction uses another core while the reactor downloads and saves. While
+    pages are still downloading only the first helper takes them (a second would fight the reactor
+    for the same cores); once downloads are over, every helper takes pages from the backlog, which
+    would otherwise keep one helper busy while the other core idles. Pages leave this step in the
+    order they arrived whichever helper extracted them. 0 extracts in the crawl process itself.
     """
+
+    IN_FLIGHT = 4  # pages handed to one helper ahead of its answers, so that it never waits for the reactor
 
     def __init__(self, crawler):
         super().__init__(crawler)
-        self.pool = None
+        self.helpers: list[_Helper] = []
+        self.arrived: deque[_Job] = deque()  # every page not yet passed on, in arrival order
+        self.unsent: deque[_Job] = deque()
 
     def open_spider(self):
-        if settings.CRAWL_EXTRACT_PROCESSES > 0:
-            self.pool = ProcessPoolExecutor(settings.CRAWL_EXTRACT_PROCESSES, mp_context=get_context("fork"))
-            # Fork now, while this thread is the only one (the save thread and DNS threads come later).
-            self.pool.submit(int).result()
+        # Fork now, while this thread is the only one (the save thread and DNS threads come later).
+        self.helpers = [_Helper.fork() for _ in range(settings.CRAWL_EXTRACT_PROCESSES)]
 
-    def close_spider(self):
-        if self.pool is not None:
-            self.pool.shutdown()
+    async def close_spider(self):
+        for helper in self.helpers:
+            await helper.close()
 
     def process_item(self, item: PageItem):
         if item.outcome is not None:
             return item
-        if self.pool is None:
+        if not self.helpers:
             return self._extracted(item, page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS))
         return self._extract_in_helper(item)
 
     async def _extract_in_helper(self, item: PageItem) -> PageItem:
-        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
-
-        done = Deferred()
-        future = self.pool.submit(page_extract, item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
-        future.add_done_callback(lambda finished: reactor.callFromThread(_settle, done, finished))
+        job = _Job(item.html, item.url)
+        self.arrived.append(job)
+        self.unsent.append(job)
+        self._dispatch()
         try:
-            result = await done
-        except Exception:  # noqa: BLE001 - a helper that died (BrokenProcessPool): extract here instead
+            result = await job.done
+        except Exception:  # noqa: BLE001 - a helper that died or failed on the page: extract here instead
             logger.exception("Extracting %s in a helper process failed; extracting it in the crawl process", item.url)
             result = page_extract(item.html, item.url, settings.CRAWL_MINHASH_PERMUTATIONS)
         return self._extracted(item, result)
+
+    def _dispatch(self) -> None:
+        """Hands waiting pages to helpers with room: the first live one while downloading, any one after."""
+        live = [helper for helper in self.helpers if helper.connected]
+        if not live:
+            while self.unsent:
+                self._answered(Failure(_HelperGone("every extraction helper has exited")), self.unsent.popleft())
+            return
+        takers = live[:1] if self._downloading() else live
+        while self.unsent:
+            helper = min(takers, key=lambda h: len(h.waiting))
+            if len(helper.waiting) >= self.IN_FLIGHT:
+                return
+            job = self.unsent.popleft()
+            answer = helper.extract(job.html, job.url, settings.CRAWL_MINHASH_PERMUTATIONS)
+            answer.addBoth(self._answered, job)
+
+    def _downloading(self) -> bool:
+        engine = self.crawler.engine
+        return bool(engine.downloader.active) or (engine.scheduler is not None and engine.scheduler.has_pending_requests())
+
+    def _answered(self, result, job: "_Job") -> None:
+        job.result = result
+        while self.arrived and self.arrived[0].result is not None:  # pass pages on in arrival order
+            first = self.arrived.popleft()
+            if isinstance(first.result, Failure):
+                first.done.errback(first.result)
+            else:
+                first.done.callback(first.result)
+        self._dispatch()
 
     @staticmethod
     def _extracted(item: PageItem, result) -> PageItem:
@@ -92,12 +131,97 @@ class ExtractionPipeline(_CrawlPipeline):
         return item
 
 
-def _settle(done: Deferred, future) -> None:
-    error = future.exception()
-    if error is not None:
-        done.errback(Failure(error))
-    else:
-        done.callback(future.result())
+@dataclass(eq=False)
+class _Job:
+    """A page on its way through a helper."""
+    html: str
+    url: str
+    done: Deferred = field(default_factory=Deferred)
+    result: object = None  # the helper's answer (a Failure when it failed) once it came back
+
+
+class _HelperGone(Exception):
+    """The helper process closed its socket (it died) before answering."""
+
+
+class _Helper(Int32StringReceiver):
+    """The reactor's end of a socket to a forked helper process that runs `page_extract`.
+
+    Pages go out and results come back as length-prefixed pickles through the reactor's own socket
+    handling: no threads or queues in the crawl process (a process pool's feeder and manager
+    threads cost the crawl process ~0.5 ms of CPU per page).
+    """
+
+    MAX_LENGTH = 2**31 - 1  # pages are already limited by CRAWL_MAX_PAGE_BYTES
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.waiting: deque[Deferred] = deque()
+        self.gone = Deferred()  # fires once the socket is closed
+
+    @classmethod
+    def fork(cls) -> "_Helper":
+        from twisted.internet import reactor  # noqa: PLC0415 - the one Scrapy installed, once it has
+
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the helper: serves until the crawl process closes the socket
+            code = 1
+            try:
+                ours.close()
+                _helper_serve(theirs)
+                code = 0
+            finally:
+                os._exit(code)  # the crawl's atexit handlers and reactor are not this process's
+        theirs.close()
+        helper = cls(pid)
+        factory = Factory()
+        factory.buildProtocol = lambda _address: helper
+        reactor.adoptStreamConnection(ours.fileno(), socket.AF_UNIX, factory)  # the reactor keeps a duplicate
+        ours.close()
+        return helper
+
+    def extract(self, html: str, url: str, num_perm: int) -> Deferred:
+        """Returns a Deferred firing with `page_extract(html, url, num_perm)` as the helper computed it."""
+        if not self.connected:
+            return fail(_HelperGone(f"extraction helper {self.pid} has exited"))
+        done = Deferred()
+        self.waiting.append(done)
+        self.sendString(pickle.dumps((html, url, num_perm), protocol=pickle.HIGHEST_PROTOCOL))
+        return done
+
+    def stringReceived(self, string: bytes):
+        ok, result = pickle.loads(string)
+        done = self.waiting.popleft()
+        if ok:
+            done.callback(result)
+        else:
+            done.errback(result)
+
+    def connectionLost(self, reason=connectionDone):
+        super().connectionLost(reason)
+        self.connected = False  # Twisted leaves it set: without this, pages would go on to a dead helper
+        while self.waiting:
+            self.waiting.popleft().errback(_HelperGone(f"extraction helper {self.pid} exited: {reason.value}"))
+        self.gone.callback(None)
+
+    async def close(self) -> None:
+        if self.connected:
+            self.transport.loseConnection()
+        await self.gone
+        os.waitpid(self.pid, 0)  # it leaves as soon as it reads the end of its socket
+
+
+def _helper_serve(connection: socket.socket) -> None:
+    """A helper's loop: reads (html, url, num_perm), writes (True, page_extract's result) or (False, error)."""
+    with connection, connection.makefile("rb") as incoming:
+        while len(header := incoming.read(4)) == 4:
+            html, url, num_perm = pickle.loads(incoming.read(int.from_bytes(header, "big")))
+            try:
+                answer = pickle.dumps((True, page_extract(html, url, num_perm)), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as error:  # noqa: BLE001 - handed to the crawl process, which logs it with its page
+                answer = pickle.dumps((False, RuntimeError(f"extracting {url} failed: {type(error).__name__}: {error}")))
+            connection.sendall(len(answer).to_bytes(4, "big") + answer)
 
 
 class QualityPipeline(_CrawlPipeline):

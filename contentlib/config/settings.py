@@ -188,7 +188,8 @@ CRAWL_MINHASH_PERMUTATIONS = 128
 CRAWL_SAVE_BATCH_SIZE = env_int("CRAWL_SAVE_BATCH_SIZE", 50, minimum=1)
 CRAWL_SAVE_BATCH_SECONDS = env_float("CRAWL_SAVE_BATCH_SECONDS", 0.5)
 # Helper processes per crawl for extraction and MinHash (another core); 0 runs them in the crawl process.
-CRAWL_EXTRACT_PROCESSES = env_int("CRAWL_EXTRACT_PROCESSES", 1, minimum=0)
+# The first takes pages while they download, all of them share the backlog once downloads are over.
+CRAWL_EXTRACT_PROCESSES = env_int("CRAWL_EXTRACT_PROCESSES", 2, minimum=0)
 CRAWL_STALE_LOCK_MINUTES = env_int("CRAWL_STALE_LOCK_MINUTES", 15, minimum=1)  # beyond a source's time limit
 CRAWL_DUE_CHECK_MINUTES = env_int("CRAWL_DUE_CHECK_MINUTES", 5, minimum=1)
 # === end of crawling ===========================================================================

@@ -2,6 +2,7 @@
 import itertools
 from collections import defaultdict
 
+from datasketch import MinHash
 from django.conf import settings
 
 from contentlib import corpus
@@ -43,3 +44,12 @@ def test_signature_survives_the_database_round_trip():
     original = sig["en-ai-01"]
     restored = dedup.minhash_from_bytes(dedup.minhash_to_bytes(original), 128)
     assert restored.jaccard(original) == 1.0
+
+
+def test_signatures_equal_datasketchs_own_so_stored_ones_stay_comparable():
+    """`minhash` hashes and permutes without datasketch's per-shingle calls; the values must not change."""
+    for article in corpus.articles()[:12] + corpus.near_duplicates()[:4]:
+        text = article.title + "\n" + article.body
+        reference = MinHash(num_perm=128, seed=1, scheme=dedup.SCHEME)  # SHA-1, first 4 bytes: datasketch's default
+        reference.update_batch(sorted(dedup.shingles(text, article.lang)))
+        assert dedup.minhash(text, article.lang, 128).hashvalues.tolist() == reference.hashvalues.tolist(), article.id

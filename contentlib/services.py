@@ -13,7 +13,7 @@ from django.utils import timezone
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Category, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
-from contentlib.text import content_hash
+from contentlib.text import content_hash as text_hash
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +72,13 @@ def _clean_content(title: str, text: str) -> tuple[str, str]:
 def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: str = "",
                     canonical_url: str | None = None, language: str = "", author: str = "",
                     published_at: datetime | None = None, fetched_at: datetime | None = None,
-                    source_id: int | None = None, owner_id: int | None = None) -> tuple[str | None, dict]:
-    """Returns (canonical URL, the article's field values), validated, sanitized and hashed; raises ApplicationError."""
+                    source_id: int | None = None, owner_id: int | None = None,
+                    content_hash: str | None = None) -> tuple[str | None, dict]:
+    """Returns (canonical URL, the article's field values), validated, sanitized and hashed; raises ApplicationError.
+
+    `content_hash` is `contentlib.text.content_hash(title, text)` when the caller already computed it
+    (the crawler does, to find duplicates): it is used as given rather than computed again.
+    """
     title, text = _clean_content(title, text)
     if origin not in Article.Origin.values:
         raise ApplicationError(f"Unknown origin {origin!r}; use one of {', '.join(Article.Origin.values)}.")
@@ -91,7 +96,7 @@ def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: 
         "fetched_at": fetched_at,
         "source_id": source_id,
         "owner_id": owner_id,
-        "content_hash": content_hash(title, text),
+        "content_hash": content_hash or text_hash(title, text),
     }
 
 
@@ -110,16 +115,19 @@ def article_upsert(
     source_id: int | None = None,
     owner_id: int | None = None,
     article_id: int | None = None,
+    content_hash: str | None = None,
 ) -> UpsertResult:
     """Creates or updates one article and queues its enrichment after commit when it changed.
 
     The row is found by `article_id` when given, else by canonical URL when there is one; an article
     without either (a portal submission) is always new. The content hash of the normalized title and
-    text decides whether anything changed: an unchanged article is not written at all.
+    text decides whether anything changed: an unchanged article is not written at all. A caller that
+    already computed it (`contentlib.text.content_hash(title, text)`) passes it as `content_hash`.
     """
     canonical_url, fields = _article_fields(
         title=title, text=text, origin=origin, html=html, url=url, canonical_url=canonical_url, language=language,
         author=author, published_at=published_at, fetched_at=fetched_at, source_id=source_id, owner_id=owner_id,
+        content_hash=content_hash,
     )
     with transaction.atomic():
         existing = _locked_article(article_id=article_id, canonical_url=canonical_url)
@@ -159,8 +167,10 @@ def _article_update(existing: Article, canonical_url: str | None, fields: dict) 
 def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationError]:
     """Creates or updates many articles in one transaction; queues one enrichment batch after commit.
 
-    Each dict holds `article_upsert`'s keyword arguments (without `article_id`), and each article is
-    validated, sanitized and hashed exactly as `article_upsert` does it. The result list follows the
+    Each dict holds `article_upsert`'s keyword arguments (without `article_id`), and may hold
+    `content_hash`: `contentlib.text.content_hash(title, text)` when the caller already computed it
+    (it is then trusted, not computed again). Each article is validated, sanitized and hashed exactly
+    as `article_upsert` does it. The result list follows the
     input: an invalid article gets its ApplicationError there and the others are saved regardless.
     Articles are matched by canonical URL; one given twice is applied in order (created, then
     updated), as two `article_upsert` calls would be. New rows are inserted in one statement.

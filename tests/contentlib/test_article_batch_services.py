@@ -4,6 +4,7 @@ import pytest
 from contentlib import services
 from contentlib.errors import ApplicationError
 from contentlib.models import Article
+from contentlib.text import content_hash
 
 TEXT = "港口自动化码头的岸桥远程操控系统，让单箱作业时间缩短了两成，夜班人手减少一半。" * 4
 
@@ -71,3 +72,17 @@ def test_an_existing_article_in_a_batch_is_updated_in_place():
     assert [r.outcome for r in results] == ["updated", "created"]
     assert results[0].article.id == first.id
     assert Article.objects.get(id=first.id).text.endswith("新航线开通。")
+
+
+@pytest.mark.django_db
+def test_a_content_hash_the_caller_computed_is_stored_as_given_and_decides_changes():
+    given = content_hash(article(1)["title"], article(1)["text"])
+    results = services.articles_upsert(articles=[article(1, content_hash=given), article(2, content_hash="c" * 64)])
+    assert [r.article.content_hash for r in results] == [given, "c" * 64]  # not computed again
+    assert Article.objects.get(canonical_url="https://port.example.com/2").content_hash == "c" * 64
+    assert services.article_upsert(**article(1)).outcome == "unchanged"
+
+
+def test_the_hash_of_a_text_is_the_same_before_and_after_the_library_cleans_it():
+    # NULs, repeated spaces, surrounding blanks: what articles_upsert removes before hashing.
+    assert content_hash(" 自动化\x00码头  1 ", f" {TEXT}\x00\n") == content_hash("自动化码头 1", TEXT)

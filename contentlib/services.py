@@ -7,7 +7,7 @@ import nh3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from contentlib.errors import ApplicationError
@@ -198,7 +198,7 @@ def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationE
                 new.append((index, Article(canonical_url=canonical_url, **fields)))
         try:
             with transaction.atomic():
-                Article.objects.bulk_create([article for _, article in new])
+                _articles_insert([article for _, article in new])
             for index, article in new:
                 results[index] = UpsertResult(article, "created")
         except IntegrityError:
@@ -219,6 +219,32 @@ def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationE
         if changed:
             queue_on_commit(ENRICH_BATCH, list(changed))
     return results
+
+
+def _articles_insert(articles: list[Article]) -> None:
+    """Inserts new articles in one statement and sets their ids, as `bulk_create` does.
+
+    On PostgreSQL with one array a column (`unnest`): Django's own UNNEST form of `bulk_create` is
+    ruled out by the `embedding` BinaryField (a field whose placeholder may depend on its value),
+    and building and binding 33 placeholders a row cost more than the insert (0.23 -> 0.15 CPU ms
+    a row in batches of 50).
+    """
+    if connection.vendor != "postgresql" or len(articles) < 2:
+        Article.objects.bulk_create(articles)
+        return
+    fields = [field for field in Article._meta.concrete_fields if not field.primary_key]
+    columns = [[field.get_db_prep_save(field.pre_save(article, add=True), connection) for article in articles]
+               for field in fields]
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # Array types without their length (varchar[]): the values were validated to fit already.
+    arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(Article._meta.db_table)} ({names}) "
+                       f"SELECT * FROM unnest({arrays}) RETURNING id", columns)
+        ids = [row[0] for row in cursor.fetchall()]
+    for article, article_id in zip(articles, ids, strict=True):
+        article.id = article_id
+        article._state.adding, article._state.db = False, connection.alias
 
 
 def _locked_article(*, article_id: int | None, canonical_url: str | None) -> Article | None:

@@ -7,8 +7,12 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize_text(text: str) -> str:
-    """Returns `text` folded to one form: NFKC (full-width to half-width), lowercase, single spaces."""
-    folded = unicodedata.normalize("NFKC", text or "").lower()
+    """Returns `text` folded to one form: NFKC (full-width to half-width), lowercase, single spaces, no NULs.
+
+    Dropping NULs makes the hash of a text the same before and after the library's cleaning (which
+    removes them and collapses spaces), so a caller may hash what it is about to save.
+    """
+    folded = unicodedata.normalize("NFKC", (text or "").replace("\x00", "")).lower()
     return _SPACES.sub(" ", folded).strip()
 
 

@@ -277,7 +277,7 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
         {"title": save.page.page.title, "text": save.page.page.text, "html": save.page.page.html, "url": save.page.url,
          "canonical_url": save.page.canonical_url, "origin": Article.Origin.CRAWLED, "language": save.page.page.language,
          "author": save.page.page.author, "published_at": save.page.page.published_at,
-         "fetched_at": save.page.fetched_at, "source_id": source.id}
+         "fetched_at": save.page.fetched_at, "source_id": source.id, "content_hash": save.row.content_hash}
         for save in saves
     ])
     errors = {save.index: result.message for save, result in zip(saves, upserted, strict=True)

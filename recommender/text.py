@@ -11,7 +11,6 @@ from functools import lru_cache
 
 import rjieba
 import stopwordsiso
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from contentlib.text import normalize_text
 
@@ -48,6 +47,11 @@ _EN_KEEP = {"show", "system", "interest", "fire", "bill", "call", "part", "front
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
+    # Imported here: scikit-learn's feature extraction takes ~1 s and ~750 modules to import, and
+    # every Django process imports this module (the admin's lexicon), a crawl included, for a
+    # word list only enrichment reads.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: PLC0415
+
     words = set(stopwordsiso.stopwords("zh")) | (set(ENGLISH_STOP_WORDS) - _EN_KEEP)
     return frozenset(normalize_text(w) for w in words)
 

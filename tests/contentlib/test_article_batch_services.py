@@ -4,6 +4,7 @@ import pytest
 from contentlib import services
 from contentlib.errors import ApplicationError
 from contentlib.models import Article
+from contentlib.text import content_hash
 
 TEXT = "港口自动化码头的岸桥远程操控系统，让单箱作业时间缩短了两成，夜班人手减少一半。" * 4
 
@@ -71,3 +72,31 @@ def test_an_existing_article_in_a_batch_is_updated_in_place():
     assert [r.outcome for r in results] == ["updated", "created"]
     assert results[0].article.id == first.id
     assert Article.objects.get(id=first.id).text.endswith("新航线开通。")
+
+
+@pytest.mark.django_db
+def test_a_content_hash_the_caller_computed_is_stored_as_given_and_decides_changes():
+    given = content_hash(article(1)["title"], article(1)["text"])
+    results = services.articles_upsert(articles=[article(1, content_hash=given), article(2, content_hash="c" * 64)])
+    assert [r.article.content_hash for r in results] == [given, "c" * 64]  # not computed again
+    assert Article.objects.get(canonical_url="https://port.example.com/2").content_hash == "c" * 64
+    assert services.article_upsert(**article(1)).outcome == "unchanged"
+
+
+def test_the_hash_of_a_text_is_the_same_before_and_after_the_library_cleans_it():
+    # NULs, repeated spaces, surrounding blanks: what articles_upsert removes before hashing.
+    assert content_hash(" 自动化\x00码头  1 ", f" {TEXT}\x00\n") == content_hash("自动化码头 1", TEXT)
+
+
+@pytest.mark.django_db
+def test_a_batch_insert_writes_every_column_as_a_single_insert_does():
+    # Batches of two or more rows take the one-array-a-column insert on PostgreSQL.
+    batch = services.articles_upsert(articles=[article(1, author="港务局", language="zh"), article(2)])[0].article
+    alone = services.article_upsert(**article(3, author="港务局", language="zh")).article
+    stored = {a.id: a for a in Article.objects.filter(id__in=[batch.id, alone.id])}
+    differ = {"id", "title", "text", "html", "url", "canonical_url", "content_hash", "created_at", "updated_at"}
+    for field in Article._meta.concrete_fields:
+        if field.name not in differ:
+            assert getattr(stored[batch.id], field.attname) == getattr(stored[alone.id], field.attname), field.name
+    assert stored[batch.id].created_at == batch.created_at and stored[batch.id].updated_at == batch.updated_at
+    assert batch.pk == stored[batch.id].pk and not batch._state.adding

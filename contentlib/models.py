@@ -108,6 +108,10 @@ class Article(models.Model):
     embedding = models.BinaryField(null=True, blank=True, help_text="float32 vector, little-endian.")
     embedding_model = models.CharField(max_length=200, blank=True)
     embedding_dim = models.PositiveIntegerField(null=True, blank=True)
+    embedding_passage_hash = models.CharField(
+        max_length=40, blank=True,
+        help_text="SHA-1 of the passage embedded; an unchanged passage under the same model is not embedded again.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

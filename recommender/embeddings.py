@@ -17,6 +17,7 @@ A library model that was never fitted (no articles yet) falls back to the senten
 the name says so (`…+lsa-unfitted`). sentence-transformers costs seconds and hundreds of MB to
 import, so it is imported on first use, never at Django start-up.
 """
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -228,6 +229,11 @@ def article_passage(*, title: str, summary: str, text: str) -> str:
     """The one passage embedded per article: title, summary and the lead, up to the model's reach."""
     passage = "\n".join(part.strip() for part in (title, summary, text) if part and part.strip())
     return passage[:PASSAGE_MAX_CHARS]
+
+
+def passage_digest(passage: str) -> str:
+    """What enrichment remembers of the passage it embedded, to skip embedding it again unchanged."""
+    return hashlib.sha1(passage.encode("utf-8")).hexdigest()
 
 
 def encode_query(text: str) -> np.ndarray:

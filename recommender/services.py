@@ -49,6 +49,7 @@ class Enrichment:
     embedding_dim: int | None
     category: categories.CategoryGuess | None
     notes: list[str] = field(default_factory=list)
+    passage_hash: str = ""
 
 
 def check_readable(title: str, text: str) -> str:
@@ -105,11 +106,19 @@ def compute(articles: list[Article]) -> list[Enrichment | PermanentEnrichmentErr
     if ready:
         encoder = embeddings.encoder()  # bound to one library fit: the name below matches the vectors
         passages = [embeddings.article_passage(title=a.title, summary=d.summary, text=a.text) for a, d in ready]
-        vectors = encoder.encode(passages)
-        for (_, draft), vector in zip(ready, vectors):
-            draft.vector = embeddings.to_bytes(vector)
+        digests = [embeddings.passage_digest(p) for p in passages]
+        # A passage embedded before by the same model keeps its vector: re-enriching after a refit or
+        # `enrich --all` embeds only what changed (the embedding is most of enrichment's cost).
+        unchanged = {i for i, ((article, _), digest) in enumerate(zip(ready, digests))
+                     if article.embedding and article.embedding_model == encoder.name
+                     and article.embedding_passage_hash == digest}
+        todo = [i for i in range(len(ready)) if i not in unchanged]
+        fresh = dict(zip(todo, encoder.encode([passages[i] for i in todo])))
+        for i, ((article, draft), digest) in enumerate(zip(ready, digests)):
+            draft.vector = bytes(article.embedding) if i in unchanged else embeddings.to_bytes(fresh[i])
             draft.embedding_model = encoder.name
             draft.embedding_dim = encoder.dim
+            draft.passage_hash = digest
     return drafts
 
 
@@ -162,6 +171,7 @@ def _write(pairs: list[tuple[Article, Enrichment | PermanentEnrichmentError]]) -
             article.embedding = result.vector
             article.embedding_model = result.embedding_model
             article.embedding_dim = result.embedding_dim
+            article.embedding_passage_hash = result.passage_hash
             if result.category is not None and not article.category_locked:
                 article.category_id = result.category.category_id
                 article.category_confidence = round(result.category.confidence, 4)

@@ -53,6 +53,29 @@ class TestEnrichArticle:
                   list(ArticleKeyword.objects.filter(article=article).values_list("keyword__text", "weight", "rank")))
         assert first == second
 
+    def test_an_unchanged_passage_is_not_embedded_again(self, monkeypatch):
+        article = make()
+        services.article_enrich(article_id=article.id)
+        first = Article.objects.get(id=article.id)
+        assert first.embedding_passage_hash and first.embedding
+        model = embeddings.encoder()
+        encoded = []
+        real_encode = model.encode
+        monkeypatch.setattr(type(model), "encode", lambda self, texts, **kw: encoded.extend(texts) or real_encode(texts))
+
+        services.article_enrich(article_id=article.id)  # same passage, same model: the vector is kept
+        assert encoded == [] and bytes(Article.objects.get(id=article.id).embedding) == bytes(first.embedding)
+
+        Article.objects.filter(id=article.id).update(embedding_model="another-model")
+        services.article_enrich(article_id=article.id)  # another model's vector is never reused
+        assert len(encoded) == 1
+        Article.objects.filter(id=article.id).update(title="注塑车间节能改造（更新）", content_hash="c" * 64)
+        services.article_enrich(article_id=article.id)  # a changed passage is embedded again
+        assert len(encoded) == 2 and encoded[1].startswith("注塑车间节能改造（更新）")
+        changed = Article.objects.get(id=article.id)
+        assert changed.embedding_passage_hash != first.embedding_passage_hash
+        assert changed.embedding_model == embeddings.model_name()
+
     def test_editor_category_is_never_overwritten(self, categories_loaded, editor):
         article = make()
         library.article_set_category(article_id=article.id, category_id=categories_loaded["finance"], actor=editor)

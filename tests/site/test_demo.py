@@ -1,4 +1,6 @@
 """`manage.py demo` on embedded defaults, without the Django server: it crawls the demo website."""
+import socket
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
@@ -13,7 +15,10 @@ from recommender.retrieval import retrieve
 @pytest.mark.django_db(transaction=True)
 def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys):
     monkeypatch.setenv("DEMO_SERVE", "0")
-    monkeypatch.setenv("DEMO_SITE_PORT", "8011")  # a port of its own, away from a running demo
+    with socket.socket() as probe:  # a free port of its own: away from a running demo and from other test runs
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DEMO_SITE_PORT", str(port))
     call_command("demo")
     out = capsys.readouterr().out
     article_pages = len(list((DEMO_SITE_DIR / "articles").glob("[a-z][a-z]-*.html")))

@@ -181,15 +181,28 @@ def index_rebuild(*, batch_size: int = BATCH_SIZE, progress: Callable[[int], Non
             yield batch
 
     result = search_backend().rebuild(recorded(batches()))
-    with transaction.atomic():
-        IndexState.objects.exclude(article_id__in=list(fingerprints)).delete()
-        existing = set(IndexState.objects.values_list("article_id", flat=True))
-        IndexState.objects.bulk_create(
-            [IndexState(article_id=i, marked_at=started) for i in fingerprints if i not in existing], batch_size=1000
-        )
-        for article_id, fingerprint in fingerprints.items():
-            IndexState.objects.filter(article_id=article_id).update(
-                fingerprint=fingerprint, in_index=True, indexed_at=timezone.now(), error=""
-            )
-        IndexState.objects.filter(marked_at__lte=started).update(dirty=False)
+    _states_after_rebuild(fingerprints, started=started)
     return result
+
+
+def _states_after_rebuild(fingerprints: dict[int, str], *, started) -> None:
+    """After a rebuild: one IndexState per indexed article with what the index now holds, none for
+    the others; marks made before the rebuild started are cleared. In batches, so that 100,000
+    articles are a few hundred statements, not one per article."""
+    now = timezone.now()
+    with transaction.atomic():
+        states = {s.article_id: s for s in IndexState.objects.all()}
+        gone = [article_id for article_id in states if article_id not in fingerprints]
+        for i in range(0, len(gone), 1000):
+            IndexState.objects.filter(article_id__in=gone[i:i + 1000]).delete()
+        kept = [states[article_id] for article_id in fingerprints if article_id in states]
+        for state in kept:
+            state.fingerprint, state.in_index, state.indexed_at, state.error = fingerprints[state.article_id], True, now, ""
+        IndexState.objects.bulk_update(kept, ["fingerprint", "in_index", "indexed_at", "error"], batch_size=1000)
+        IndexState.objects.bulk_create(
+            [IndexState(article_id=article_id, marked_at=started, fingerprint=fingerprint, in_index=True,
+                        indexed_at=now, error="")
+             for article_id, fingerprint in fingerprints.items() if article_id not in states],
+            batch_size=1000,
+        )
+        IndexState.objects.filter(marked_at__lte=started).update(dirty=False)

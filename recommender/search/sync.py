@@ -84,25 +84,42 @@ def articles_index(article_ids: Iterable[int], *, force: bool = False) -> dict[s
     return counts
 
 
-def _states_record(ids, articles, fingerprints, started) -> None:
+def _states_record(ids: Iterable[int], present, fingerprints: dict[int, str], started) -> None:
+    """Records what the index now holds for `ids`: no row for an id not in `present` (deleted, or no
+    longer indexable after a rebuild), else the fingerprint indexed (none, and not in the index, for
+    an article skipped). A mark made while this run was reading the article stays dirty: its task is
+    queued. In batches, so that 100,000 articles are a few hundred statements, not one per article."""
     now = timezone.now()
+    ids = list(ids)
+    gone = [i for i in ids if i not in present]
+    kept = [i for i in ids if i in present]
     with transaction.atomic():
-        existing = set(IndexState.objects.filter(article_id__in=ids).values_list("article_id", flat=True))
+        for chunk in _chunks(gone):
+            IndexState.objects.filter(article_id__in=chunk).delete()
+        states: dict[int, IndexState] = {}
+        for chunk in _chunks(kept):
+            states.update(IndexState.objects.in_bulk(chunk))
+        for state in states.values():
+            state.indexed_at, state.error = now, ""
+            state.fingerprint = fingerprints.get(state.article_id, "")
+            state.in_index = state.article_id in fingerprints
+        IndexState.objects.bulk_update(list(states.values()), ["indexed_at", "error", "fingerprint", "in_index"],
+                                       batch_size=1000)
         IndexState.objects.bulk_create(
-            [IndexState(article_id=i, dirty=False, marked_at=started) for i in ids if i not in existing]
+            [IndexState(article_id=i, dirty=False, marked_at=started, indexed_at=now, error="",
+                        fingerprint=fingerprints.get(i, ""), in_index=i in fingerprints)
+             for i in kept if i not in states],
+            batch_size=1000,
         )
-        for article_id in ids:
-            gone = article_id not in articles
-            if gone:
-                IndexState.objects.filter(article_id=article_id).delete()
-                continue
-            fields = {"indexed_at": now, "fingerprint": fingerprints.get(article_id, ""),
-                      "in_index": article_id in fingerprints, "error": ""}
-            IndexState.objects.filter(article_id=article_id).update(**fields)
-            # A mark made while this run was reading the article stays dirty: its task is queued.
-            IndexState.objects.filter(article_id=article_id).filter(
+        for chunk in _chunks(list(states)):
+            IndexState.objects.filter(article_id__in=chunk).filter(
                 Q(marked_at__isnull=True) | Q(marked_at__lte=started)
             ).update(dirty=False)
+
+
+def _chunks(ids: list[int], size: int = 1000) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
 
 
 def sweep_candidates() -> Iterator[int]:
@@ -181,28 +198,7 @@ def index_rebuild(*, batch_size: int = BATCH_SIZE, progress: Callable[[int], Non
             yield batch
 
     result = search_backend().rebuild(recorded(batches()))
-    _states_after_rebuild(fingerprints, started=started)
+    # Every row the library had, and every article now indexed; the rest of the library is not indexable.
+    _states_record(set(IndexState.objects.values_list("article_id", flat=True)) | fingerprints.keys(),
+                   fingerprints, fingerprints, started)
     return result
-
-
-def _states_after_rebuild(fingerprints: dict[int, str], *, started) -> None:
-    """After a rebuild: one IndexState per indexed article with what the index now holds, none for
-    the others; marks made before the rebuild started are cleared. In batches, so that 100,000
-    articles are a few hundred statements, not one per article."""
-    now = timezone.now()
-    with transaction.atomic():
-        states = {s.article_id: s for s in IndexState.objects.all()}
-        gone = [article_id for article_id in states if article_id not in fingerprints]
-        for i in range(0, len(gone), 1000):
-            IndexState.objects.filter(article_id__in=gone[i:i + 1000]).delete()
-        kept = [states[article_id] for article_id in fingerprints if article_id in states]
-        for state in kept:
-            state.fingerprint, state.in_index, state.indexed_at, state.error = fingerprints[state.article_id], True, now, ""
-        IndexState.objects.bulk_update(kept, ["fingerprint", "in_index", "indexed_at", "error"], batch_size=1000)
-        IndexState.objects.bulk_create(
-            [IndexState(article_id=article_id, marked_at=started, fingerprint=fingerprint, in_index=True,
-                        indexed_at=now, error="")
-             for article_id, fingerprint in fingerprints.items() if article_id not in states],
-            batch_size=1000,
-        )
-        IndexState.objects.filter(marked_at__lte=started).update(dirty=False)

@@ -161,12 +161,12 @@ def model_location(setting: str) -> tuple[str, str]:
     return setting, setting
 
 
-def sentence_encoder() -> SentenceEncoder:
-    """The process's sentence-transformers model behind EMBEDDING_MODEL, loaded once per process
-    (all-MiniLM-L6-v2 for the `composite`, `library` and `e5` settings, which have no sentence-
+def sentence_encoder(setting: str | None = None) -> SentenceEncoder:
+    """The process's sentence-transformers model behind EMBEDDING_MODEL (or `setting`), loaded once per
+    process (all-MiniLM-L6-v2 for the `composite`, `library` and `e5` settings, which have no sentence-
     transformers model of their own)."""
     global _sentence, _sentence_key
-    key = settings.EMBEDDING_MODEL
+    key = setting or settings.EMBEDDING_MODEL
     key = BUNDLED if key in _BUNDLED_SENTENCE_MODEL else key
     if _sentence is not None and _sentence_key == key:
         return _sentence
@@ -179,7 +179,7 @@ def sentence_encoder() -> SentenceEncoder:
                 model = SentenceTransformer(location, device="cpu", local_files_only=True)
             except Exception as error:
                 raise RuntimeError(
-                    f"EMBEDDING_MODEL={settings.EMBEDDING_MODEL!r} could not be loaded from {location!r}: {error}. "
+                    f"EMBEDDING_MODEL={key!r} could not be loaded from {location!r}: {error}. "
                     "Set EMBEDDING_MODEL to 'bundled', 'composite', 'library', 'e5' or a local sentence-transformers "
                     "directory."
                 ) from error
@@ -192,23 +192,23 @@ def sentence_encoder() -> SentenceEncoder:
 _NO_FIT = object()
 
 
-def encoder(*, library: "library_vectors.LibraryVectors | None | object" = _NO_FIT
+def encoder(*, library: "library_vectors.LibraryVectors | None | object" = _NO_FIT, setting: str | None = None
             ) -> SentenceEncoder | LibraryEncoder | E5Encoder:
-    """The encoder for settings.EMBEDDING_MODEL. For `library` and `composite` it is bound to the
-    library's saved fit (re-read when the periodic refit replaces it), or to `library` when given
-    (evaluations fit their own library and must not overwrite the saved one)."""
-    setting = settings.EMBEDDING_MODEL
+    """The encoder for settings.EMBEDDING_MODEL (or `setting`). For `library` and `composite` it is
+    bound to the library's saved fit (re-read when the periodic refit replaces it), or to `library`
+    when given (evaluations fit their own library and must not overwrite the saved one)."""
+    setting = setting or settings.EMBEDDING_MODEL
     if setting == E5:
         return e5_encoder()
     if setting not in (LIBRARY, COMPOSITE):
-        return sentence_encoder()
+        return sentence_encoder(setting)
     fit = library_vectors.saved() if library is _NO_FIT else library
     if setting == LIBRARY:
         if fit is None:  # nothing fitted yet: the sentence model alone, and the name says so
-            base = sentence_encoder()
+            base = sentence_encoder(setting)
             return SentenceEncoder(name=f"library:{UNFITTED}+{base.name}", dim=base.dim, model=base.model)
         return LibraryEncoder(name=f"library:{fit.name}", dim=fit.dim, library=fit, sentence=None)
-    base = sentence_encoder()
+    base = sentence_encoder(setting)
     return LibraryEncoder(name=f"composite:{base.name}+{fit.name if fit is not None else UNFITTED}",
                           dim=base.dim + library_vectors.DIM, library=fit, sentence=base, library_share=LIBRARY_SHARE)
 
@@ -237,9 +237,30 @@ def passage_digest(passage: str) -> str:
     return hashlib.sha1(passage.encode("utf-8")).hexdigest()
 
 
-def encode_query(text: str) -> np.ndarray:
-    """Returns the query's normalized vector in the same space as the articles'."""
-    return encoder().encode_queries([text[:PASSAGE_MAX_CHARS]])[0]
+_followed: set[str] = set()  # the index's models this process switched to (said once each)
+
+
+def setting_of(name: str) -> str:
+    """The EMBEDDING_MODEL setting that makes vectors stored under model `name` (see model_name)."""
+    if name == E5_NAME:
+        return E5
+    if name == BUNDLED_NAME:
+        return BUNDLED
+    for setting in (LIBRARY, COMPOSITE):
+        if name.startswith(setting + ":"):
+            return setting
+    return name  # a local sentence-transformers directory is stored under its own path
+
+
+def encode_query(text: str, *, model: str = "") -> np.ndarray:
+    """Returns the query's normalized vector in the space of `model` (a stored model name: the search
+    index's, which may differ from this process's setting after a rebuild), or of the configured model."""
+    chosen = None if not model or model == model_name() else setting_of(model)
+    if chosen is not None and chosen not in _followed:
+        _followed.add(chosen)
+        logger.warning("the search index holds %s vectors: encoding queries with it, not with EMBEDDING_MODEL=%s",
+                    model, settings.EMBEDDING_MODEL)
+    return encoder(setting=chosen).encode_queries([text[:PASSAGE_MAX_CHARS]])[0]
 
 
 def to_bytes(vector: np.ndarray) -> bytes:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 
 from contentlib.models import Article
 from contentlib.selectors import article_published
@@ -94,18 +95,18 @@ class RetrievalResult:
     nothing_fits: bool = True
     lexical_top: float = 0.0
     vector_top: float | None = None  # None: no vector search ran (lexical mode, or the model failed)
+    generation: str = ""  # the index snapshot every hit came from
 
     @property
     def ids(self) -> list[int]:
         return [h.id for h in self.hits]
 
 
-def lexical_normalizer(backend: SearchBackend, terms: list[str]) -> float:
+def lexical_normalizer(documents: int, freqs: dict[str, int], terms: list[str]) -> float:
     """The query's summed BM25 idf: a BM25 score divided by it is comparable across queries."""
     if not terms:
         return 1.0
-    total, freqs = backend.term_stats(terms)
-    total = max(total, 1)
+    total = max(documents, 1)
     return sum(math.log(1.0 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5)) for t in terms) or 1.0
 
 
@@ -148,11 +149,23 @@ def visible_ids(ids: list[int], filters: SearchFilters) -> set[int]:
     return set(rows.filter(id__in=ids).values_list("id", flat=True))
 
 
-def _query_vector(text: str) -> np.ndarray | None:
+QUERY_VECTOR_CACHE = 4096  # repeated queries (popular questions, paging) skip the encoder
+
+
+@lru_cache(maxsize=QUERY_VECTOR_CACHE)
+def _cached_query_vector(text: str, model: str, setting: str) -> np.ndarray:
+    """Keyed by the setting too: an index that names no model is queried with the configured one."""
     from recommender.embeddings import encode_query  # noqa: PLC0415 - loads the model on first use
 
+    vector = encode_query(text, model=model)
+    vector.setflags(write=False)  # shared by every caller of the cache
+    return vector
+
+
+def _query_vector(text: str, model: str = "") -> np.ndarray | None:
+    """The query's vector from `model`, the index's embedding model (the configured one when "")."""
     try:
-        return encode_query(text)
+        return _cached_query_vector(text, model, settings.EMBEDDING_MODEL)
     except (RuntimeError, OSError) as error:
         # A reader's query must still be answered; lexical results carry on while operators fix the model.
         logger.error("query embedding failed, answering lexically only: %s", error)
@@ -191,16 +204,21 @@ def retrieve(
     seg = segmenter_refresh() if check_database else segmenter()
     terms = query_terms(seg.tokens(text))
     wanted = max(CANDIDATES, 3 * k)
-    lexical = backend.lexical(terms, k=wanted, filters=filters) if terms else []
-    normalizer = lexical_normalizer(backend, terms) if lexical else 1.0
-    vector: list[Hit] = []
-    searched_vectors = False
-    if mode != "lexical":
-        if query_vector is None:
-            query_vector = _query_vector(text)
-        if query_vector is not None:
-            vector = backend.vector(query_vector, k=wanted, filters=filters)
-            searched_vectors = True
+    given_vector = query_vector is not None
+    if mode != "lexical" and not given_vector:
+        # From the model the index's vectors came from: after a rebuild with another model, this
+        # process follows the index instead of comparing vectors of two spaces.
+        query_vector = _query_vector(text, model=backend.info().vector_model)
+    found = backend.search(terms, query_vector if mode != "lexical" else None, k=wanted, filters=filters)
+    if (not given_vector and query_vector is not None and found.vector_dim
+            and len(query_vector) != found.vector_dim):
+        # A rebuild with another model landed between the two calls: once more, with its model.
+        query_vector = _query_vector(text, model=backend.info().vector_model)
+        found = backend.search(terms, query_vector, k=wanted, filters=filters)
+    result.generation = found.generation
+    lexical, vector = found.lexical, found.vector
+    normalizer = lexical_normalizer(found.documents, found.doc_freqs, terms) if lexical else 1.0
+    searched_vectors = mode != "lexical" and query_vector is not None
     if mode == "lexical":
         ranked = [ScoredHit(h.id, h.score / normalizer, lexical=h.score / normalizer) for h in lexical]
     elif mode == "vector":

@@ -31,6 +31,7 @@ class IndexDocument:
     status: str = ""
     published: bool = False
     vector: np.ndarray | None = None
+    vector_model: str = ""  # the embedding model that made `vector` (the index records it for readers)
 
     def vector_list(self) -> list[float] | None:
         return None if self.vector is None else [float(x) for x in self.vector]
@@ -68,6 +69,29 @@ class BulkResult:
     indexed: int = 0
     deleted: int = 0
     errors: list[str] = field(default_factory=list)
+    generation: str = ""  # the snapshot the write made visible ("" when it wrote nothing)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What a reader needs to know of the index it is about to query."""
+
+    generation: str  # names one committed snapshot; changes with every commit
+    documents: int
+    vector_dim: int | None  # None while no document has a vector
+    vector_model: str  # the embedding model the vectors came from ("" when unknown)
+
+
+@dataclass
+class SnapshotHits:
+    """Both rankings of one query, and the term statistics, all read from one snapshot."""
+
+    generation: str
+    lexical: list[Hit] = field(default_factory=list)
+    vector: list[Hit] = field(default_factory=list)
+    documents: int = 0  # documents in the snapshot (BM25's N)
+    doc_freqs: dict[str, int] = field(default_factory=dict)  # {query term: documents holding it}
+    vector_dim: int | None = None
 
 
 def query_terms(tokens: Iterable[str]) -> list[str]:
@@ -93,6 +117,30 @@ class SearchBackend(ABC):
     name: str = ""
 
     @abstractmethod
+    def search(self, tokens: Sequence[str], vector: np.ndarray | None, *, k: int = 10,
+               filters: SearchFilters = SearchFilters(), term_stats: bool = True) -> SnapshotHits:
+        """Lexical hits for `tokens` and vector hits for `vector` (either may be empty), with the
+        document frequencies of the query terms when `term_stats`, all from one committed snapshot,
+        whose generation comes back with them. A vector of the wrong dimension finds nothing."""
+
+    @abstractmethod
+    def info(self) -> IndexInfo:
+        """The current snapshot's generation, size, and the dimension and model of its vectors."""
+
+    def lexical(self, tokens: Sequence[str], *, k: int = 10, filters: SearchFilters = SearchFilters()) -> list[Hit]:
+        """BM25 over the tokens field for any of the given (already segmented) query tokens."""
+        return self.search(tokens, None, k=k, filters=filters, term_stats=False).lexical
+
+    def vector(self, query: np.ndarray, *, k: int = 10, filters: SearchFilters = SearchFilters()) -> list[Hit]:
+        """Documents closest to the normalized query vector by cosine similarity."""
+        return self.search((), query, k=k, filters=filters, term_stats=False).vector
+
+    def term_stats(self, tokens: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """(number of documents, {token: document frequency}): what BM25's idf is made of."""
+        found = self.search(tokens, None, k=0, term_stats=True)
+        return found.documents, found.doc_freqs
+
+    @abstractmethod
     def upsert(self, docs: Sequence[IndexDocument]) -> BulkResult:
         """Adds or replaces documents by id; readers see them once this returns."""
 
@@ -101,24 +149,12 @@ class SearchBackend(ABC):
         """Removes documents by id; absent ids are fine."""
 
     @abstractmethod
-    def lexical(self, tokens: Sequence[str], *, k: int = 10, filters: SearchFilters = SearchFilters()) -> list[Hit]:
-        """BM25 over the tokens field for any of the given (already segmented) query tokens."""
-
-    @abstractmethod
-    def vector(self, query: np.ndarray, *, k: int = 10, filters: SearchFilters = SearchFilters()) -> list[Hit]:
-        """Documents closest to the normalized query vector by cosine similarity."""
-
-    @abstractmethod
     def fetch(self, ids: Sequence[int]) -> dict[int, IndexDocument]:
         """The stored documents for those ids that are in the index."""
 
     @abstractmethod
     def more_like_this(self, doc_id: int, *, k: int = 10, filters: SearchFilters = SearchFilters()) -> list[Hit]:
         """Documents sharing the most distinctive tokens of document `doc_id`, without it."""
-
-    @abstractmethod
-    def term_stats(self, tokens: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """(number of documents, {token: document frequency}): what BM25's idf is made of."""
 
     @abstractmethod
     def ids(self) -> set[int]:

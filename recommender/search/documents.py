@@ -20,6 +20,7 @@ def article_document(article: Article) -> IndexDocument:
         status=article.status,
         published=article.is_published,
         vector=vector if vector is not None and len(vector) else None,
+        vector_model=article.embedding_model or "",
     )
 
 

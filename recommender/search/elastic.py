@@ -28,8 +28,10 @@ from recommender.search.base import (
     BulkResult,
     Hit,
     IndexDocument,
+    IndexInfo,
     SearchBackend,
     SearchFilters,
+    SnapshotHits,
     clamp_k,
     query_terms,
 )
@@ -53,14 +55,16 @@ def index_settings() -> dict:
     }
 
 
-def index_mappings(dims: int | None) -> dict:
-    """The mapping. `dims` comes from the data (the embedding model decides it), never a constant."""
+def index_mappings(dims: int | None, model: str = "") -> dict:
+    """The mapping. `dims` comes from the data (the embedding model decides it), never a constant;
+    `_meta.vector_model` names the model, so readers know which model their query vector needs."""
     vector: dict = {"type": "dense_vector", "index": True, "similarity": "cosine",
                     "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100}}
     if dims:
         vector["dims"] = int(dims)
     return {
         "dynamic": "strict",
+        "_meta": {"vector_model": model},
         "properties": {
             "id": {"type": "long"},
             "tokens": {"type": "text", "analyzer": TOKENS_ANALYZER, "search_analyzer": TOKENS_ANALYZER,
@@ -77,11 +81,11 @@ def index_mappings(dims: int | None) -> dict:
     }
 
 
-def index_template(prefix: str, dims: int | None) -> dict:
+def index_template(prefix: str, dims: int | None, model: str = "") -> dict:
     return {
         "index_patterns": [f"{prefix}-articles-v*"],
         "priority": 200,
-        "template": {"settings": index_settings(), "mappings": index_mappings(dims)},
+        "template": {"settings": index_settings(), "mappings": index_mappings(dims, model)},
         "_meta": {"description": "content library articles (recommender.search.elastic)"},
     }
 
@@ -155,6 +159,14 @@ def more_like_this_body(index: str, doc_id: int, *, k: int, filters: SearchFilte
     }
 
 
+def _hits(response: dict) -> list[Hit]:
+    return [Hit(int(h["_id"]), float(h["_score"])) for h in response["hits"]["hits"]]
+
+
+def _model_of(docs) -> str:
+    return next((d.vector_model for d in docs if d.vector is not None and d.vector_model), "")
+
+
 def document_source(doc: IndexDocument) -> dict:
     source = {
         "id": int(doc.id), "tokens": doc.tokens or "", "title": doc.title or "", "language": doc.language or "",
@@ -206,15 +218,15 @@ class ElasticsearchBackend(SearchBackend):
         except NotFoundError:
             return []
 
-    def _new_version(self, dims: int | None) -> str:
-        self.client.indices.put_index_template(name=self.template_name, **index_template(self.prefix, dims))
+    def _new_version(self, dims: int | None, model: str = "") -> str:
+        self.client.indices.put_index_template(name=self.template_name, **index_template(self.prefix, dims, model))
         name = f"{self.alias}-v{time.strftime('%Y%m%d%H%M%S')}{int(time.time() * 1000) % 1000:03d}"
         self.client.indices.create(index=name)
         return name
 
-    def _ensure_alias(self, dims: int | None) -> None:
+    def _ensure_alias(self, dims: int | None, model: str = "") -> None:
         if not self._aliased():
-            name = self._new_version(dims)
+            name = self._new_version(dims, model)
             self.client.indices.update_aliases(actions=[{"add": {"index": name, "alias": self.alias}}])
 
     # --- writing
@@ -241,7 +253,7 @@ class ElasticsearchBackend(SearchBackend):
         docs = list({d.id: d for d in docs}.values())
         if not docs:
             return BulkResult()
-        self._ensure_alias(next((len(d.vector) for d in docs if d.vector is not None), None))
+        self._ensure_alias(next((len(d.vector) for d in docs if d.vector is not None), None), _model_of(docs))
         actions = ({"_op_type": "index", "_id": str(d.id), "_source": document_source(d)} for d in docs)
         return self._bulk(actions, index=self.alias, refresh="wait_for")
 
@@ -257,7 +269,7 @@ class ElasticsearchBackend(SearchBackend):
         batches = iter(batches)
         first = next(batches, [])
         dims = next((len(d.vector) for d in first if d.vector is not None), None)
-        name = self._new_version(dims)
+        name = self._new_version(dims, _model_of(first))
         # No refreshes while bulk loading; one at the end.
         self.client.indices.put_settings(index=name, settings={"index": {"refresh_interval": "-1"}})
 
@@ -287,21 +299,51 @@ class ElasticsearchBackend(SearchBackend):
         if not self._aliased():
             return []
         response = self.client.search(index=self.alias, **body)
-        return [Hit(int(h["_id"]), float(h["_score"])) for h in response["hits"]["hits"]]
+        return _hits(response)
 
-    def lexical(self, tokens, *, k=10, filters=SearchFilters()) -> list[Hit]:
+    def info(self) -> IndexInfo:
+        current = self._aliased()
+        if not current:
+            return IndexInfo(generation="", documents=0, vector_dim=None, vector_model="")
+        mapping = self.client.indices.get_mapping(index=current[0])[current[0]]["mappings"]
+        dims = mapping.get("properties", {}).get("vector", {}).get("dims")
+        return IndexInfo(generation=current[0], documents=int(self.client.count(index=current[0])["count"]),
+                         vector_dim=int(dims) if dims else None,
+                         vector_model=mapping.get("_meta", {}).get("vector_model", ""))
+
+    def search(self, tokens, vector, *, k=10, filters=SearchFilters(), term_stats=True) -> SnapshotHits:
+        """Both rankings through one point in time of the index version the alias names, so they read
+        the same segments; term statistics come from that version (termvectors has no point in time)."""
         terms, k = query_terms(tokens), clamp_k(k)
-        if not terms or k == 0:
-            return []
-        return self._search(lexical_body(terms, k=k, filters=filters))
-
-    def vector(self, query, *, k=10, filters=SearchFilters()) -> list[Hit]:
-        k = clamp_k(k)
-        if query is None or k == 0 or not np.all(np.isfinite(query)) or not np.any(query):
-            return []
-        hits = self._search(knn_body([float(x) for x in query], k=k, filters=filters))
-        # Elasticsearch reports cosine as (1 + cos) / 2; callers get the raw cosine, as from the embedded engine.
-        return [Hit(h.id, 2.0 * h.score - 1.0) for h in hits]
+        current = self._aliased()
+        if not current:
+            return SnapshotHits(generation="", doc_freqs={t: 0 for t in terms} if term_stats else {})
+        found = SnapshotHits(generation=current[0])
+        bodies = {}
+        if terms and k:
+            bodies["lexical"] = lexical_body(terms, k=k, filters=filters)
+        if vector is not None and k and np.all(np.isfinite(vector)) and np.any(vector):
+            bodies["vector"] = knn_body([float(x) for x in vector], k=k, filters=filters)
+        if bodies:
+            pit = self.client.open_point_in_time(index=current[0], keep_alive="30s")["id"]
+            try:
+                searches = []
+                for body in bodies.values():
+                    searches += [{}, {**body, "pit": {"id": pit, "keep_alive": "30s"}}]
+                responses = self.client.msearch(searches=searches)["responses"]
+            finally:
+                self.client.close_point_in_time(id=pit)
+            for side, response in zip(bodies, responses, strict=True):
+                if "error" in response:
+                    # A vector of another dimension than the index's (a model change in progress).
+                    logger.warning("elasticsearch %s search failed: %s", side, response["error"])
+                    continue
+                hits = _hits(response)
+                # Elasticsearch reports cosine as (1 + cos) / 2; callers get the raw cosine, as from the embedded engine.
+                setattr(found, side, hits if side == "lexical" else [Hit(h.id, 2.0 * h.score - 1.0) for h in hits])
+        if term_stats:
+            found.documents, found.doc_freqs = self._term_stats(current[0], terms)
+        return found
 
     def fetch(self, ids: Sequence[int]) -> dict[int, IndexDocument]:
         ids = sorted({int(i) for i in ids})
@@ -317,12 +359,11 @@ class ElasticsearchBackend(SearchBackend):
             return []
         return self._search(more_like_this_body(current[0], doc_id, k=k, filters=filters))
 
-    def term_stats(self, tokens) -> tuple[int, dict[str, int]]:
-        terms = query_terms(tokens)
-        if not terms or not self._aliased():
-            return 0, {t: 0 for t in terms}
+    def _term_stats(self, index: str, terms: list[str]) -> tuple[int, dict[str, int]]:
+        if not terms:
+            return 0, {}
         # Term statistics of an artificial document: the index's document frequency for each term.
-        response = self.client.termvectors(index=self.alias, doc={"tokens": " ".join(terms)}, fields=["tokens"],
+        response = self.client.termvectors(index=index, doc={"tokens": " ".join(terms)}, fields=["tokens"],
                                            term_statistics=True, field_statistics=True, positions=False,
                                            offsets=False)
         vectors = response.get("term_vectors", {}).get("tokens", {})

@@ -167,7 +167,7 @@ def index_rebuild(*, batch_size: int = BATCH_SIZE, progress: Callable[[int], Non
     """Re-creates the index from every enriched article with no downtime; returns what was written.
 
     Elasticsearch builds a new index version and swaps the alias when it is complete; the embedded
-    engine replaces documents in place and then drops the ones no longer in the library.
+    engine writes a new version (a new embedding dimension included) and moves its live tag to it.
     """
     articles = (
         Article.objects.select_related("category").exclude(tokens="", embedding__isnull=True).order_by("id")

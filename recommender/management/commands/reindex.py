@@ -10,8 +10,8 @@ from recommender.search import sync
 
 class Command(BaseCommand):
     help = ("Rebuilds the search index from every enriched article. Elasticsearch: a new index version, "
-            "then an atomic alias swap. Embedded: documents replaced in one commit. --sweep only fixes "
-            "what is stale.")
+            "then an atomic alias swap. Embedded: a new version, made live in one step (old versions and "
+            "files left by killed writers are deleted). --sweep only fixes what is stale.")
 
     def add_arguments(self, parser):
         parser.add_argument("--sweep", action="store_true", help="Only index dirty, changed, new or deleted articles.")

@@ -18,14 +18,15 @@ def _embedded(tmp_path):
     return EmbeddedBackend(tmp_path / "index")
 
 
-def _embedded_graph(tmp_path):
-    """The embedded engine with every write compacted into a snapshot with an HNSW graph, so the
-    contract also holds for the graph path (a real library gets one from 20,000 vectors)."""
-    from recommender.search import vectors
+def _embedded_indexed(tmp_path):
+    """The embedded engine with its vector index built from the first vector and every new row folded
+    into both indexes at once, so the contract also holds for the indexed paths (a real library gets
+    a vector index from 5,000 vectors, and leaves up to 2,000 new rows to exact scans)."""
+    from recommender.search import embedded
 
     patch = pytest.MonkeyPatch()
-    for name, value in (("GRAPH_MIN_ROWS", 1), ("COMPACT_MIN_RECORDS", 0), ("COMPACT_FRACTION", 0)):
-        patch.setattr(vectors, name, value)
+    for name, value in (("VECTOR_INDEX_MIN_ROWS", 1), ("UNINDEXED_MAX_ROWS", 0)):
+        patch.setattr(embedded, name, value)
     backend = _embedded(tmp_path)
     backend.undo_patch = patch.undo
     return backend
@@ -45,12 +46,12 @@ def _elasticsearch(tmp_path):
     return backend
 
 
-@pytest.fixture(params=["embedded", "embedded_graph", "elasticsearch"])
+@pytest.fixture(params=["embedded", "embedded_indexed", "elasticsearch"])
 def backend(request, tmp_path):
     """Every backend in turn: the same contract must hold for each."""
-    engine = {"embedded": _embedded, "embedded_graph": _embedded_graph,
+    engine = {"embedded": _embedded, "embedded_indexed": _embedded_indexed,
               "elasticsearch": _elasticsearch}[request.param](tmp_path)
-    if request.param == "embedded_graph":
+    if request.param == "embedded_indexed":
         request.addfinalizer(engine.undo_patch)
     yield engine
     if request.param == "elasticsearch":

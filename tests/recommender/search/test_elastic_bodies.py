@@ -11,7 +11,7 @@ import pytest
 
 from recommender.search import elastic
 from recommender.search.base import IndexDocument, SearchFilters
-from recommender.search.embedded import _analyzer
+from recommender.search.embedded import EmbeddedBackend
 
 from .conftest import unit
 
@@ -65,10 +65,17 @@ FILTERS = [
 ]
 
 
-def test_the_tokens_field_is_analyzed_like_the_embedded_engine():
-    analyzer = _analyzer()
-    for text in ("智能 仓储 AGV", "C++ b2b ISO-13485", "  two   spaces ", "MiXeD 中文 English"):
-        assert analyze("tokens", text) == analyzer.analyze(text)
+def test_the_tokens_field_is_analyzed_like_the_embedded_engine(tmp_path):
+    """Each token Elasticsearch would index is one the embedded engine finds the document by, and
+    counts once in its term statistics."""
+    texts = ["智能 仓储 AGV", "C++ b2b ISO-13485", "  two   spaces ", "MiXeD 中文 English"]
+    engine = EmbeddedBackend(tmp_path / "idx")
+    engine.upsert([IndexDocument(i, text, published=True) for i, text in enumerate(texts, start=1)])
+    for doc_id, text in enumerate(texts, start=1):
+        for token in analyze("tokens", text):
+            assert [h.id for h in engine.lexical([token])] == [doc_id], token
+            assert engine.term_stats([token])[1] == {token: 1}
+    assert engine.lexical(["iso"]) == [] and engine.lexical(["c"]) == []  # whitespace splits, nothing else
     # Queries use the same analyzer; BM25 with term frequencies (no positions needed).
     assert PROPS["tokens"]["search_analyzer"] == PROPS["tokens"]["analyzer"]
     assert PROPS["tokens"]["similarity"] == "BM25"
@@ -142,6 +149,45 @@ def test_more_like_this_reads_only_the_tokens_field_and_excludes_the_source_docu
     assert mlt["like"] == [{"_index": "lib-articles-v1", "_id": "42"}]
     assert mlt["include"] is False
     assert body["filter"] == elastic.filter_clauses(filters)
+
+
+class RecordingClient:
+    """Stands in for the Elasticsearch client: records requests, answers msearch with fixed hits."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def call(**kwargs):
+            self.calls.append((name, kwargs))
+            if name == "open_point_in_time":
+                return {"id": "pit-1"}
+            if name == "msearch":
+                return {"responses": [{"hits": {"hits": [{"_id": "3", "_score": 0.9}]}}
+                                      for _ in kwargs["searches"][1::2]]}
+            if name == "termvectors":
+                return {"term_vectors": {"tokens": {"field_statistics": {"doc_count": 5}, "terms": {"agv": {"doc_freq": 2}}}}}
+            return {}
+        return call
+
+
+def test_a_hybrid_search_reads_both_rankings_through_one_point_in_time(monkeypatch):
+    backend = elastic.ElasticsearchBackend(client=RecordingClient(), prefix="lib")
+    monkeypatch.setattr(backend, "_aliased", lambda: ["lib-articles-v1"])
+
+    found = backend.search(["agv"], unit(1, 0, 0, 0), k=5)
+
+    names = [name for name, _ in backend.client.calls]
+    assert names == ["open_point_in_time", "msearch", "close_point_in_time", "termvectors"]
+    searches = dict(backend.client.calls)["msearch"]["searches"]
+    assert [s.get("pit", {}).get("id") for s in searches[1::2]] == ["pit-1", "pit-1"]
+    assert all(header == {} for header in searches[0::2])  # the point in time names the index
+    assert "query" in searches[1] and "knn" in searches[3]
+    assert dict(backend.client.calls)["close_point_in_time"] == {"id": "pit-1"}
+    assert found.generation == "lib-articles-v1"
+    assert [h.id for h in found.lexical] == [3] and found.lexical[0].score == pytest.approx(0.9)
+    assert found.vector[0].score == pytest.approx(0.8)  # (1 + cos) / 2 back to cos
+    assert (found.documents, found.doc_freqs) == (5, {"agv": 2})
 
 
 def test_template_applies_to_every_versioned_index_behind_the_alias():

@@ -135,7 +135,7 @@ def test_without_a_vector_score_the_lexical_only_model_decides(index, monkeypatc
     the embedding model failing); the lexical-only model decides then."""
     params = {"en": FusionParams(fit_coef=(-100.0, 1.0, 120.0), fit_threshold=0.5,
                                  lexical_fit_coef=(-4.0, 8.0), lexical_fit_threshold=0.5)}
-    monkeypatch.setattr("recommender.retrieval._query_vector", lambda text: None)  # the model is down
+    monkeypatch.setattr("recommender.retrieval._query_vector", lambda text, model="": None)  # the model is down
 
     for mode in ("lexical", "hybrid"):
         close = retrieve("green bond allocation report", backend=index, mode=mode, check_database=False, params=params)

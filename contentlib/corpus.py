@@ -38,6 +38,7 @@ class JudgedQuery:
     query: str
     type: str
     relevant: dict[str, int] = field(default_factory=dict)
+    answer: str = ""  # an AI-style answer written beside the query (the real-reader sets)
 
 
 def _read_article(path: Path) -> CorpusArticle:
@@ -72,7 +73,15 @@ def categories(root: Path = CORPUS_DIR) -> list[dict]:
 def queries(root: Path = CORPUS_DIR) -> list[JudgedQuery]:
     out = []
     for path in sorted((root / "queries").glob("*.yaml")):
-        for q in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            out.append(JudgedQuery(id=q["id"], lang=q["lang"], query=str(q["query"]), type=q["type"],
-                                   relevant={k: int(v) for k, v in (q.get("relevant") or {}).items()}))
+        out.extend(judged_queries(path))
+    return out
+
+
+def judged_queries(path: Path) -> list[JudgedQuery]:
+    """The judged queries of one file in the corpus's format (docs/RELEVANCE.md)."""
+    out = []
+    for q in yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []:
+        out.append(JudgedQuery(id=str(q["id"]), lang=q["lang"], query=str(q["query"]), type=q["type"],
+                               relevant={k: int(v) for k, v in (q.get("relevant") or {}).items()},
+                               answer=str(q.get("answer") or "").strip()))
     return out

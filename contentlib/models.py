@@ -177,8 +177,14 @@ class ModerationEvent(models.Model):
         APPROVE = "approve", "Approved"
         REJECT = "reject", "Rejected"
         ARCHIVE = "archive", "Archived"
+        APPROVE_REVISION = "approve_revision", "Approved a revision"
+        REJECT_REVISION = "reject_revision", "Rejected a revision"
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="moderation_events")
+    revision = models.ForeignKey(
+        "ArticleRevision", null=True, blank=True, on_delete=models.CASCADE, related_name="moderation_events",
+        help_text="The revision decided on, for revision decisions.",
+    )
     action = models.CharField(max_length=20, choices=Action.choices)
     from_status = models.CharField(max_length=20, choices=Article.Status.choices)
     to_status = models.CharField(max_length=20, choices=Article.Status.choices)
@@ -192,3 +198,52 @@ class ModerationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.get_action_display().lower()} #{self.article_id}"
+
+
+class ArticleRevision(models.Model):
+    """A change to an approved article's content that waits for a decision; the article keeps its
+    published content until the revision is approved.
+
+    The content it replaces is kept beside it (`base_*`), so its diff reads the same after the
+    decision as before.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded by a later revision"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.CharField(max_length=200, help_text="Who proposed the change: a crawl of a source, or a user.")
+    # The proposed content (the fields a crawl or an enterprise's edit may change).
+    title = models.CharField(max_length=500)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    author = models.CharField(max_length=200, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64)
+    # The published content it would replace, as it was when the revision was proposed.
+    base_title = models.CharField(max_length=500)
+    base_text = models.TextField()
+    base_content_hash = models.CharField(max_length=64)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_by_name = models.CharField(max_length=150, blank=True, help_text="The editor's username, or 'system'.")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One change at a time waits per article: a newer one supersedes it.
+            models.UniqueConstraint(fields=["article"], condition=Q(status="pending"), name="revision_one_pending"),
+            models.CheckConstraint(condition=~Q(status="rejected") | ~Q(reason=""), name="revision_rejection_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision #{self.id} of #{self.article_id}"

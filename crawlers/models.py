@@ -37,6 +37,7 @@ class CrawlPage(models.Model):
     class Outcome(models.TextChoices):
         SAVED = "saved", "Saved"
         UPDATED = "updated", "Updated"
+        REVISED = "revised", "Changed: revision waits for review"
         UNCHANGED = "unchanged", "Unchanged"
         DUPLICATE = "duplicate", "Duplicate"
         NEAR_DUPLICATE = "near_duplicate", "Near-duplicate"

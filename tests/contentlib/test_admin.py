@@ -91,6 +91,7 @@ class TestEditorModeration:
             "category": category.id,
             "moderationevent_set-TOTAL_FORMS": "0", "moderationevent_set-INITIAL_FORMS": "0",
             "moderation_events-TOTAL_FORMS": "0", "moderation_events-INITIAL_FORMS": "0",
+            "revisions-TOTAL_FORMS": "0", "revisions-INITIAL_FORMS": "0",
         })
         article.refresh_from_db()
         assert article.category == category and article.category_locked
@@ -123,3 +124,59 @@ class TestAnalyst:
     def test_anonymous_is_sent_to_login(self, client):
         response = client.get(CHANGELIST)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+class TestRevisionsInAdmin:
+    TEXT = "第一段：冷库温控数据实时上传。\n第二段：干线运输按时到达。"
+
+    def _pending(self, editor, article_factory):
+        from contentlib import services
+
+        article = article_factory(text=self.TEXT, canonical_url="https://news.example.com/r")
+        services.article_approve(article_id=article.id, actor=editor)
+        result = services.article_upsert(
+            title=article.title, text=self.TEXT.replace("按时到达", "<b>延误两天</b>"), origin="crawled",
+            canonical_url="https://news.example.com/r", proposed_by="crawl of news")
+        return article, result.revision
+
+    def test_revision_page_shows_an_escaped_diff(self, client, editor, article_factory):
+        article, revision = self._pending(editor, article_factory)
+        client.force_login(editor)
+        html = client.get(reverse("admin:contentlib_articlerevision_change", args=[revision.id])).content.decode()
+        assert '<table class="diff"' in html
+        assert "&lt;b&gt;延误两天&lt;/b&gt;" in html and "<b>延误两天</b>" not in html
+        assert reverse("admin:contentlib_articlerevision_approve", args=[revision.id]) in html
+        article_page = client.get(reverse("admin:contentlib_article_change", args=[article.id])).content.decode()
+        assert reverse("admin:contentlib_articlerevision_change", args=[revision.id]) in article_page
+
+    def test_approving_from_the_revision_page_publishes_the_change(self, client, editor, article_factory):
+        article, revision = self._pending(editor, article_factory)
+        client.force_login(editor)
+        response = client.post(reverse("admin:contentlib_articlerevision_approve", args=[revision.id]))
+        assert response.status_code == 302
+        article.refresh_from_db()
+        assert "延误两天" in article.text
+
+    def test_rejecting_a_revision_needs_a_reason(self, client, editor, article_factory):
+        article, revision = self._pending(editor, article_factory)
+        client.force_login(editor)
+        client.post(reverse("admin:contentlib_articlerevision_reject", args=[revision.id]), {"reason": ""})
+        revision.refresh_from_db()
+        assert revision.status == "pending"
+        client.post(reverse("admin:contentlib_articlerevision_reject", args=[revision.id]), {"reason": "夸大其词"})
+        revision.refresh_from_db()
+        assert revision.status == "rejected" and revision.reason == "夸大其词"
+        article.refresh_from_db()
+        assert "延误两天" not in article.text
+
+    def test_an_analyst_sees_the_diff_but_cannot_decide(self, client, editor, analyst, article_factory):
+        article, revision = self._pending(editor, article_factory)
+        client.force_login(analyst)
+        page = client.get(reverse("admin:contentlib_articlerevision_change", args=[revision.id]))
+        assert page.status_code == 200
+        assert reverse("admin:contentlib_articlerevision_approve", args=[revision.id]) not in page.content.decode()
+        response = client.post(reverse("admin:contentlib_articlerevision_approve", args=[revision.id]))
+        assert response.status_code == 403
+        revision.refresh_from_db()
+        assert revision.status == "pending"

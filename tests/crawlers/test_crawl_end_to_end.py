@@ -130,3 +130,79 @@ def test_a_second_crawl_of_a_running_source_is_refused(run_crawl):
     assert result.returncode == 3
     assert f"already being crawled by run #{running.id}" in result.stdout
     assert CrawlRun.objects.count() == 1
+
+
+def _changed_page(site, path: str, added: str) -> None:
+    """Serves `path` with one more paragraph than before."""
+    from tests.crawlers.site import Route, _articles, article_page
+
+    known = _articles()[PAGE_ARTICLES[path]]
+    body = "\n\n".join([*known.paragraphs, added])
+    site.routes[path] = Route(200, "text/html; charset=utf-8", article_page(known, body=body).encode())
+
+
+def _two_page_source(site, *, trusted: bool) -> Source:
+    return Source.objects.create(
+        name="Two pages", slug="two-pages", kind=Source.Kind.SITE, trusted=trusted,
+        start_urls=[f"{site.base}/articles/same.html", f"{site.base}/articles/original.html"],
+        allow_patterns=[r"/articles/(same|original)\.html$"],
+    )
+
+
+def test_a_recrawl_never_puts_a_change_live_or_touches_an_owned_article(run_crawl, editor):
+    """A changed page of an approved article waits as a revision; a changed page of an article an
+    advertiser owns is refused; the published text and the owner stay."""
+    from ads.models import Advertiser
+    from contentlib.models import ArticleRevision
+
+    with TestSite() as site:
+        _two_page_source(site, trusted=False)
+        assert run_crawl("two-pages").returncode == 0
+        same = Article.objects.get(canonical_url=f"{site.base}/articles/same.html")
+        owned = Article.objects.get(canonical_url=f"{site.base}/articles/original.html")
+        library.article_approve(article_id=same.id, actor=editor)
+        library.article_approve(article_id=owned.id, actor=editor)
+        advertiser = Advertiser.objects.create(name="Expo Partners Ltd")
+        library.article_set_owner(article_id=owned.id, owner_id=advertiser.id)
+        same.refresh_from_db()
+        owned.refresh_from_db()
+        _changed_page(site, "/articles/same.html", "Call now: our product is the best on the market today.")
+        _changed_page(site, "/articles/original.html", "Visit our competitor instead, they are much better.")
+        second = run_crawl("two-pages")
+        assert second.returncode == 0, second.stderr[-3000:]
+
+    run = CrawlRun.objects.order_by("-id").first()
+    pages = {page.url: page for page in run.pages.all()}
+    revised = pages[f"{site.base}/articles/same.html"]
+    assert revised.outcome == O.REVISED and revised.article_id == same.id
+    refused = pages[f"{site.base}/articles/original.html"]
+    assert refused.outcome == O.INVALID and "owned by an advertiser" in refused.reason
+
+    for before in (same, owned):
+        after = Article.objects.get(id=before.id)
+        assert (after.text, after.status, after.content_hash) == (before.text, Article.Status.APPROVED, before.content_hash)
+    assert Article.objects.get(id=owned.id).owner_id == advertiser.id
+    revision = ArticleRevision.objects.get()
+    assert revision.article_id == same.id and revision.status == ArticleRevision.Status.PENDING
+    assert "Call now" in revision.text and "Call now" not in revision.base_text
+    assert revision.proposed_by == "crawl of two-pages"
+
+
+def test_a_trusted_source_change_is_approved_by_the_system(run_crawl):
+    from contentlib.models import ArticleRevision
+
+    with TestSite() as site:
+        _two_page_source(site, trusted=True)
+        assert run_crawl("two-pages").returncode == 0
+        _changed_page(site, "/articles/same.html", "A correction: the figures above were revised in March.")
+        assert run_crawl("two-pages").returncode == 0
+
+    run = CrawlRun.objects.order_by("-id").first()
+    page = run.pages.get(url=f"{site.base}/articles/same.html")
+    assert page.outcome == O.UPDATED and "approved" in page.reason
+    assert "A correction" in page.article.text and page.article.status == Article.Status.APPROVED
+    revision = ArticleRevision.objects.get()
+    assert revision.status == ArticleRevision.Status.APPROVED
+    event = ModerationEvent.objects.get(revision=revision)
+    assert event.action == ModerationEvent.Action.APPROVE_REVISION and event.actor_name == library.SYSTEM_ACTOR
+    assert run.pages.get(url=f"{site.base}/articles/original.html").outcome == O.UNCHANGED

@@ -48,7 +48,12 @@ class CrawlPageAdmin(admin.ModelAdmin):
     list_filter = ("outcome", "run__source")
     search_fields = ("url", "reason")
     list_select_related = ("run__source", "article")
-    readonly_fields = ("run", "url", "redirected_from", "outcome", "reason", "http_status", "article", "created_at")
+    readonly_fields = ("run", "url", "redirected_from", "redirects", "outcome", "reason", "http_status", "article",
+                       "created_at")
+
+    @admin.display(description="redirects")
+    def redirects(self, page):
+        return format_html_join(" → ", "{}", ((url,) for url in page.redirect_chain)) or "—"
 
     def has_add_permission(self, request):
         return False

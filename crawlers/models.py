@@ -52,10 +52,17 @@ class CrawlPage(models.Model):
         HTTP_ERROR = "http_error", "HTTP error"
         NETWORK_ERROR = "network_error", "Network error"
         INVALID = "invalid", "Refused by the library"
+        REDIRECT_LOOP = "redirect_loop", "Redirect loop"
+        REDIRECT_OFFSITE = "redirect_offsite", "Redirected off the site"
+        REDIRECT_DUPLICATE = "redirect_duplicate", "Redirected to a URL already crawled"
 
     run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="pages")
     url = models.URLField(max_length=2000)
     redirected_from = models.URLField(max_length=2000, blank=True)
+    redirect_chain = models.JSONField(
+        default=list, blank=True,
+        help_text="Every URL of the redirects that led here, in order, the last one included; empty without redirects.",
+    )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     reason = models.TextField(blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)

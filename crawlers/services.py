@@ -2,7 +2,7 @@
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -78,6 +78,7 @@ class CrawledPage:
     decided: PageResult | None = None
     http_status: int | None = None
     redirected_from: str = ""
+    redirect_chain: list[str] = field(default_factory=list)
 
 
 class _Refused(Exception):
@@ -124,8 +125,8 @@ def _pages_save_atomic(run_id: int, source: Source, pages: list[CrawledPage]) ->
                 results = _pages_save(run_id, source, pages, refused)
                 CrawlPage.objects.bulk_create(
                     CrawlPage(run_id=run_id, url=page.url[:2000], redirected_from=page.redirected_from[:2000],
-                              outcome=result.outcome, reason=result.reason, http_status=page.http_status,
-                              article_id=result.article_id)
+                              redirect_chain=[url[:2000] for url in page.redirect_chain], outcome=result.outcome,
+                              reason=result.reason, http_status=page.http_status, article_id=result.article_id)
                     for page, result in zip(pages, results, strict=True)
                 )
                 return results

@@ -177,6 +177,8 @@ CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY = env_float("CRAWL_AUTOTHROTTLE_TARGET_CON
 CRAWL_TIMEOUT_SECONDS = env_float("CRAWL_TIMEOUT_SECONDS", 30.0)
 CRAWL_RETRY_TIMES = env_int("CRAWL_RETRY_TIMES", 3, minimum=0)
 CRAWL_RETRY_BACKOFF_SECONDS = env_float("CRAWL_RETRY_BACKOFF_SECONDS", 5.0)  # doubles on every retry
+# Redirects followed from one page; Googlebot follows ten. A longer chain is recorded as a redirect loop.
+CRAWL_MAX_REDIRECTS = env_int("CRAWL_MAX_REDIRECTS", 10, minimum=1)
 CRAWL_MAX_PAGE_BYTES = env_int("CRAWL_MAX_PAGE_BYTES", 3 * 1024 * 1024, minimum=10_000)
 CRAWL_MIN_TEXT_CHARS = env_int("CRAWL_MIN_TEXT_CHARS", 200, minimum=1)
 CRAWL_MAX_LINK_TEXT_SHARE = env_float("CRAWL_MAX_LINK_TEXT_SHARE", 0.5)  # above this, a page is a listing

@@ -14,6 +14,7 @@ from contentlib.errors import ApplicationError
 from contentlib.models import Article, ArticleRevision, Category, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash as text_hash
+from contentlib.text import surrogate_position
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,18 @@ def _clean_content(title: str, text: str) -> tuple[str, str]:
     return title, text
 
 
+def _refuse_surrogates(field: str, value: str | None) -> None:
+    """Refuses text that holds a lone surrogate: no database or hash can store it as UTF-8."""
+    position = surrogate_position(value) if isinstance(value, str) else None
+    if position is not None:
+        raise ApplicationError(
+            f"The {field.replace('_', ' ')} holds an invalid character at position {position + 1} "
+            f"(U+{ord(value[position]):04X}, half of a UTF-16 pair on its own): the text was cut inside an emoji "
+            "or decoded with the wrong encoding. Remove that character or copy the text again from its source.",
+            {"field": field, "code": "invalid_unicode", "position": position},
+        )
+
+
 def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: str = "",
                     canonical_url: str | None = None, language: str = "", author: str = "",
                     published_at: datetime | None = None, fetched_at: datetime | None = None,
@@ -92,6 +105,9 @@ def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: 
     `content_hash` is `contentlib.text.content_hash(title, text)` when the caller already computed it
     (the crawler does, to find duplicates): it is used as given rather than computed again.
     """
+    for field, value in (("title", title), ("text", text), ("html", html), ("url", url),
+                         ("canonical_url", canonical_url), ("author", author), ("language", language)):
+        _refuse_surrogates(field, value)
     title, text = _clean_content(title, text)
     if origin not in Article.Origin.values:
         raise ApplicationError(f"Unknown origin {origin!r}; use one of {', '.join(Article.Origin.values)}.")

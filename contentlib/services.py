@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, ArticleRevision, Category, ModerationEvent
@@ -370,7 +371,8 @@ _ACTION_TARGET = {
 def _check_moderator(actor) -> None:
     if actor is not None and not actor.has_perm("contentlib.moderate_article"):
         raise ApplicationError(
-            f"{actor.get_username()} may not moderate articles. Ask an administrator to add you to the Editors group.",
+            _("%(user)s may not moderate articles. Ask an administrator to add you to the Editors group.")
+            % {"user": actor.get_username()},
             {"code": "forbidden"},
         )
 
@@ -384,11 +386,13 @@ def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
         except Article.DoesNotExist:
             raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.") from None
         if article.status == target:
-            raise ApplicationError(f"“{article.title}” is already {article.get_status_display().lower()}.", {"code": "noop"})
+            raise ApplicationError(_("“%(title)s” is already %(status)s.") % {
+                "title": article.title, "status": article.get_status_display().lower()}, {"code": "noop"})
         if action == ModerationEvent.Action.APPROVE and article.duplicate_of_id:
             raise ApplicationError(
-                f"“{article.title}” duplicates article #{article.duplicate_of_id}, which is published instead. "
-                "Clear its duplicate link first if it really is a different article.",
+                _("“%(title)s” duplicates article #%(original)d, which is published instead. Clear its duplicate "
+                  "link first if it really is a different article.")
+                % {"title": article.title, "original": article.duplicate_of_id},
                 {"code": "duplicate"},
             )
         previous = article.status
@@ -420,7 +424,7 @@ def article_reject(*, article_id: int, actor=None, reason: str) -> Article:
     """Refuses the article; the reason is required and shown to whoever submitted it."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("A rejection needs a reason. Say why the article is refused.", {"field": "reason"})
+        raise ApplicationError(_("A rejection needs a reason. Say why the article is refused."), {"field": "reason"})
     return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.REJECT, reason=reason)
 
 
@@ -439,7 +443,8 @@ def _revision_decide(*, revision_id: int, actor, approve: bool, reason: str) -> 
         article = Article.objects.select_for_update().get(id=revision.article_id)
         if revision.status != ArticleRevision.Status.PENDING:
             raise ApplicationError(
-                f"Revision #{revision.id} of “{article.title}” is already {revision.get_status_display().lower()}.",
+                _("Revision #%(id)d of “%(title)s” is already %(status)s.")
+                % {"id": revision.id, "title": article.title, "status": revision.get_status_display().lower()},
                 {"code": "noop"},
             )
         now = timezone.now()
@@ -480,7 +485,7 @@ def article_revision_reject(*, revision_id: int, actor=None, reason: str) -> Art
     """Refuses a pending revision; the article keeps its published content. A reason is required."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("A rejection needs a reason. Say why the change is refused.", {"field": "reason"})
+        raise ApplicationError(_("A rejection needs a reason. Say why the change is refused."), {"field": "reason"})
     return _revision_decide(revision_id=revision_id, actor=actor, approve=False, reason=reason)
 
 

@@ -40,7 +40,7 @@ class TestEditorModeration:
         articles = [article_factory(), article_factory()]
         client.force_login(editor)
         response = action(client, "approve_selected", articles)
-        assert "Approved 2 article(s)." in response.content.decode()
+        assert "已通过 2 篇文章。" in response.content.decode()  # the admin speaks Chinese by default
         assert set(Article.objects.values_list("status", flat=True)) == {"approved"}
         assert ModerationEvent.objects.filter(actor=editor, action="approve").count() == 2
 
@@ -48,7 +48,7 @@ class TestEditorModeration:
         articles = [article_factory(), article_factory()]
         client.force_login(editor)
         form_page = action(client, "reject_selected", articles)
-        assert "A reason is required" in form_page.content.decode()
+        assert "必须填写理由" in form_page.content.decode()
         assert set(Article.objects.values_list("status", flat=True)) == {"pending"}
 
         empty = action(client, "reject_selected", articles, apply="Reject", reason="  ")
@@ -56,7 +56,7 @@ class TestEditorModeration:
         assert set(Article.objects.values_list("status", flat=True)) == {"pending"}
 
         done = action(client, "reject_selected", articles, apply="Reject", reason="内容与行业无关")
-        assert "Rejected 2 article(s)." in done.content.decode()
+        assert "已驳回 2 篇文章。" in done.content.decode()
         assert set(Article.objects.values_list("rejection_reason", flat=True)) == {"内容与行业无关"}
 
     def test_change_page_shows_preview_keywords_summary_and_history(self, client, editor, article_factory):
@@ -72,7 +72,7 @@ class TestEditorModeration:
         assert "<p>第一段讲冷库。</p><p>第二段讲干线运输。</p>" in html
         assert "一句话摘要：冷库与干线。" in html
         assert "冷库 <small>(0.80)</small>" in html
-        assert "重复投稿" in html and "Moderation history" in html
+        assert "重复投稿" in html and "审核历史" in html
 
     def test_preview_escapes_markup_in_text(self, client, editor, article_factory):
         article = article_factory(text="<script>alert(1)</script> 正文内容足够长。")

@@ -3,6 +3,7 @@ search index stay as they are until an editor (or the system, for a trusted sour
 import threading
 
 import pytest
+from django.utils import translation
 from django.db import connection
 
 from ads.models import Advertiser
@@ -13,6 +14,14 @@ from contentlib.models import Article, ArticleRevision, ModerationEvent
 URL = "https://news.example.com/cold-chain"
 TEXT = "冷链物流企业正在把温控数据接入运输管理系统，疫苗和生鲜在途温度全程可追溯。" * 4
 CHANGED = TEXT + "新增：某平台声称其冷库容量全国第一，请致电购买。"
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """The services' messages are read in English here (the admin shows them in the editor's language:
+    tests/contentlib/test_translations.py)."""
+    with translation.override("en"):
+        yield
 
 
 def crawl(text=TEXT, **overrides):

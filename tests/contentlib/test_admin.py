@@ -180,3 +180,86 @@ class TestRevisionsInAdmin:
         assert response.status_code == 403
         revision.refresh_from_db()
         assert revision.status == "pending"
+
+
+@pytest.mark.django_db
+class TestChangePageDecisions:
+    """Approve and Reject-with-reason on an article's own page, beside its text."""
+
+    def test_the_page_has_both_buttons_for_an_editor(self, client, editor, article_factory):
+        article = article_factory()
+        client.force_login(editor)
+        html = client.get(reverse("admin:contentlib_article_change", args=[article.id])).content.decode()
+        assert f'action="{reverse("admin:contentlib_article_approve", args=[article.id])}"' in html
+        assert f'action="{reverse("admin:contentlib_article_reject", args=[article.id])}"' in html
+        assert 'name="reason"' in html and "按此理由驳回" in html
+
+    def test_approve_from_the_change_page(self, client, editor, article_factory):
+        article = article_factory()
+        client.force_login(editor)
+        response = client.post(reverse("admin:contentlib_article_approve", args=[article.id]), follow=True)
+        article.refresh_from_db()
+        assert article.status == Article.Status.APPROVED
+        assert ModerationEvent.objects.get(article=article).actor == editor
+        assert f"已通过《{article.title}》。" in response.content.decode()
+        # Approved now: the page offers Reject only.
+        assert reverse("admin:contentlib_article_approve", args=[article.id]) not in response.content.decode()
+
+    def test_reject_from_the_change_page_needs_a_reason(self, client, editor, article_factory):
+        article = article_factory()
+        client.force_login(editor)
+        empty = client.post(reverse("admin:contentlib_article_reject", args=[article.id]), {"reason": " "},
+                            follow=True)
+        article.refresh_from_db()
+        assert article.status == Article.Status.PENDING and "驳回需要理由" in empty.content.decode()
+        client.post(reverse("admin:contentlib_article_reject", args=[article.id]), {"reason": "软文广告"})
+        article.refresh_from_db()
+        assert article.status == Article.Status.REJECTED and article.rejection_reason == "软文广告"
+
+    def test_buttons_answer_post_only(self, client, editor, article_factory):
+        article = article_factory()
+        client.force_login(editor)
+        assert client.get(reverse("admin:contentlib_article_approve", args=[article.id])).status_code == 405
+        article.refresh_from_db()
+        assert article.status == Article.Status.PENDING
+
+    def test_an_analyst_gets_no_buttons_and_a_403(self, client, analyst, article_factory):
+        article = article_factory()
+        client.force_login(analyst)
+        html = client.get(reverse("admin:contentlib_article_change", args=[article.id])).content.decode()
+        assert reverse("admin:contentlib_article_approve", args=[article.id]) not in html
+        assert client.post(reverse("admin:contentlib_article_approve", args=[article.id])).status_code == 403
+
+
+@pytest.mark.django_db
+class TestEditorsSeeCrawlRecords:
+    def test_crawl_runs_and_pages_are_readable_but_not_changeable(self, client, editor):
+        from contentlib.models import Source
+        from crawlers.models import CrawlPage, CrawlRun
+
+        source = Source.objects.create(name="站点", slug="s", kind=Source.Kind.SITE)
+        run = CrawlRun.objects.create(source=source, counts={"saved": 1})
+        page = CrawlPage.objects.create(run=run, url="https://a.example/x", outcome=CrawlPage.Outcome.REDIRECT_LOOP,
+                                        redirect_chain=["https://a.example/x", "https://a.example/x"])
+        client.force_login(editor)
+        for url in (reverse("admin:crawlers_crawlrun_changelist"), reverse("admin:crawlers_crawlrun_change", args=[run.id]),
+                    reverse("admin:crawlers_crawlpage_changelist"),
+                    reverse("admin:crawlers_crawlpage_change", args=[page.id])):
+            response = client.get(url)
+            assert response.status_code == 200, url
+        page_html = client.get(reverse("admin:crawlers_crawlpage_change", args=[page.id])).content.decode()
+        assert "https://a.example/x → https://a.example/x" in page_html and "重定向循环" in page_html
+        assert 'name="_save"' not in page_html  # read-only
+        assert client.post(reverse("admin:crawlers_crawlrun_change", args=[run.id]), {}).status_code == 403
+
+    def test_the_demo_editor_has_the_editors_permissions(self, db):
+        from contentlib import demo
+
+        demo.demo_users_ensure()
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.get(username="demo-editor")
+        for permission in ("crawlers.view_crawlrun", "crawlers.view_crawlpage", "contentlib.view_articlerevision",
+                           "contentlib.moderate_article", "contentlib.view_article"):
+            assert user.has_perm(permission), permission
+        assert not user.has_perm("crawlers.change_crawlrun")

@@ -31,12 +31,11 @@ demo: install
 test: install-dev
 	LOCAL_SECRET_KEY=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-# After changing translatable strings: extract them (needs GNU gettext: apt-get install gettext), translate
-# locale/*/LC_MESSAGES/django.po, then compile. The compiled .mo files are committed, so running the
-# project needs neither gettext nor this step.
+# After changing translatable strings: `make messages` extracts them into locale/zh_Hans/LC_MESSAGES/django.po
+# (needs GNU gettext: apt-get install gettext); translate the new msgstr lines, then `make compile-messages`
+# (Babel, no gettext needed). The compiled .mo file is committed, so running the project needs neither.
 messages: install-dev
 	LOCAL_SECRET_KEY=1 $(PY) manage.py makemessages --locale zh_Hans --ignore 'var/*' --ignore 'fixtures/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete
-	$(MAKE) compile-messages
 
 compile-messages: install-dev
 	$(VENV)/bin/pybabel compile --domain django --directory locale --statistics

@@ -323,4 +323,4 @@ class ArticleRevision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"revision #{self.id} of #{self.article_id}"
+        return _("Revision #%(id)s of “%(title)s”") % {"id": self.id, "title": self.article.title}

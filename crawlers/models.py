@@ -35,7 +35,7 @@ class CrawlRun(models.Model):
         indexes = [models.Index(fields=["source", "status"], name="crawlrun_source_status")]
 
     def __str__(self) -> str:
-        return f"crawl #{self.id} of {self.source}"
+        return _("Crawl #%(id)s of %(source)s") % {"id": self.id, "source": self.source}
 
     @property
     def pages_total(self) -> int:

@@ -1,21 +1,69 @@
-"""Editors' tool: the moderation queue, previews, bulk decisions and each article's audit history."""
+"""Editors' tool: the moderation queue, previews, decisions (bulk, and Approve / Reject on each
+article's page), pending revisions with their diff, and each article's audit history."""
+import difflib
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.utils.html import format_html, format_html_join
+from django.urls import path, reverse
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from contentlib import selectors, services
 from contentlib.errors import ApplicationError
-from contentlib.models import Article, ArticleKeyword, Category, Keyword, ModerationEvent, Source
+from contentlib.models import Article, ArticleKeyword, ArticleRevision, Category, Keyword, ModerationEvent, Source
+
+
+def diff_table(old: str, new: str) -> str:
+    """Returns a side-by-side HTML table of the changed paragraphs (difflib), every character escaped.
+
+    difflib escapes the compared text itself; the column labels are escaped here. Lines are not
+    wrapped by difflib: the stylesheet wraps them, which suits Chinese text without spaces.
+    """
+    table = difflib.HtmlDiff(tabsize=4).make_table(
+        [line for line in old.splitlines() if line.strip()],
+        [line for line in new.splitlines() if line.strip()],
+        escape(_("Published")), escape(_("Revision")), context=True, numlines=1,
+    )
+    return mark_safe(table)  # noqa: S308 - difflib escaped the text (&, <, >); the labels are escaped above
 
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
+        label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=2000,
-        help_text="Shown to the submitter and kept in the audit history.",
+        help_text=gettext_lazy("Shown to the submitter and kept in the audit history."),
     )
+
+
+def _moderation_urls(model_admin, approve, reject):
+    """The POST-only Approve and Reject views of one object's change page."""
+    info = model_admin.model._meta.app_label, model_admin.model._meta.model_name
+    wrap = model_admin.admin_site.admin_view
+    return [
+        path("<int:object_id>/approve/", wrap(require_POST(approve)), name="%s_%s_approve" % info),
+        path("<int:object_id>/reject/", wrap(require_POST(reject)), name="%s_%s_reject" % info),
+    ]
+
+
+def _decide(model_admin, request, decide, done: str, back: str):
+    """Runs one decision for the change page's buttons and reports it as an admin message."""
+    if not request.user.has_perm("contentlib.moderate_article"):
+        raise PermissionDenied
+    try:
+        decide()
+    except ApplicationError as error:
+        model_admin.message_user(request, error.message, messages.ERROR)
+    else:
+        model_admin.message_user(request, done, messages.SUCCESS)
+    return redirect(back)
 
 
 class ModerationEventInline(admin.TabularInline):
@@ -24,7 +72,23 @@ class ModerationEventInline(admin.TabularInline):
     can_delete = False
     fields = ("created_at", "actor_name", "action", "from_status", "to_status", "reason")
     readonly_fields = fields
-    verbose_name_plural = "Moderation history"
+    verbose_name_plural = gettext_lazy("Moderation history")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ArticleRevisionInline(admin.TabularInline):
+    model = ArticleRevision
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "status", "proposed_by", "decided_by_name", "reason")
+    readonly_fields = fields
+    show_change_link = True  # the revision's page shows its diff and its buttons
+    verbose_name_plural = gettext_lazy("Revisions")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -52,13 +116,15 @@ class ArticleAdmin(admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = "created_at"
     actions = ("approve_selected", "reject_selected", "archive_selected")
-    inlines = (ModerationEventInline,)
+    inlines = (ArticleRevisionInline, ModerationEventInline)
     fieldsets = (
         (None, {"fields": ("title", "status", "rejection_reason", "preview")}),
-        ("Enrichment", {"fields": ("summary", "keyword_list", "category", "category_confidence", "category_locked",
-                                   "enrichment_status", "enrichment_error", "language")}),
-        ("Origin", {"fields": ("origin", "source", "owner", "url", "canonical_url", "author", "published_at",
-                               "fetched_at", "duplicate_of", "content_hash")}),
+        (gettext_lazy("Enrichment"), {"fields": (
+            "summary", "keyword_list", "category", "category_confidence", "category_locked", "enrichment_status",
+            "enrichment_error", "language")}),
+        (gettext_lazy("Origin"), {"fields": (
+            "origin", "source", "owner", "url", "canonical_url", "author", "published_at", "fetched_at",
+            "duplicate_of", "content_hash")}),
     )
     readonly_fields = (
         "title", "status", "rejection_reason", "preview", "summary", "keyword_list", "category_confidence",
@@ -82,19 +148,53 @@ class ArticleAdmin(admin.ModelAdmin):
     def has_moderate_permission(self, request):
         return request.user.has_perm("contentlib.moderate_article")
 
-    @admin.display(description="title", ordering="title")
+    def get_urls(self):
+        return _moderation_urls(self, self.approve_view, self.reject_view) + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        article = self.get_object(request, object_id)
+        if article is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "can_moderate": self.has_moderate_permission(request),
+                "can_approve": article.status != Article.Status.APPROVED and article.duplicate_of_id is None,
+                "can_reject": article.status != Article.Status.REJECTED,
+                "reject_form": RejectForm(auto_id="id_reject_%s"),
+                "pending_revision": selectors.article_revision_pending(article_id=article.id),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def approve_view(self, request, object_id):
+        article = get_object_or_404(Article, id=object_id)
+        return _decide(
+            self, request, lambda: services.article_approve(article_id=article.id, actor=request.user),
+            _("Approved “%(title)s”.") % {"title": article.title},
+            reverse("admin:contentlib_article_change", args=[article.id]),
+        )
+
+    def reject_view(self, request, object_id):
+        article = get_object_or_404(Article, id=object_id)
+        return _decide(
+            self, request,
+            lambda: services.article_reject(article_id=article.id, actor=request.user,
+                                            reason=request.POST.get("reason", "")),
+            _("Rejected “%(title)s”.") % {"title": article.title},
+            reverse("admin:contentlib_article_change", args=[article.id]),
+        )
+
+    @admin.display(description=gettext_lazy("title"), ordering="title")
     def title_short(self, obj):
         return Truncator(obj.title).chars(60)
 
-    @admin.display(description="text")
+    @admin.display(description=gettext_lazy("text"))
     def preview(self, obj):
         paragraphs = [p.strip() for p in obj.text.split("\n") if p.strip()]
         return format_html(
-            '<div style="max-width:48em;max-height:32em;overflow:auto;line-height:1.7">{}</div>',
+            '<div class="article-preview">{}</div>',
             format_html_join("", "<p>{}</p>", ((p,) for p in paragraphs)),
         )
 
-    @admin.display(description="keywords")
+    @admin.display(description=gettext_lazy("keywords"))
     def keyword_list(self, obj):
         keywords = selectors.article_keywords(article_id=obj.id)
         if not keywords:
@@ -117,39 +217,115 @@ class ArticleAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 skipped.append(error.message)
         if done:
-            self.message_user(request, f"{verb} {done} article(s).", messages.SUCCESS)
+            self.message_user(request, verb % {"count": done}, messages.SUCCESS)
         for message in skipped[:10]:
-            self.message_user(request, f"Skipped: {message}", messages.WARNING)
+            self.message_user(request, _("Skipped: %(reason)s") % {"reason": message}, messages.WARNING)
         if len(skipped) > 10:
-            self.message_user(request, f"… and {len(skipped) - 10} more skipped.", messages.WARNING)
+            self.message_user(request, _("… and %(count)d more skipped.") % {"count": len(skipped) - 10},
+                              messages.WARNING)
 
-    @admin.action(description="Approve selected articles", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Approve selected articles"), permissions=["moderate"])
     def approve_selected(self, request, queryset):
-        self._apply(request, queryset, lambda i: services.article_approve(article_id=i, actor=request.user), "Approved")
+        self._apply(request, queryset, lambda i: services.article_approve(article_id=i, actor=request.user),
+                    _("Approved %(count)d article(s)."))
 
-    @admin.action(description="Archive selected articles", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Archive selected articles"), permissions=["moderate"])
     def archive_selected(self, request, queryset):
-        self._apply(request, queryset, lambda i: services.article_archive(article_id=i, actor=request.user), "Archived")
+        self._apply(request, queryset, lambda i: services.article_archive(article_id=i, actor=request.user),
+                    _("Archived %(count)d article(s)."))
 
-    @admin.action(description="Reject selected articles…", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Reject selected articles…"), permissions=["moderate"])
     def reject_selected(self, request, queryset):
         form = RejectForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
             self._apply(
                 request, queryset,
-                lambda i: services.article_reject(article_id=i, actor=request.user, reason=reason), "Rejected",
+                lambda i: services.article_reject(article_id=i, actor=request.user, reason=reason),
+                _("Rejected %(count)d article(s)."),
             )
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject articles",
+            "title": _("Reject articles"),
             "articles": queryset,
             "form": form,
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/contentlib/article/reject.html", context)
+
+
+@admin.register(ArticleRevision)
+class ArticleRevisionAdmin(admin.ModelAdmin):
+    """Changes to published articles waiting for a decision, pending first; each page shows the diff."""
+
+    list_display = ("article", "status", "proposed_by", "created_at", "decided_by_name")
+    list_filter = ("status",)
+    search_fields = ("article__title", "title", "proposed_by")
+    list_select_related = ("article",)
+    fields = ("article", "status", "proposed_by", "created_at", "decided_at", "decided_by_name", "reason",
+              "title_diff", "text_diff")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.article_revisions()
+
+    def get_ordering(self, request):
+        return ("status_rank", "-created_at", "-id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # decided with the buttons on its page, never edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # part of the audit record
+
+    def get_urls(self):
+        return _moderation_urls(self, self.approve_view, self.reject_view) + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        revision = self.get_object(request, object_id)
+        if revision is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "can_moderate": request.user.has_perm("contentlib.moderate_article"),
+                "is_pending": revision.status == ArticleRevision.Status.PENDING,
+                "reject_form": RejectForm(auto_id="id_reject_%s"),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def approve_view(self, request, object_id):
+        revision = get_object_or_404(ArticleRevision.objects.select_related("article"), id=object_id)
+        return _decide(
+            self, request, lambda: services.article_revision_approve(revision_id=revision.id, actor=request.user),
+            _("Approved the revision of “%(title)s”; its new text is published.") % {"title": revision.article.title},
+            reverse("admin:contentlib_article_change", args=[revision.article_id]),
+        )
+
+    def reject_view(self, request, object_id):
+        revision = get_object_or_404(ArticleRevision.objects.select_related("article"), id=object_id)
+        return _decide(
+            self, request,
+            lambda: services.article_revision_reject(revision_id=revision.id, actor=request.user,
+                                                     reason=request.POST.get("reason", "")),
+            _("Rejected the revision of “%(title)s”; the published text stays.") % {"title": revision.article.title},
+            reverse("admin:contentlib_articlerevision_change", args=[revision.id]),
+        )
+
+    @admin.display(description=gettext_lazy("title"))
+    def title_diff(self, revision):
+        if revision.title == revision.base_title:
+            return _("unchanged: %(title)s") % {"title": revision.title}
+        return diff_table(revision.base_title, revision.title)
+
+    @admin.display(description=gettext_lazy("changes to the text"))
+    def text_diff(self, revision):
+        if revision.text == revision.base_text:
+            return _("The text is unchanged.")
+        return diff_table(revision.base_text, revision.text)
 
 
 @admin.register(Source)

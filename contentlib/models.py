@@ -2,35 +2,59 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Source(models.Model):
     """Where articles come from, with the settings a crawl of it uses."""
 
     class Kind(models.TextChoices):
-        SITEMAP = "sitemap", "Sitemap"
-        FEED = "feed", "RSS/Atom feed"
-        SITE = "site", "Site (listing pages)"
-        PORTAL = "portal", "Enterprise portal"
-        IMPORT = "import", "Open data import"
+        SITEMAP = "sitemap", _("Sitemap")
+        FEED = "feed", _("RSS/Atom feed")
+        SITE = "site", _("Site (listing pages)")
+        PORTAL = "portal", _("Enterprise portal")
+        IMPORT = "import", _("Open data import")
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True, help_text="Used on the command line: manage.py crawl <slug>.")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SITE)
-    start_urls = models.JSONField(default=list, blank=True, help_text="A list of URLs the crawl starts from.")
-    allowed_domains = models.JSONField(default=list, blank=True, help_text="Domains the crawl may visit.")
-    allow_patterns = models.JSONField(default=list, blank=True, help_text="Regular expressions; follow only matching URLs.")
-    deny_patterns = models.JSONField(default=list, blank=True, help_text="Regular expressions; never follow matching URLs.")
-    page_limit = models.PositiveIntegerField(default=500, help_text="Stop after this many pages.")
-    time_limit_seconds = models.PositiveIntegerField(default=1800, help_text="Stop after this many seconds.")
-    crawl_interval_minutes = models.PositiveIntegerField(default=24 * 60)
-    trusted = models.BooleanField(default=False, help_text="Articles from a trusted source are approved without an editor.")
-    active = models.BooleanField(default=True)
-    last_crawled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(
+        _("slug"), max_length=100, unique=True,
+        help_text=_("Used on the command line: manage.py crawl <slug>."),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.SITE)
+    start_urls = models.JSONField(
+        _("start URLs"), default=list, blank=True,
+        help_text=_("A list of URLs the crawl starts from."),
+    )
+    allowed_domains = models.JSONField(
+        _("allowed domains"), default=list, blank=True,
+        help_text=_("Domains the crawl may visit."),
+    )
+    allow_patterns = models.JSONField(
+        _("allow patterns"), default=list, blank=True,
+        help_text=_("Regular expressions; follow only matching URLs."),
+    )
+    deny_patterns = models.JSONField(
+        _("deny patterns"), default=list, blank=True,
+        help_text=_("Regular expressions; never follow matching URLs."),
+    )
+    page_limit = models.PositiveIntegerField(_("page limit"), default=500, help_text=_("Stop after this many pages."))
+    time_limit_seconds = models.PositiveIntegerField(
+        _("time limit (seconds)"), default=1800,
+        help_text=_("Stop after this many seconds."),
+    )
+    crawl_interval_minutes = models.PositiveIntegerField(_("crawl interval (minutes)"), default=24 * 60)
+    trusted = models.BooleanField(
+        _("trusted"), default=False,
+        help_text=_("Articles from a trusted source are approved without an editor."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    last_crawled_at = models.DateTimeField(_("last crawled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -40,13 +64,17 @@ class Source(models.Model):
 class Category(models.Model):
     """A subject area; its description seeds classification before labelled articles exist."""
 
-    slug = models.SlugField(max_length=100, unique=True)
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True, help_text="What belongs here, in Chinese and English words.")
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(
+        _("description"), blank=True,
+        help_text=_("What belongs here, in Chinese and English words."),
+    )
 
     class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
         ordering = ["name"]
-        verbose_name_plural = "categories"
 
     def __str__(self) -> str:
         return self.name
@@ -54,70 +82,90 @@ class Category(models.Model):
 
 class Article(models.Model):
     class Origin(models.TextChoices):
-        CRAWLED = "crawled", "Crawled"
-        SUBMITTED = "submitted", "Submitted by an enterprise"
-        OPEN_DATA = "open_data", "Open data"
-        GENERATED = "generated", "Generated"
+        CRAWLED = "crawled", _("Crawled")
+        SUBMITTED = "submitted", _("Submitted by an enterprise")
+        OPEN_DATA = "open_data", _("Open data")
+        GENERATED = "generated", _("Generated")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending review"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        ARCHIVED = "archived", "Archived"
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        ARCHIVED = "archived", _("Archived")
 
     class Enrichment(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "In progress"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("In progress")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
-    title = models.CharField(max_length=500)
-    text = models.TextField(help_text="The cleaned main text.")
-    html = models.TextField(blank=True, help_text="Sanitized HTML of the main text.")
-    url = models.URLField(max_length=2000, blank=True)
-    canonical_url = models.URLField(max_length=2000, null=True, blank=True, unique=True)
-    origin = models.CharField(max_length=20, choices=Origin.choices)
-    language = models.CharField(max_length=10, blank=True, help_text="zh, en or other; set by enrichment when unknown.")
-    author = models.CharField(max_length=200, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    fetched_at = models.DateTimeField(null=True, blank=True)
-    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.PROTECT, related_name="articles")
+    title = models.CharField(_("title"), max_length=500)
+    text = models.TextField(_("text"), help_text=_("The cleaned main text."))
+    html = models.TextField(_("HTML"), blank=True, help_text=_("Sanitized HTML of the main text."))
+    url = models.URLField(_("URL"), max_length=2000, blank=True)
+    canonical_url = models.URLField(_("canonical URL"), max_length=2000, null=True, blank=True, unique=True)
+    origin = models.CharField(_("origin"), max_length=20, choices=Origin.choices)
+    language = models.CharField(
+        _("language"), max_length=10, blank=True,
+        help_text=_("zh, en or other; set by enrichment when unknown."),
+    )
+    author = models.CharField(_("author"), max_length=200, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    fetched_at = models.DateTimeField(_("fetched at"), null=True, blank=True)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), null=True, blank=True, on_delete=models.PROTECT, related_name="articles",
+    )
     owner = models.ForeignKey(
         "ads.Advertiser", null=True, blank=True, on_delete=models.PROTECT, related_name="articles",
-        help_text="The advertiser that submitted or paid for this article.",
+        verbose_name=_("owner"),
+        help_text=_("The advertiser that submitted or paid for this article."),
     )
 
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    rejection_reason = models.TextField(blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates",
+        verbose_name=_("duplicate of"),
     )
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the normalized title and text.")
+    content_hash = models.CharField(
+        _("content hash"), max_length=64,
+        help_text=_("SHA-256 of the normalized title and text."),
+    )
 
     # Enrichment: written by recommender workers, reset to pending whenever the content changes.
-    enrichment_status = models.CharField(max_length=20, choices=Enrichment.choices, default=Enrichment.PENDING)
-    enrichment_error = models.TextField(blank=True)
-    enrichment_started_at = models.DateTimeField(null=True, blank=True)
-    enriched_at = models.DateTimeField(null=True, blank=True)
-    summary = models.TextField(blank=True)
-    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles")
-    category_confidence = models.FloatField(null=True, blank=True)
-    category_locked = models.BooleanField(default=False, help_text="Set by an editor; enrichment never overwrites it.")
-    tokens = models.TextField(blank=True, help_text="Segmented, normalized tokens separated by spaces.")
-    tokens_dict_version = models.CharField(max_length=64, blank=True)
-    embedding = models.BinaryField(null=True, blank=True, help_text="float32 vector, little-endian.")
-    embedding_model = models.CharField(max_length=200, blank=True)
-    embedding_dim = models.PositiveIntegerField(null=True, blank=True)
+    enrichment_status = models.CharField(
+        _("enrichment status"), max_length=20, choices=Enrichment.choices, default=Enrichment.PENDING,
+    )
+    enrichment_error = models.TextField(_("enrichment error"), blank=True)
+    enrichment_started_at = models.DateTimeField(_("enrichment started at"), null=True, blank=True)
+    enriched_at = models.DateTimeField(_("enriched at"), null=True, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.SET_NULL, related_name="articles",
+    )
+    category_confidence = models.FloatField(_("category confidence"), null=True, blank=True)
+    category_locked = models.BooleanField(
+        _("category locked"), default=False,
+        help_text=_("Set by an editor; enrichment never overwrites it."),
+    )
+    tokens = models.TextField(_("tokens"), blank=True, help_text=_("Segmented, normalized tokens separated by spaces."))
+    tokens_dict_version = models.CharField(_("dictionary version"), max_length=64, blank=True)
+    embedding = models.BinaryField(_("embedding"), null=True, blank=True, help_text=_("float32 vector, little-endian."))
+    embedding_model = models.CharField(_("embedding model"), max_length=200, blank=True)
+    embedding_dim = models.PositiveIntegerField(_("embedding dimension"), null=True, blank=True)
     embedding_passage_hash = models.CharField(
+        _("embedding passage hash"),
         max_length=40, blank=True,
-        help_text="SHA-1 of the passage embedded; an unchanged passage under the same model is not embedded again.",
+        help_text=_("SHA-1 of the passage embedded; an unchanged passage under the same model is not embedded again."),
     )
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    moderated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
         ordering = ["-created_at"]
         permissions = [("moderate_article", "Can approve, reject and archive articles")]
         indexes = [
@@ -146,9 +194,11 @@ class Article(models.Model):
 class Keyword(models.Model):
     """A normalized keyword (lowercase, half-width), shared by every article that has it."""
 
-    text = models.CharField(max_length=100, unique=True)
+    text = models.CharField(_("text"), max_length=100, unique=True)
 
     class Meta:
+        verbose_name = _("keyword")
+        verbose_name_plural = _("keywords")
         ordering = ["text"]
 
     def __str__(self) -> str:
@@ -156,13 +206,22 @@ class Keyword(models.Model):
 
 
 class ArticleKeyword(models.Model):
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="article_keywords")
-    keyword = models.ForeignKey(Keyword, on_delete=models.CASCADE, related_name="article_keywords")
-    weight = models.FloatField()
-    rank = models.PositiveSmallIntegerField()
-    method = models.CharField(max_length=50, help_text="How the keyword was chosen, e.g. tfidf+mmr or editor.")
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="article_keywords",
+    )
+    keyword = models.ForeignKey(
+        Keyword, verbose_name=_("keyword"), on_delete=models.CASCADE, related_name="article_keywords",
+    )
+    weight = models.FloatField(_("weight"))
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    method = models.CharField(
+        _("method"), max_length=50,
+        help_text=_("How the keyword was chosen, e.g. tfidf+mmr or editor."),
+    )
 
     class Meta:
+        verbose_name = _("article keyword")
+        verbose_name_plural = _("article keywords")
         ordering = ["article", "rank"]
         constraints = [models.UniqueConstraint(fields=["article", "keyword"], name="article_keyword_unique")]
 
@@ -174,21 +233,94 @@ class ModerationEvent(models.Model):
     """One moderation decision: who (a person, or the system for trusted sources), what, when, why."""
 
     class Action(models.TextChoices):
-        APPROVE = "approve", "Approved"
-        REJECT = "reject", "Rejected"
-        ARCHIVE = "archive", "Archived"
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        ARCHIVE = "archive", _("Archived")
+        APPROVE_REVISION = "approve_revision", _("Approved a revision")
+        REJECT_REVISION = "reject_revision", _("Rejected a revision")
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="moderation_events")
-    action = models.CharField(max_length=20, choices=Action.choices)
-    from_status = models.CharField(max_length=20, choices=Article.Status.choices)
-    to_status = models.CharField(max_length=20, choices=Article.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    actor_name = models.CharField(max_length=150, help_text="The editor's username, or 'system'.")
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="moderation_events",
+    )
+    revision = models.ForeignKey(
+        "ArticleRevision", null=True, blank=True, on_delete=models.CASCADE, related_name="moderation_events",
+        verbose_name=_("revision"),
+        help_text=_("The revision decided on, for revision decisions."),
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    from_status = models.CharField(_("from status"), max_length=20, choices=Article.Status.choices)
+    to_status = models.CharField(_("to status"), max_length=20, choices=Article.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL,
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, help_text=_("The editor's username, or 'system'."))
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("moderation event")
+        verbose_name_plural = _("moderation events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.get_action_display().lower()} #{self.article_id}"
+
+
+class ArticleRevision(models.Model):
+    """A change to an approved article's content that waits for a decision; the article keeps its
+    published content until the revision is approved.
+
+    The content it replaces is kept beside it (`base_*`), so its diff reads the same after the
+    decision as before.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SUPERSEDED = "superseded", _("Superseded by a later revision")
+
+    article = models.ForeignKey(Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="revisions")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.CharField(
+        _("proposed by"), max_length=200,
+        help_text=_("Who proposed the change: a crawl of a source, or a user."),
+    )
+    # The proposed content (the fields a crawl or an enterprise's edit may change).
+    title = models.CharField(_("title"), max_length=500)
+    text = models.TextField(_("text"))
+    html = models.TextField(_("HTML"), blank=True)
+    url = models.URLField(_("URL"), max_length=2000, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    author = models.CharField(_("author"), max_length=200, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    # The published content it would replace, as it was when the revision was proposed.
+    base_title = models.CharField(_("base title"), max_length=500)
+    base_text = models.TextField(_("base text"))
+    base_content_hash = models.CharField(_("base content hash"), max_length=64)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL,
+    )
+    decided_by_name = models.CharField(
+        _("decided by name"), max_length=150, blank=True,
+        help_text=_("The editor's username, or 'system'."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One change at a time waits per article: a newer one supersedes it.
+            models.UniqueConstraint(fields=["article"], condition=Q(status="pending"), name="revision_one_pending"),
+            models.CheckConstraint(condition=~Q(status="rejected") | ~Q(reason=""),
+                                   name="revision_rejection_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return _("Revision #%(id)s of “%(title)s”") % {"id": self.id, "title": self.article.title}

@@ -1,7 +1,8 @@
 """The staff roles: which permissions the Editors and Analysts groups hold.
 
-A migration creates the groups; `groups_ensure` puts them back to this definition at any time
-(after a database flush, or when a later app adds permissions).
+Migrations create the groups, each with the definition frozen as it was when it was written
+(0002, 0005); `groups_ensure` puts them back to this definition at any time (after a database
+flush, or when a later app adds permissions).
 """
 EDITORS = "Editors"
 ANALYSTS = "Analysts"
@@ -13,25 +14,31 @@ GROUP_PERMISSIONS = {
             "view_source", "add_source", "change_source",
             "view_category", "add_category", "change_category",
             "view_keyword", "view_articlekeyword", "view_moderationevent",
+            "view_articlerevision",  # decided with moderate_article
         ],
         "ads": ["view_advertiser"],
+        "crawlers": ["view_crawlrun", "view_crawlpage"],  # read-only in admin for everyone
     },
     ANALYSTS: {
         "contentlib": [
             "view_article", "view_source", "view_category", "view_keyword", "view_articlekeyword",
-            "view_moderationevent",
+            "view_moderationevent", "view_articlerevision",
         ],
         "ads": ["view_advertiser"],
+        "crawlers": ["view_crawlrun", "view_crawlpage"],
     },
 }
 
 
-def groups_ensure(group_model=None, permission_model=None) -> None:
-    """Creates the groups and adds their permissions; takes historical models inside migrations."""
+def groups_ensure(group_model=None, permission_model=None, definition: dict | None = None) -> None:
+    """Creates the groups and adds their permissions (`definition`, by default GROUP_PERMISSIONS).
+
+    Migrations pass historical models and their own frozen definition.
+    """
     if group_model is None:
         from django.contrib.auth.models import Group as group_model, Permission as permission_model  # noqa: N813
 
-    for name, wanted in GROUP_PERMISSIONS.items():
+    for name, wanted in (definition or GROUP_PERMISSIONS).items():
         group, _ = group_model.objects.get_or_create(name=name)
         for app_label, codenames in wanted.items():
             perms = permission_model.objects.filter(content_type__app_label=app_label, codename__in=codenames)

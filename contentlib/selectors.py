@@ -1,7 +1,7 @@
 """Reads from the library, with the related rows each caller needs."""
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from contentlib.models import Article, ArticleKeyword, ModerationEvent
+from contentlib.models import Article, ArticleKeyword, ArticleRevision, ModerationEvent
 
 _STATUS_ORDER = Case(
     When(status=Article.Status.PENDING, then=Value(0)),
@@ -45,3 +45,24 @@ def article_keywords(*, article_id: int) -> list[ArticleKeyword]:
 
 def article_moderation_history(*, article_id: int) -> QuerySet[ModerationEvent]:
     return ModerationEvent.objects.filter(article_id=article_id).select_related("actor")
+
+
+_REVISION_ORDER = Case(
+    When(status=ArticleRevision.Status.PENDING, then=Value(0)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+
+
+def article_revisions() -> QuerySet[ArticleRevision]:
+    """Every revision for editors, pending first, then newest first."""
+    return (
+        ArticleRevision.objects.select_related("article", "decided_by")
+        .annotate(status_rank=_REVISION_ORDER)
+        .order_by("status_rank", "-created_at", "-id")
+    )
+
+
+def article_revision_pending(*, article_id: int) -> ArticleRevision | None:
+    """The change to the article that waits for a decision, if any (there is at most one)."""
+    return ArticleRevision.objects.filter(article_id=article_id, status=ArticleRevision.Status.PENDING).first()

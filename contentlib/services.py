@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contentlib.errors import ApplicationError
-from contentlib.models import Article, Category, ModerationEvent
+from contentlib.models import Article, ArticleRevision, Category, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash as text_hash
+from contentlib.text import surrogate_position
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +24,23 @@ TITLE_MAX_CHARS = 500
 _validate_url = URLValidator(schemes=["http", "https"])
 
 
+# What a change may alter of an approved article once a revision with it is approved.
+REVISION_FIELDS = ("title", "text", "html", "url", "language", "author", "published_at", "content_hash")
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     article: Article
-    outcome: str  # "created", "updated" or "unchanged"
+    # "created", "updated" (written in place: the article was not published), "revised" (the article
+    # is approved: the change waits as `revision`) or "unchanged" (nothing new; `revision` is set when
+    # the same change already waits).
+    outcome: str
+    revision: ArticleRevision | None = None
+
+    @property
+    def changed(self) -> bool:
+        """True when the article's own content was written, so it needs enriching again."""
+        return self.outcome in ("created", "updated")
 
 
 def sanitize_html(html: str) -> str:
@@ -69,6 +84,18 @@ def _clean_content(title: str, text: str) -> tuple[str, str]:
     return title, text
 
 
+def _refuse_surrogates(field: str, value: str | None) -> None:
+    """Refuses text that holds a lone surrogate: no database or hash can store it as UTF-8."""
+    position = surrogate_position(value) if isinstance(value, str) else None
+    if position is not None:
+        raise ApplicationError(
+            f"The {field.replace('_', ' ')} holds an invalid character at position {position + 1} "
+            f"(U+{ord(value[position]):04X}, half of a UTF-16 pair on its own): the text was cut inside an emoji "
+            "or decoded with the wrong encoding. Remove that character or copy the text again from its source.",
+            {"field": field, "code": "invalid_unicode", "position": position},
+        )
+
+
 def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: str = "",
                     canonical_url: str | None = None, language: str = "", author: str = "",
                     published_at: datetime | None = None, fetched_at: datetime | None = None,
@@ -79,6 +106,9 @@ def _article_fields(*, title: str, text: str, origin: str, html: str = "", url: 
     `content_hash` is `contentlib.text.content_hash(title, text)` when the caller already computed it
     (the crawler does, to find duplicates): it is used as given rather than computed again.
     """
+    for field, value in (("title", title), ("text", text), ("html", html), ("url", url),
+                         ("canonical_url", canonical_url), ("author", author), ("language", language)):
+        _refuse_surrogates(field, value)
     title, text = _clean_content(title, text)
     if origin not in Article.Origin.values:
         raise ApplicationError(f"Unknown origin {origin!r}; use one of {', '.join(Article.Origin.values)}.")
@@ -116,6 +146,7 @@ def article_upsert(
     owner_id: int | None = None,
     article_id: int | None = None,
     content_hash: str | None = None,
+    proposed_by: str = "",
 ) -> UpsertResult:
     """Creates or updates one article and queues its enrichment after commit when it changed.
 
@@ -123,6 +154,12 @@ def article_upsert(
     without either (a portal submission) is always new. The content hash of the normalized title and
     text decides whether anything changed: an unchanged article is not written at all. A caller that
     already computed it (`contentlib.text.content_hash(title, text)`) passes it as `content_hash`.
+
+    A change to an approved article is not written over its published content: it waits as a
+    pending `ArticleRevision` (outcome "revised") that an editor approves or rejects
+    (`article_revision_approve`, `article_revision_reject`); `proposed_by` names who proposed it. An
+    update never changes the article's owner, origin or source, and a crawl never changes an
+    article an enterprise submitted or owns (ApplicationError, code "protected").
     """
     canonical_url, fields = _article_fields(
         title=title, text=text, origin=origin, html=html, url=url, canonical_url=canonical_url, language=language,
@@ -144,24 +181,68 @@ def article_upsert(
                 queue_on_commit(ENRICH_ARTICLE, article.id)
                 return UpsertResult(article, "created")
 
-        result = _article_update(existing, canonical_url, fields)
-        if result.outcome == "updated":
+        result = _article_update(existing, canonical_url, fields, proposed_by=proposed_by)
+        if result.changed:
             queue_on_commit(ENRICH_ARTICLE, existing.id)
         return result
 
 
-def _article_update(existing: Article, canonical_url: str | None, fields: dict) -> UpsertResult:
-    """Writes `fields` over the locked row unless its content hash says nothing changed."""
+def _article_update(existing: Article, canonical_url: str | None, fields: dict, *, proposed_by: str) -> UpsertResult:
+    """Applies a change to the locked row: nothing when the content hash is the same, a pending
+    revision when the article is approved, else the new content written in place.
+
+    Owner, origin and source stay the article's own whatever the caller passed; a crawl never
+    changes an article an enterprise submitted or owns.
+    """
     if existing.content_hash == fields["content_hash"]:
         return UpsertResult(existing, "unchanged")
+    if fields["origin"] == Article.Origin.CRAWLED and (
+        existing.origin == Article.Origin.SUBMITTED or existing.owner_id is not None
+    ):
+        whose = "submitted by an enterprise" if existing.origin == Article.Origin.SUBMITTED else "owned by an advertiser"
+        raise ApplicationError(
+            f"Article #{existing.id} is {whose}; a crawl never changes it. Its enterprise edits it, "
+            "or an editor unlinks the owner first.",
+            {"code": "protected", "article_id": existing.id},
+        )
+    if fields["owner_id"] is not None and fields["owner_id"] != existing.owner_id:
+        raise ApplicationError(
+            f"Article #{existing.id} belongs to another owner; an update never moves an article to another "
+            "advertiser (an editor does that with article_set_owner).",
+            {"code": "owner", "article_id": existing.id},
+        )
+    if existing.status == Article.Status.APPROVED:
+        return _revision_propose(existing, fields, proposed_by=proposed_by)
     for name, value in fields.items():
-        setattr(existing, name, value)
+        if name not in ("owner_id", "origin", "source_id"):
+            setattr(existing, name, value)
     if canonical_url:
         existing.canonical_url = canonical_url
     existing.enrichment_status = Article.Enrichment.PENDING
     existing.enrichment_error = ""
     existing.save()
     return UpsertResult(existing, "updated")
+
+
+def _revision_propose(article: Article, fields: dict, *, proposed_by: str) -> UpsertResult:
+    """Keeps the change to a published article as its pending revision, superseding an older one."""
+    pending = ArticleRevision.objects.select_for_update().filter(
+        article_id=article.id, status=ArticleRevision.Status.PENDING).first()
+    if pending is not None:
+        if pending.content_hash == fields["content_hash"]:
+            return UpsertResult(article, "unchanged", pending)
+        pending.status = ArticleRevision.Status.SUPERSEDED
+        pending.decided_at = timezone.now()
+        pending.decided_by_name = SYSTEM_ACTOR
+        pending.reason = "a later change replaced it"
+        pending.save(update_fields=["status", "decided_at", "decided_by_name", "reason"])
+    revision = ArticleRevision.objects.create(
+        article=article,
+        proposed_by=(proposed_by or f"{article.get_origin_display()} update")[:200],
+        base_title=article.title, base_text=article.text, base_content_hash=article.content_hash,
+        **{name: fields[name] for name in REVISION_FIELDS},
+    )
+    return UpsertResult(article, "revised", revision)
 
 
 def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationError]:
@@ -173,11 +254,16 @@ def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationE
     as `article_upsert` does it. The result list follows the
     input: an invalid article gets its ApplicationError there and the others are saved regardless.
     Articles are matched by canonical URL; one given twice is applied in order (created, then
-    updated), as two `article_upsert` calls would be. New rows are inserted in one statement.
+    updated), as two `article_upsert` calls would be. New rows are inserted in one statement. A
+    change to an approved article becomes its pending revision, as in `article_upsert`; an
+    article that may not be changed (code "protected") is refused with an ApplicationError.
     """
     results: list[UpsertResult | ApplicationError | None] = [None] * len(articles)
     first, repeated, seen = [], [], set()
+    proposers: dict[int, str] = {}
     for index, values in enumerate(articles):
+        values = dict(values)
+        proposers[index] = values.pop("proposed_by", "")
         try:
             canonical_url, fields = _article_fields(**values)
         except ApplicationError as error:
@@ -187,13 +273,24 @@ def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationE
         if canonical_url:
             seen.add(canonical_url)
     queued_alone: set[int] = set()  # saved by article_upsert, which queued their enrichment itself
+    rows: dict[str, Article] = {}
+
+    def update(index: int, canonical_url: str, fields: dict) -> UpsertResult | ApplicationError:
+        # _article_update refuses before it writes anything, so a refusal needs no savepoint.
+        try:
+            if canonical_url not in rows:  # its first occurrence was refused: try it on its own
+                queued_alone.add(index)
+                return article_upsert(**articles[index])
+            return _article_update(rows[canonical_url], canonical_url, fields, proposed_by=proposers[index])
+        except ApplicationError as error:
+            return error
 
     with transaction.atomic():
-        rows = {a.canonical_url: a for a in Article.objects.select_for_update().filter(canonical_url__in=seen)}
+        rows.update((a.canonical_url, a) for a in Article.objects.select_for_update().filter(canonical_url__in=seen))
         new = []
         for index, canonical_url, fields in first:
             if canonical_url in rows:
-                results[index] = _article_update(rows[canonical_url], canonical_url, fields)
+                results[index] = update(index, canonical_url, fields)
             else:
                 new.append((index, Article(canonical_url=canonical_url, **fields)))
         try:
@@ -205,16 +302,19 @@ def articles_upsert(*, articles: list[dict]) -> list[UpsertResult | ApplicationE
             # A concurrent writer created one of these canonical URLs first: take them one at a time,
             # which updates that row instead (and queues its enrichment itself).
             for index, _ in new:
-                results[index] = article_upsert(**articles[index])
+                try:
+                    results[index] = article_upsert(**articles[index])
+                except ApplicationError as error:
+                    results[index] = error
                 queued_alone.add(index)
         for result in results:
             if isinstance(result, UpsertResult) and result.article.canonical_url:
                 rows[result.article.canonical_url] = result.article
         for index, canonical_url, fields in repeated:
-            results[index] = _article_update(rows[canonical_url], canonical_url, fields)
+            results[index] = update(index, canonical_url, fields)
         changed = dict.fromkeys(  # ids in order, once each
             result.article.id for index, result in enumerate(results)
-            if isinstance(result, UpsertResult) and result.outcome != "unchanged" and index not in queued_alone
+            if isinstance(result, UpsertResult) and result.changed and index not in queued_alone
         )
         if changed:
             queue_on_commit(ENRICH_BATCH, list(changed))
@@ -268,12 +368,17 @@ _ACTION_TARGET = {
 }
 
 
-def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
+def _check_moderator(actor) -> None:
     if actor is not None and not actor.has_perm("contentlib.moderate_article"):
         raise ApplicationError(
-            f"{actor.get_username()} may not moderate articles. Ask an administrator to add you to the Editors group.",
+            _("%(user)s may not moderate articles. Ask an administrator to add you to the Editors group.")
+            % {"user": actor.get_username()},
             {"code": "forbidden"},
         )
+
+
+def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
+    _check_moderator(actor)
     target = _ACTION_TARGET[action]
     with transaction.atomic():
         try:
@@ -281,11 +386,13 @@ def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
         except Article.DoesNotExist:
             raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.") from None
         if article.status == target:
-            raise ApplicationError(f"“{article.title}” is already {article.get_status_display().lower()}.", {"code": "noop"})
+            raise ApplicationError(_("“%(title)s” is already %(status)s.") % {
+                "title": article.title, "status": article.get_status_display().lower()}, {"code": "noop"})
         if action == ModerationEvent.Action.APPROVE and article.duplicate_of_id:
             raise ApplicationError(
-                f"“{article.title}” duplicates article #{article.duplicate_of_id}, which is published instead. "
-                "Clear its duplicate link first if it really is a different article.",
+                _("“%(title)s” duplicates article #%(original)d, which is published instead. Clear its duplicate "
+                  "link first if it really is a different article.")
+                % {"title": article.title, "original": article.duplicate_of_id},
                 {"code": "duplicate"},
             )
         previous = article.status
@@ -317,13 +424,69 @@ def article_reject(*, article_id: int, actor=None, reason: str) -> Article:
     """Refuses the article; the reason is required and shown to whoever submitted it."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("A rejection needs a reason. Say why the article is refused.", {"field": "reason"})
+        raise ApplicationError(_("A rejection needs a reason. Say why the article is refused."), {"field": "reason"})
     return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.REJECT, reason=reason)
 
 
 def article_archive(*, article_id: int, actor=None, reason: str = "") -> Article:
     """Takes the article out of circulation without judging it."""
     return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.ARCHIVE, reason=reason.strip())
+
+
+def _revision_decide(*, revision_id: int, actor, approve: bool, reason: str) -> ArticleRevision:
+    _check_moderator(actor)
+    with transaction.atomic():
+        try:
+            revision = ArticleRevision.objects.select_for_update().get(id=revision_id)
+        except ArticleRevision.DoesNotExist:
+            raise ApplicationError(f"Revision #{revision_id} does not exist; it may have been deleted.") from None
+        article = Article.objects.select_for_update().get(id=revision.article_id)
+        if revision.status != ArticleRevision.Status.PENDING:
+            raise ApplicationError(
+                _("Revision #%(id)d of “%(title)s” is already %(status)s.")
+                % {"id": revision.id, "title": article.title, "status": revision.get_status_display().lower()},
+                {"code": "noop"},
+            )
+        now = timezone.now()
+        if approve:
+            for name in REVISION_FIELDS:
+                setattr(article, name, getattr(revision, name))
+            article.enrichment_status = Article.Enrichment.PENDING
+            article.enrichment_error = ""
+            article.moderated_at = now
+            article.save()
+            # Enrichment reads the new content; it marks the article dirty, so the index follows.
+            queue_on_commit(ENRICH_ARTICLE, article.id)
+        revision.status = ArticleRevision.Status.APPROVED if approve else ArticleRevision.Status.REJECTED
+        revision.decided_at = now
+        revision.decided_by = actor
+        revision.decided_by_name = actor.get_username() if actor is not None else SYSTEM_ACTOR
+        revision.reason = reason
+        revision.save(update_fields=["status", "decided_at", "decided_by", "decided_by_name", "reason"])
+        ModerationEvent.objects.create(
+            article=article, revision=revision,
+            action=ModerationEvent.Action.APPROVE_REVISION if approve else ModerationEvent.Action.REJECT_REVISION,
+            from_status=article.status, to_status=article.status,
+            actor=actor, actor_name=revision.decided_by_name, reason=reason,
+        )
+    return revision
+
+
+def article_revision_approve(*, revision_id: int, actor=None, reason: str = "") -> ArticleRevision:
+    """Publishes a pending revision's content on its article and queues its enrichment after commit.
+
+    `actor=None` records the system as the decider (a trusted source's change). The event is kept
+    in the article's moderation history.
+    """
+    return _revision_decide(revision_id=revision_id, actor=actor, approve=True, reason=(reason or "").strip())
+
+
+def article_revision_reject(*, revision_id: int, actor=None, reason: str) -> ArticleRevision:
+    """Refuses a pending revision; the article keeps its published content. A reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("A rejection needs a reason. Say why the change is refused."), {"field": "reason"})
+    return _revision_decide(revision_id=revision_id, actor=actor, approve=False, reason=reason)
 
 
 def article_set_owner(*, article_id: int, owner_id: int | None) -> Article:

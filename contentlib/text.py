@@ -4,6 +4,14 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+# A code point in U+D800..U+DFFF is half of a UTF-16 pair on its own: no encoding can store it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def surrogate_position(text: str) -> int | None:
+    """Returns the index of the first lone surrogate in `text` (not valid Unicode text), or None."""
+    found = _SURROGATE.search(text or "")
+    return found.start() if found else None
 
 
 def normalize_text(text: str) -> str:

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CrawlersConfig(AppConfig):
     name = "crawlers"
-    verbose_name = "Crawlers"
+    verbose_name = _("Crawlers")
     default_auto_field = "django.db.models.BigAutoField"

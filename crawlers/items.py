@@ -10,6 +10,7 @@ class PageItem:
     url: str
     http_status: int | None = None
     redirected_from: str = ""
+    redirect_chain: list[str] = field(default_factory=list)  # every URL of the redirects, the last one included
     html: str = ""  # decoded page, empty once the outcome is known without it
     fetched_at: dt.datetime | None = None
     links_followed: int = 0  # links the spider followed from this page

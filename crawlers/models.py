@@ -1,30 +1,41 @@
 """Crawl records (runs and each URL's fate) and the library-wide near-duplicate index."""
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CrawlRun(models.Model):
     """One crawl of one source: when it ran, how it ended and how many pages met each outcome."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
 
-    source = models.ForeignKey("contentlib.Source", on_delete=models.PROTECT, related_name="crawl_runs")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    pid = models.PositiveIntegerField(null=True, blank=True, help_text="The crawl process, while it runs.")
-    finish_reason = models.CharField(max_length=100, blank=True, help_text="Scrapy's close reason, e.g. finished or closespider_pagecount.")
-    error = models.TextField(blank=True)
-    counts = models.JSONField(default=dict, blank=True, help_text="Pages per outcome.")
+    source = models.ForeignKey(
+        "contentlib.Source", verbose_name=_("source"), on_delete=models.PROTECT, related_name="crawl_runs",
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pid = models.PositiveIntegerField(
+        _("process id"), null=True, blank=True,
+        help_text=_("The crawl process, while it runs."),
+    )
+    finish_reason = models.CharField(
+        _("finish reason"), max_length=100, blank=True,
+        help_text=_("Scrapy's close reason, e.g. finished or closespider_pagecount."),
+    )
+    error = models.TextField(_("error"), blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True, help_text=_("Pages per outcome."))
 
     class Meta:
+        verbose_name = _("crawl run")
+        verbose_name_plural = _("crawl runs")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["source", "status"], name="crawlrun_source_status")]
 
     def __str__(self) -> str:
-        return f"crawl #{self.id} of {self.source}"
+        return _("Crawl #%(id)s of %(source)s") % {"id": self.id, "source": self.source}
 
     @property
     def pages_total(self) -> int:
@@ -35,35 +46,48 @@ class CrawlPage(models.Model):
     """What happened to one URL in one crawl, and why."""
 
     class Outcome(models.TextChoices):
-        SAVED = "saved", "Saved"
-        UPDATED = "updated", "Updated"
-        UNCHANGED = "unchanged", "Unchanged"
-        DUPLICATE = "duplicate", "Duplicate"
-        NEAR_DUPLICATE = "near_duplicate", "Near-duplicate"
-        LISTING = "listing", "Listing (links followed)"
-        TOO_SHORT = "too_short", "Too short"
-        MOSTLY_LINKS = "mostly_links", "Mostly links"
-        OTHER_LANGUAGE = "other_language", "Language not collected"
-        NO_TEXT = "no_text", "No main text found"
-        NOT_HTML = "not_html", "Not HTML"
-        TOO_LARGE = "too_large", "Too large"
-        ROBOTS_FORBIDDEN = "robots_forbidden", "Forbidden by robots.txt"
-        HTTP_ERROR = "http_error", "HTTP error"
-        NETWORK_ERROR = "network_error", "Network error"
-        INVALID = "invalid", "Refused by the library"
+        SAVED = "saved", _("Saved")
+        UPDATED = "updated", _("Updated")
+        REVISED = "revised", _("Changed: revision waits for review")
+        UNCHANGED = "unchanged", _("Unchanged")
+        DUPLICATE = "duplicate", _("Duplicate")
+        NEAR_DUPLICATE = "near_duplicate", _("Near-duplicate")
+        LISTING = "listing", _("Listing (links followed)")
+        TOO_SHORT = "too_short", _("Too short")
+        MOSTLY_LINKS = "mostly_links", _("Mostly links")
+        OTHER_LANGUAGE = "other_language", _("Language not collected")
+        NO_TEXT = "no_text", _("No main text found")
+        NOT_HTML = "not_html", _("Not HTML")
+        TOO_LARGE = "too_large", _("Too large")
+        ROBOTS_FORBIDDEN = "robots_forbidden", _("Forbidden by robots.txt")
+        HTTP_ERROR = "http_error", _("HTTP error")
+        NETWORK_ERROR = "network_error", _("Network error")
+        INVALID = "invalid", _("Refused by the library")
+        REDIRECT_LOOP = "redirect_loop", _("Redirect loop")
+        REDIRECT_OFFSITE = "redirect_offsite", _("Redirected off the site")
+        REDIRECT_DUPLICATE = "redirect_duplicate", _("Redirected to a URL already crawled")
 
-    run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="pages")
-    url = models.URLField(max_length=2000)
-    redirected_from = models.URLField(max_length=2000, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    reason = models.TextField(blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    article = models.ForeignKey(
-        "contentlib.Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="crawl_pages"
+    run = models.ForeignKey(CrawlRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="pages")
+    url = models.URLField(_("URL"), max_length=2000)
+    redirected_from = models.URLField(_("redirected from"), max_length=2000, blank=True)
+    redirect_chain = models.JSONField(
+        _("redirect chain"),
+        default=list, blank=True,
+        help_text=_("Every URL of the redirects that led here, in order, the last one included; empty "
+                    "without redirects."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    article = models.ForeignKey(
+        "contentlib.Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="crawl_pages",
+        verbose_name=_("article"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("crawl page")
+        verbose_name_plural = _("crawl pages")
         ordering = ["run", "id"]
         indexes = [models.Index(fields=["run", "outcome"], name="crawlpage_run_outcome")]
 
@@ -74,9 +98,21 @@ class CrawlPage(models.Model):
 class MinHashSignature(models.Model):
     """An article's MinHash, so a candidate from the LSH bands can be checked without re-reading text."""
 
-    article = models.OneToOneField("contentlib.Article", on_delete=models.CASCADE, related_name="minhash")
-    content_hash = models.CharField(max_length=64, help_text="The article's content hash when this was computed.")
-    hashvalues = models.BinaryField(help_text="uint32 MinHash values (datasketch affine32 scheme), little-endian.")
+    article = models.OneToOneField(
+        "contentlib.Article", verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash",
+    )
+    content_hash = models.CharField(
+        _("content hash"), max_length=64,
+        help_text=_("The article's content hash when this was computed."),
+    )
+    hashvalues = models.BinaryField(
+        _("hash values"),
+        help_text=_("uint32 MinHash values (datasketch affine32 scheme), little-endian."),
+    )
+
+    class Meta:
+        verbose_name = _("MinHash signature")
+        verbose_name_plural = _("MinHash signatures")
 
     def __str__(self) -> str:
         return f"minhash of #{self.article_id}"
@@ -85,8 +121,12 @@ class MinHashSignature(models.Model):
 class MinHashBand(models.Model):
     """One LSH band key of one article: articles sharing any key are near-duplicate candidates."""
 
-    article = models.ForeignKey("contentlib.Article", on_delete=models.CASCADE, related_name="minhash_bands")
-    key = models.BigIntegerField(help_text="A 63-bit hash of (band number, the band's MinHash values).")
+    article = models.ForeignKey(
+        "contentlib.Article", verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash_bands",
+    )
+    key = models.BigIntegerField(_("key"), help_text=_("A 63-bit hash of (band number, the band's MinHash values)."))
 
     class Meta:
+        verbose_name = _("MinHash band")
+        verbose_name_plural = _("MinHash bands")
         indexes = [models.Index(fields=["key"], name="minhashband_key")]

@@ -304,7 +304,7 @@ class SavePipeline(_CrawlPipeline):
             url=item.url, fetched_at=item.fetched_at or timezone.now(), canonical_url=item.canonical_url, page=item.page,
             signature=item.minhash,
             decided=services.PageResult(item.outcome, item.reason, item.article_id) if item.outcome else None,
-            http_status=item.http_status, redirected_from=item.redirected_from,
+            http_status=item.http_status, redirected_from=item.redirected_from, redirect_chain=item.redirect_chain,
         ) for item, _ in batch]
         saved = deferToThreadPool(self._reactor(), self.writer, services.crawl_pages_save,
                                   run_id=self.spider.run_id, source=self.spider.source, pages=pages)

@@ -13,6 +13,8 @@ _OFF = {
     "DOWNLOADER_MIDDLEWARES": {
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware",  # crawlers.middlewares.RobotsTxtOutcomeMiddleware
         "scrapy.downloadermiddlewares.retry.RetryMiddleware",  # crawlers.middlewares.BackoffRetryMiddleware
+        "scrapy.downloadermiddlewares.redirect.RedirectMiddleware",  # crawlers.middlewares.CheckedRedirectMiddleware
+        "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware",  # ...CheckedMetaRefreshMiddleware
         "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",  # sources carry no credentials
         "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",  # see COOKIES_ENABLED
     },
@@ -65,6 +67,7 @@ def scrapy_settings(source) -> dict:
         "CONCURRENT_REQUESTS": max(16, settings.CRAWL_CONCURRENCY_PER_DOMAIN),
         "DOWNLOAD_TIMEOUT": settings.CRAWL_TIMEOUT_SECONDS,  # 180 s by default: too patient for one page
         "RETRY_TIMES": settings.CRAWL_RETRY_TIMES,
+        "REDIRECT_MAX_TIMES": settings.CRAWL_MAX_REDIRECTS,  # 20 by default; a longer chain is recorded as a loop
         "RETRY_BACKOFF_SECONDS": settings.CRAWL_RETRY_BACKOFF_SECONDS,  # ours: doubled on every retry
         "PAGE_MAX_BYTES": max_bytes,  # ours: PageDownloadGuard cuts pages off here and records "too large"
         "DOWNLOAD_MAXSIZE": max_bytes * 4,  # backstop for sitemaps and feeds, which are not guarded
@@ -82,6 +85,8 @@ def scrapy_settings(source) -> dict:
         "DOWNLOADER_MIDDLEWARES": {
             "crawlers.middlewares.RobotsTxtOutcomeMiddleware": 100,  # same place as Scrapy's
             "crawlers.middlewares.BackoffRetryMiddleware": 550,  # same place as Scrapy's
+            "crawlers.middlewares.CheckedMetaRefreshMiddleware": 580,  # same place as Scrapy's
+            "crawlers.middlewares.CheckedRedirectMiddleware": 600,  # same place as Scrapy's
             "crawlers.middlewares.BackoffDelayMiddleware": 950,  # last before the downloader
         },
         "DOWNLOADER_STATS": False,  # request and response sizes re-serialized per page; nobody reads them

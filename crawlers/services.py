@@ -2,7 +2,7 @@
 import datetime as dt
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -78,6 +78,7 @@ class CrawledPage:
     decided: PageResult | None = None
     http_status: int | None = None
     redirected_from: str = ""
+    redirect_chain: list[str] = field(default_factory=list)
 
 
 class _Refused(Exception):
@@ -124,8 +125,8 @@ def _pages_save_atomic(run_id: int, source: Source, pages: list[CrawledPage]) ->
                 results = _pages_save(run_id, source, pages, refused)
                 CrawlPage.objects.bulk_create(
                     CrawlPage(run_id=run_id, url=page.url[:2000], redirected_from=page.redirected_from[:2000],
-                              outcome=result.outcome, reason=result.reason, http_status=page.http_status,
-                              article_id=result.article_id)
+                              redirect_chain=[url[:2000] for url in page.redirect_chain], outcome=result.outcome,
+                              reason=result.reason, http_status=page.http_status, article_id=result.article_id)
                     for page, result in zip(pages, results, strict=True)
                 )
                 return results
@@ -277,7 +278,8 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
         {"title": save.page.page.title, "text": save.page.page.text, "html": save.page.page.html, "url": save.page.url,
          "canonical_url": save.page.canonical_url, "origin": Article.Origin.CRAWLED, "language": save.page.page.language,
          "author": save.page.page.author, "published_at": save.page.page.published_at,
-         "fetched_at": save.page.fetched_at, "source_id": source.id, "content_hash": save.row.content_hash}
+         "fetched_at": save.page.fetched_at, "source_id": source.id, "content_hash": save.row.content_hash,
+         "proposed_by": f"crawl of {source.slug}"}
         for save in saves
     ])
     errors = {save.index: result.message for save, result in zip(saves, upserted, strict=True)
@@ -286,15 +288,25 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
         raise _Refused(errors)
     for save, result in zip(saves, upserted, strict=True):
         save.row.id = result.article.id
-    _index_many([(save.row.id, result.article.content_hash, save.signature, save.keys, result.outcome == "created")
-                 for save, result in zip(saves, upserted, strict=True)])
+    published: set[int] = set()  # pages whose change a trusted source publishes at once
+    if source.trusted:
+        for save, result in zip(saves, upserted, strict=True):
+            if result.outcome == "revised" and save.near is None:
+                library.article_revision_approve(revision_id=result.revision.id, actor=None,
+                                                 reason=f"trusted source {source.slug}")
+                published.add(save.index)
+    # The near-duplicate index follows the library's own text: a change waiting for review is not
+    # the article's text yet (the index catches up at the next crawl once it is approved).
+    _index_many([(save.row.id, save.row.content_hash, save.signature, save.keys, result.outcome == "created")
+                 for save, result in zip(saves, upserted, strict=True)
+                 if result.changed or save.index in published])
 
     for (index, _), plan in zip(todo, plans, strict=True):
         if isinstance(plan, _Decided):
             article_id = _article_id(plan.article) if plan.article is not None else None
             results[index] = PageResult(plan.outcome, plan.reason(), article_id)
     for save, result in zip(saves, upserted, strict=True):
-        if save.near is not None:
+        if save.near is not None and (result.changed or save.index in published):
             original, similarity = save.near
             article = library.article_mark_duplicate(article_id=save.row.id, original_id=original.id)
             results[save.index] = PageResult(Outcome.NEAR_DUPLICATE,
@@ -302,8 +314,20 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
             continue
         if result.outcome == "created" and source.trusted:
             library.article_approve(article_id=save.row.id, actor=None, reason=f"trusted source {source.slug}")
-        results[save.index] = PageResult(Outcome.SAVED if result.outcome == "created" else Outcome.UPDATED, "",
-                                         save.row.id)
+        if result.outcome == "revised" and save.index not in published:
+            results[save.index] = PageResult(
+                Outcome.REVISED, f"the published text stays until an editor approves revision #{result.revision.id}",
+                save.row.id)
+        elif result.outcome == "unchanged" and result.revision is not None:
+            results[save.index] = PageResult(
+                Outcome.UNCHANGED, f"the same change still waits for review as revision #{result.revision.id}",
+                save.row.id)
+        elif save.index in published:
+            results[save.index] = PageResult(Outcome.UPDATED, f"revision #{result.revision.id} approved: trusted source",
+                                             save.row.id)
+        else:
+            results[save.index] = PageResult(Outcome.SAVED if result.outcome == "created" else Outcome.UPDATED, "",
+                                             save.row.id)
     return results
 
 

@@ -1,5 +1,7 @@
 """Editors manage the segmentation lexicon here; changes re-segment the articles that contain them."""
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contentlib.errors import ApplicationError
 from recommender import lexicon
@@ -24,13 +26,14 @@ class LexiconTermAdmin(admin.ModelAdmin):
             self.message_user(request, error.message, messages.ERROR)
             return
         obj.pk = saved.pk
-        self.message_user(request, f"“{saved.term}” is kept whole; articles that contain it are being re-segmented.")
+        self.message_user(request, _("“%(term)s” is kept whole; articles that contain it are being re-segmented.")
+                          % {"term": saved.term})
 
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead, so the re-segmentation runs
 
-    @admin.action(description="Deactivate selected terms (re-segments the articles that contain them)")
+    @admin.action(description=gettext_lazy("Deactivate selected terms (re-segments the articles that contain them)"))
     def deactivate_selected(self, request, queryset):
         for term in queryset.values_list("term", flat=True):
             lexicon.lexicon_term_deactivate(term=term)
-        self.message_user(request, f"Deactivated {queryset.count()} term(s).")
+        self.message_user(request, _("Deactivated %(count)d term(s).") % {"count": queryset.count()})

@@ -1,22 +1,28 @@
 """The recommender's own tables: the segmentation lexicon and search-index bookkeeping, kept out of the core."""
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class LexiconTerm(models.Model):
     """A phrase the segmenter keeps whole (a category name, a bid phrase such as 物流自动化)."""
 
     class Source(models.TextChoices):
-        CATEGORY = "category", "Category name"
-        CAMPAIGN = "campaign", "Campaign bid phrase"
-        EDITOR = "editor", "Added by an editor"
+        CATEGORY = "category", _("Category name")
+        CAMPAIGN = "campaign", _("Campaign bid phrase")
+        EDITOR = "editor", _("Added by an editor")
 
-    term = models.CharField(max_length=50, unique=True, help_text="Stored normalized: half-width, lowercase.")
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.EDITOR)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    term = models.CharField(
+        _("term"), max_length=50, unique=True,
+        help_text=_("Stored normalized: half-width, lowercase."),
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.EDITOR)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("lexicon term")
+        verbose_name_plural = _("lexicon terms")
         ordering = ["term"]
 
     def __str__(self) -> str:
@@ -30,15 +36,23 @@ class IndexState(models.Model):
     the sweep knows to remove it from the index.
     """
 
-    article_id = models.BigIntegerField(primary_key=True)
-    dirty = models.BooleanField(default=True, help_text="Set when the article changed; cleared once indexed.")
-    marked_at = models.DateTimeField(null=True, blank=True)
-    indexed_at = models.DateTimeField(null=True, blank=True)
-    fingerprint = models.CharField(max_length=64, blank=True, help_text="Hash of what the index holds.")
-    in_index = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
+    article_id = models.BigIntegerField(_("article id"), primary_key=True)
+    dirty = models.BooleanField(
+        _("dirty"), default=True,
+        help_text=_("Set when the article changed; cleared once indexed."),
+    )
+    marked_at = models.DateTimeField(_("marked at"), null=True, blank=True)
+    indexed_at = models.DateTimeField(_("indexed at"), null=True, blank=True)
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=64, blank=True,
+        help_text=_("Hash of what the index holds."),
+    )
+    in_index = models.BooleanField(_("in index"), default=False)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("index state")
+        verbose_name_plural = _("index states")
         indexes = [models.Index(fields=["dirty", "marked_at"], name="indexstate_dirty")]
 
     def __str__(self) -> str:

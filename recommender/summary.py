@@ -11,11 +11,14 @@ from recommender.text import segmenter
 
 logger = logging.getLogger(__name__)
 
-ZH_TARGET_CHARS = 200
-EN_TARGET_WORDS = 60
+# The seed plan's 200字概要: at most this many characters, Chinese or English, whatever the input.
+MAX_CHARS = 200
 MAX_SENTENCES = 300  # centrality is quadratic in sentences; the lead of a long text is what matters
 _ZH_SPLIT = re.compile(r"(?<=[。！？；!?;])")
 _EN_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9\"“(])")
+_SENTENCE_END = re.compile(r"[。！？；.!?;](?=\s|$)|[。！？；]")
+_CLAUSE_END = re.compile(r"[，、：,:]")
+ELLIPSIS = "…"
 
 
 def sentences(text: str, language: str) -> list[str]:
@@ -28,17 +31,13 @@ def sentences(text: str, language: str) -> list[str]:
     return out
 
 
-def _length(sentence: str, language: str) -> int:
-    return len(sentence) if language == "zh" else len(sentence.split())
-
-
 def extractive(text: str, language: str) -> str:
-    """Returns the most central sentences, in their original order, up to ~200 characters or ~60 words."""
+    """Returns the most central sentences, in their original order, in at most MAX_CHARS characters."""
     found = sentences(text, language)[:MAX_SENTENCES]
     if not found:
         return ""
     if len(found) == 1:
-        return _trim(found[0], language)
+        return fit(found[0], language)
     seg = segmenter()
     bags = [set(seg.tokens(s)) for s in found]
     n = len(found)
@@ -62,25 +61,47 @@ def extractive(text: str, language: str) -> str:
         rank = updated
     # A gentle lead bias: news puts the point first.
     rank = rank * (1.0 + 0.3 / (1.0 + np.arange(n)))
-    target = ZH_TARGET_CHARS if language == "zh" else EN_TARGET_WORDS
+    joiner = "" if language == "zh" else " "
+    ranked = list(np.argsort(-rank))
     chosen, used = [], 0
-    for i in np.argsort(-rank):
-        size = _length(found[i], language)
-        if chosen and used + size > target * 1.2:
+    for i in ranked:  # the most central sentences that fit whole
+        size = len(found[i]) + (len(joiner) if chosen else 0)
+        if used + size > MAX_CHARS:
             continue
         chosen.append(i)
         used += size
-        if used >= target * 0.8:
+        if used >= MAX_CHARS * 0.8:
             break
-    joiner = "" if language == "zh" else " "
-    return _trim(joiner.join(found[i] for i in sorted(chosen)), language)
+    if used < MAX_CHARS * 0.4:  # only short sentences fit: the most central one, cut, says more
+        chosen = [ranked[0]]
+    return fit(joiner.join(found[i] for i in sorted(chosen)), language)
 
 
-def _trim(summary: str, language: str) -> str:
+def fit(summary: str, language: str) -> str:
+    """Returns `summary` in at most MAX_CHARS characters, cut at the last sentence end that fits, else
+    at a clause or word boundary (jieba's words for Chinese, spaces otherwise) with an ellipsis.
+
+    Only text without any boundary in its second half (one enormous token) is cut mid-word.
+    """
+    summary = summary.strip()
+    if len(summary) <= MAX_CHARS:
+        return summary
+    head = summary[: MAX_CHARS - len(ELLIPSIS)]
+    floor = MAX_CHARS // 2  # a cut that keeps less than this is worse than a cut mid-word
+    ends = [m.end() for m in _SENTENCE_END.finditer(summary[: MAX_CHARS + 1]) if floor <= m.end() <= MAX_CHARS]
+    if ends:
+        return summary[: ends[-1]].rstrip()
+    clauses = [m.start() for m in _CLAUSE_END.finditer(head) if m.start() >= floor]
+    if clauses:
+        return head[: clauses[-1]].rstrip() + ELLIPSIS
     if language == "zh":
-        return summary if len(summary) <= ZH_TARGET_CHARS * 1.5 else summary[: ZH_TARGET_CHARS] + "…"
-    words = summary.split()
-    return summary if len(words) <= EN_TARGET_WORDS * 1.5 else " ".join(words[:EN_TARGET_WORDS]) + " …"
+        words = segmenter().cut(head)[:-1]  # the last word may be cut in two
+        kept = "".join(words).rstrip()
+    else:
+        kept = head[: head.rfind(" ")].rstrip() if " " in head else ""
+    if len(kept) >= floor:
+        return kept + ELLIPSIS
+    return head + ELLIPSIS
 
 
 class Seq2SeqSummarizer:
@@ -124,7 +145,7 @@ def summarize(text: str, language: str) -> tuple[str, str | None]:
     """Returns (summary, error). The error says why a configured model was not used."""
     if settings.SUMMARY_MODEL:
         try:
-            summary = _model_summarizer().summarize(text)
+            summary = fit(_model_summarizer().summarize(text), language)
             if summary:
                 return summary, None
             error = "the summary model returned an empty summary"

@@ -4,8 +4,10 @@ Every reader names the variable and the values it accepts in its error, so a wro
 start-up with a message that says what to change.
 """
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -92,3 +94,40 @@ def env_url(name: str, schemes: tuple[str, ...], default: str | None = None) -> 
 def env_path(name: str, default: Path) -> Path:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def env_zone(name: str, default: str) -> str:
+    """Returns the IANA time zone name in `name` (such as Asia/Shanghai), refusing one that does not exist."""
+    value = env_str(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a time zone. Set {name} to an IANA name such as Asia/Shanghai."
+        ) from None
+    return value
+
+
+def local_secret_key(path: Path) -> str:
+    """Returns the key kept in `path`, generating it the first time (readable by this user only).
+
+    For local use: several processes (a crawl, the test workers) may start at once, so the file is
+    created atomically and whoever loses the race reads the winner's key.
+    """
+    try:
+        key = path.read_text().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f".{path.name}.{os.getpid()}")
+    candidate.write_text(secrets.token_urlsafe(50) + "\n")
+    candidate.chmod(0o600)
+    try:
+        os.link(candidate, path)  # fails if another process created it first
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()

@@ -3,9 +3,11 @@
 Each variable has an embedded default, so a fresh checkout runs with nothing else installed:
 SQLite in var/, Celery in eager mode, the embedded search engine and the bundled embedding model.
 """
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 from kombu import Queue
@@ -19,32 +21,70 @@ from contentlib.config.env import (
     env_path,
     env_str,
     env_url,
+    env_zone,
+    local_secret_key,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
 
 DEBUG = env_bool("DEBUG", False)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
-if SECRET_KEY == _DEV_SECRET and not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-    raise ImproperlyConfigured("SECRET_KEY is unset. Set SECRET_KEY to a long random string in production.")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-# Data that is not in the database: the SQLite file, the embedded search index, fitted models.
+# Data that is not in the database: the SQLite file, the embedded search index, fitted models, and
+# the local secret key below.
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# The key that signs sessions, CSRF tokens and reader keys. In production it is SECRET_KEY. For local
+# use (DEBUG=1, or LOCAL_SECRET_KEY=1, which `make demo`, `make test` and the test suite set) a key is
+# generated once and kept in DATA_DIR/secret_key. Anything else refuses to start: a site on the
+# internet must never run on a key that is published or shared.
+_PUBLISHED_KEYS = {"dev-only-insecure-secret-key-change-me"}  # what earlier versions used as a default
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY and (DEBUG or env_bool("LOCAL_SECRET_KEY", False)):
+    SECRET_KEY = local_secret_key(DATA_DIR / "secret_key")
+if not SECRET_KEY or (SECRET_KEY in _PUBLISHED_KEYS and not DEBUG):
+    raise ImproperlyConfigured(
+        ("SECRET_KEY is the published development key" if SECRET_KEY else "SECRET_KEY is unset") + " and DEBUG=0. "
+        "Set SECRET_KEY to a long random string, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`. For local use, `make demo` and "
+        "`make test` keep a generated key in DATA_DIR (LOCAL_SECRET_KEY=1)."
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS. HTTPS=1 says the site is served over HTTPS (usually by a proxy in front): it turns on the
+# redirect, the secure cookies and HSTS; each of them can still be set on its own.
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's health check may come over plain HTTP
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Only behind a proxy that sets X-Forwarded-Proto itself and drops the client's: Django then believes it.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies of ours stand in front of Django; contentlib.readers reads X-Forwarded-For only that far.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
+    # First: its templates (admin/base_site.html, the error pages) override the admin's.
+    "contentlib.site",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver leaves static files to WhiteNoise, as production does
     "django.contrib.staticfiles",
+    "csp",
+    "axes",
     "contentlib",
-    "contentlib.site",
     "recommender",
     "crawlers",
     "ads",
@@ -52,13 +92,53 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, the admin's included, in every mode
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the reader's language: zh-hans by default, English too
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its response
 ]
+
+# Content-Security-Policy on every response: nothing inline, nothing from elsewhere. The templates
+# hold no inline script or style (tests/contentlib/test_security.py reads them all), so the policy
+# needs no 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the admin's icons include data: URIs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login throttling (django-axes) for every login that goes through authenticate(): the admin's and
+# the site's. A client is locked out after LOGIN_FAILURE_LIMIT failures for one username, for
+# LOGIN_LOCKOUT_MINUTES; counted per (address, username), so nobody can lock an editor out from
+# elsewhere. Locked-out clients get the site's page, in their language, with status 429.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first, as django-axes asks
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "contentlib.readers.client_ip"  # the one reader of client addresses
+AXES_LOCKOUT_CALLABLE = "contentlib.site.views.login_locked_out"  # the site's page, in the reader's language
+LOGIN_URL = "site:login"
+LOGIN_REDIRECT_URL = "site:article_list"
+AXES_VERBOSE = False  # one warning line per lockout (our logging), not axes' several
 
 ROOT_URLCONF = "contentlib.config.urls"
 WSGI_APPLICATION = "contentlib.config.wsgi.application"
@@ -71,6 +151,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -103,12 +184,37 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # compiled .mo files are committed: no gettext tools needed to run
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
+# The one business time zone: every ad event carries its day here (contentlib.readers.ad_day).
+AD_TIME_ZONE = env_zone("AD_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = env_path("STATIC_ROOT", DATA_DIR / "static")  # `manage.py collectstatic` writes here
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise indexes it when it starts
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed, with content hashes in the names (cached for good) once collectstatic has run; before
+    # that, names without hashes.
+    "staticfiles": {"BACKEND": "contentlib.config.storage.StaticStorage"},
+}
+# Also serve straight from the apps' static folders: a checkout that never ran collectstatic (tests,
+# a first runserver) still gets the admin's CSS. Files collected into STATIC_ROOT take precedence.
+WHITENOISE_USE_FINDERS = True
+
+# --- Cache: rate limits are counted here (login failures are rows in the database: axes' AccessAttempt,
+# visible in admin). Redis in production (CACHE_URL), so every process counts together; a local memory
+# cache by default, which counts per process: fine for the demo, and `check --deploy` warns about it.
+CACHE_URL = env_url("CACHE_URL", ("redis", "rediss", "locmem"), default="locmem://")
+if CACHE_URL.startswith("locmem"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "contentlib"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "contentlib"}}
+# Searches a client may run per minute (each runs an embedding); 0 turns the limit off.
+SEARCH_RATE_LIMIT_PER_MINUTE = env_int("SEARCH_RATE_LIMIT_PER_MINUTE", 30, minimum=0)
 
 # --- Celery: eager (tasks run inline) when CELERY_BROKER_URL is unset, Redis when it is set.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss"))
@@ -177,6 +283,8 @@ CRAWL_AUTOTHROTTLE_TARGET_CONCURRENCY = env_float("CRAWL_AUTOTHROTTLE_TARGET_CON
 CRAWL_TIMEOUT_SECONDS = env_float("CRAWL_TIMEOUT_SECONDS", 30.0)
 CRAWL_RETRY_TIMES = env_int("CRAWL_RETRY_TIMES", 3, minimum=0)
 CRAWL_RETRY_BACKOFF_SECONDS = env_float("CRAWL_RETRY_BACKOFF_SECONDS", 5.0)  # doubles on every retry
+# Redirects followed from one page; Googlebot follows ten. A longer chain is recorded as a redirect loop.
+CRAWL_MAX_REDIRECTS = env_int("CRAWL_MAX_REDIRECTS", 10, minimum=1)
 CRAWL_MAX_PAGE_BYTES = env_int("CRAWL_MAX_PAGE_BYTES", 3 * 1024 * 1024, minimum=10_000)
 CRAWL_MIN_TEXT_CHARS = env_int("CRAWL_MIN_TEXT_CHARS", 200, minimum=1)
 CRAWL_MAX_LINK_TEXT_SHARE = env_float("CRAWL_MAX_LINK_TEXT_SHARE", 0.5)  # above this, a page is a listing
@@ -202,9 +310,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"forbidden_in_one_line": {"()": "contentlib.config.logs.ForbiddenInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failures and lockouts; not every successful sign-in
+        # A 403 is an expected answer (no permission), not a bug: one line, no traceback.
+        "django.request": {"filters": ["forbidden_in_one_line"]},
+    },
 }
 
 # --- Periodic work (celery beat).

@@ -2,6 +2,27 @@
 from django.db import migrations
 
 
+# The groups as they were defined when this migration was written; later migrations add to them.
+GROUPS = {
+    "Editors": {
+        "contentlib": [
+            "view_article", "change_article", "moderate_article",
+            "view_source", "add_source", "change_source",
+            "view_category", "add_category", "change_category",
+            "view_keyword", "view_articlekeyword", "view_moderationevent",
+        ],
+        "ads": ["view_advertiser"],
+    },
+    "Analysts": {
+        "contentlib": [
+            "view_article", "view_source", "view_category", "view_keyword", "view_articlekeyword",
+            "view_moderationevent",
+        ],
+        "ads": ["view_advertiser"],
+    },
+}
+
+
 def create_groups(apps, schema_editor):
     # Permissions are normally created after all migrations; create them now so groups can use them.
     from django.apps import apps as global_apps
@@ -11,7 +32,7 @@ def create_groups(apps, schema_editor):
 
     for label in ("contentlib", "ads"):
         create_permissions(global_apps.get_app_config(label), apps=apps, verbosity=0)
-    groups_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    groups_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), GROUPS)
 
 
 def remove_groups(apps, schema_editor):

@@ -1,10 +1,16 @@
+import math
+
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from contentlib import selectors
+from contentlib import readers, selectors
 from contentlib.models import Category
+from contentlib.ratelimit import rate_limit_hit
 
 
 def article_list(request):
@@ -33,6 +39,16 @@ def search(request):
     from recommender.retrieval import retrieve  # noqa: PLC0415 - the site may import every package
 
     query = request.GET.get("q", "").strip()[:500]
+    if query:
+        limit = rate_limit_hit(scope="search", client=readers.rate_limit_client(request),
+                               limit=settings.SEARCH_RATE_LIMIT_PER_MINUTE)
+        if not limit.allowed:
+            return too_many_requests(request, retry_after=limit.retry_after_seconds, message=ngettext(
+                "You have searched %(limit)d time in the last minute, the most we allow. "
+                "Wait %(seconds)d seconds, then search again.",
+                "You have searched %(limit)d times in the last minute, the most we allow. "
+                "Wait %(seconds)d seconds, then search again.",
+                limit.limit) % {"limit": limit.limit, "seconds": limit.retry_after_seconds})
     result = retrieve(query, k=10) if query else None
     articles = []
     if result is not None and not result.nothing_fits:
@@ -40,6 +56,20 @@ def search(request):
             id__in=[h.id for h in result.hits])}
         articles = [by_id[h.id] for h in result.hits if h.id in by_id]
     return render(request, "site/search.html", {"query": query, "result": result, "articles": articles})
+
+
+def too_many_requests(request, *, retry_after: int, message: str):
+    """A 429 in the site's layout and the reader's language, with Retry-After."""
+    response = render(request, "site/notice.html", {"heading": _("Please slow down"), "message": message},
+                      status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' response once a client failed to sign in too often (AXES_LOCKOUT_CALLABLE)."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(request, "site/locked_out.html", {"lockout_minutes": minutes}, status=429)
 
 
 def healthz(request):

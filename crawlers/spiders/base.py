@@ -4,14 +4,16 @@ from urllib.parse import urlsplit
 
 import scrapy
 from django.utils import timezone
+from scrapy import signals
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from w3lib.url import canonicalize_url
 
 from crawlers.encoding import decode_html
 from crawlers.extensions import is_html
 from crawlers.items import PageItem
-from crawlers.middlewares import RobotsForbidden
+from crawlers.middlewares import RedirectRefused, RobotsForbidden
 from crawlers.models import CrawlPage
 
 Outcome = CrawlPage.Outcome
@@ -33,6 +35,40 @@ class SourceSpider(scrapy.Spider):
         )
         self._allow = [re.compile(p) for p in source.allow_patterns]
         self._deny = [re.compile(p) for p in source.deny_patterns]
+        self.requested: set[str] = set()  # canonical URLs of every request this crawl scheduled
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._request_scheduled, signal=signals.request_scheduled)
+        return spider
+
+    def _request_scheduled(self, request, spider=None):
+        # Sent for every request before the duplicate filter sees it, so a URL requested twice is in here
+        # from its first time (its second copy is the one the filter drops).
+        self.requested.add(canonicalize_url(request.url))
+
+    def redirect_refusal(self, chain: list[str], target: str, *, limit: int) -> tuple[str, str] | None:
+        """Returns (outcome, reason) when a page's redirect to `target` after `chain` is not followed.
+
+        Not followed: a redirect back to a URL of its own chain (a loop, or a page redirecting to
+        itself); one off the source's allowed domains; one to a URL this crawl already requested
+        (whose own fate is recorded under it); the redirect after the `limit`th.
+        """
+        canonical = canonicalize_url(target)
+        hops = " → ".join([*chain, target])
+        if canonical in {canonicalize_url(url) for url in chain}:
+            if len(chain) == 1:
+                return Outcome.REDIRECT_LOOP, f"redirects to itself ({target})"
+            return Outcome.REDIRECT_LOOP, f"redirect loop: {hops}"
+        if len(chain) > limit:
+            return Outcome.REDIRECT_LOOP, f"more than {limit} redirects (CRAWL_MAX_REDIRECTS): {hops}"
+        if not self.url_on_site(target):
+            return Outcome.REDIRECT_OFFSITE, (f"redirects off the site to {target}, outside "
+                                              f"{', '.join(self.allowed_domains)}")
+        if canonical in self.requested:
+            return Outcome.REDIRECT_DUPLICATE, f"redirects to {target}, which this crawl already requested"
+        return None
 
     def url_allowed(self, url: str) -> bool:
         if any(p.search(url) for p in self._deny):
@@ -51,7 +87,7 @@ class SourceSpider(scrapy.Spider):
         """Returns the page with its HTML decoded, or an item already decided (too large, not HTML)."""
         redirects = response.meta.get("redirect_urls") or []
         item = PageItem(url=response.url, http_status=response.status, redirected_from=redirects[0] if redirects else "",
-                        fetched_at=timezone.now())
+                        redirect_chain=[*redirects, response.url] if redirects else [], fetched_at=timezone.now())
         limit = self.settings.getint("PAGE_MAX_BYTES")
         if response.meta.get("too_large"):
             return item.decide(Outcome.TOO_LARGE, f"over the {limit:,}-byte limit (CRAWL_MAX_PAGE_BYTES)")
@@ -68,9 +104,17 @@ class SourceSpider(scrapy.Spider):
     def page_failed(self, failure):
         """Records why a page could not be fetched: robots.txt, an HTTP error after retries, the network."""
         request = failure.request
-        item = PageItem(url=request.url, fetched_at=timezone.now())
-        if failure.check(RobotsForbidden):
-            yield item.decide(Outcome.ROBOTS_FORBIDDEN, "robots.txt disallows this path for our user agent")
+        redirects = request.meta.get("redirect_urls") or []
+        item = PageItem(url=request.url, fetched_at=timezone.now(), redirected_from=redirects[0] if redirects else "",
+                        redirect_chain=[*redirects, request.url] if redirects else [])
+        if failure.check(RedirectRefused):
+            refused = failure.value
+            item.redirected_from = refused.chain[0] if refused.chain[0] != request.url else ""
+            item.redirect_chain = refused.chain
+            item.http_status = refused.http_status
+            yield item.decide(refused.outcome, refused.reason)
+        elif failure.check(RobotsForbidden):
+            yield item.decide(Outcome.ROBOTS_FORBIDDEN, str(failure.value))
         elif failure.check(HttpError):
             response = failure.value.response
             item.http_status = response.status

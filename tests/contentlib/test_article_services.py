@@ -149,3 +149,33 @@ def test_concurrent_upserts_of_one_url_make_one_row(require_postgres):
     assert errors == []
     assert Article.objects.count() == 1
     assert outcomes.count("created") == 1
+
+
+@pytest.mark.django_db
+class TestUnencodableText:
+    """Lone surrogates (half an emoji, from a broken copy or a JSON "\\ud83d") cannot be stored as
+    UTF-8: the upsert refuses them with its own error instead of a UnicodeEncodeError."""
+
+    @pytest.mark.parametrize("field", ["title", "text", "html", "author"])
+    def test_a_lone_surrogate_is_refused_naming_the_field(self, field):
+        bad = {"title": "冷链\ud83d物流", "text": TEXT[:20] + "\udc00" + TEXT, "html": "<p>\ud800</p>",
+               "author": "王\udfff"}[field]
+        with pytest.raises(ApplicationError) as error:
+            upsert(**{field: bad})
+        assert error.value.extra == {"field": field, "code": "invalid_unicode",
+                                     "position": bad.index(next(c for c in bad if 0xD800 <= ord(c) <= 0xDFFF))}
+        assert "invalid character" in error.value.message
+        assert Article.objects.count() == 0
+
+    def test_a_batch_keeps_the_good_articles(self):
+        results = services.articles_upsert(articles=[
+            {"title": "好文章", "text": TEXT, "origin": "crawled", "canonical_url": "https://a.example/1"},
+            {"title": "坏文章", "text": TEXT + "\ud83d", "origin": "crawled", "canonical_url": "https://a.example/2"},
+        ])
+        assert results[0].outcome == "created"
+        assert isinstance(results[1], ApplicationError) and results[1].extra["field"] == "text"
+        assert Article.objects.count() == 1
+
+    def test_a_real_emoji_is_kept(self):
+        upsert(text=TEXT + "😀")
+        assert Article.objects.get().text.endswith("😀")

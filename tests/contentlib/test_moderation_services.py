@@ -1,9 +1,18 @@
 """Approve, reject and archive: status changes with an audit row in the same transaction."""
 import pytest
+from django.utils import translation
 
 from contentlib import services
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, ModerationEvent
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """The services' messages are read in English here (the admin shows them in the editor's language:
+    tests/contentlib/test_translations.py)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.django_db

@@ -37,7 +37,9 @@ def test_search_finds_published_articles_and_says_when_nothing_fits(client, arti
     assert hidden.status == "pending" and "冷链物流的草稿" not in page
 
     nothing = client.get(reverse("site:search"), {"q": "量子计算芯片的低温制冷机"}).content.decode()
-    assert "Nothing in the library fits" in nothing
+    assert "内容库里还没有与“量子计算芯片的低温制冷机”相符的文章" in nothing
+    english = client.get(reverse("site:search"), {"q": "量子计算芯片的低温制冷机"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Nothing in the library fits" in english.content.decode()
 
 
 @pytest.mark.django_db

@@ -15,6 +15,8 @@ from contentlib import corpus
 
 SECRET_TEXT = "ZEBRA-SECRET-7781 this sentence exists only on a page robots.txt forbids"
 MAX_PAGE_BYTES = 100_000  # the crawl under test gets CRAWL_MAX_PAGE_BYTES=100000
+CHAIN_LENGTH = 12  # /old/chain-1.html redirects to chain-2 ... to chain-13: more than CRAWL_MAX_REDIRECTS (10)
+DROP_CONNECTION = 0  # a Route status: close the connection without answering
 
 
 def article_page(article, *, canonical: str | None = None, charset_meta: str | None = "utf-8",
@@ -104,6 +106,8 @@ def build_routes(base: str) -> dict[str, Route]:
             ("/files/report.pdf", "Annual report (PDF)"), ("/articles/missing.html", "Missing"),
             ("/articles/flaky.html", "Flaky"), ("/old/moved.html", "Moved"),
             ("/articles/huge.html", "Huge"), ("/articles/tiny.html", "Tiny"),
+            ("/old/loop-a.html", "Loop"), ("/old/self.html", "Self"), ("/old/offsite.html", "Off-site"),
+            ("/old/to-same.html", "Same again"), ("/old/chain-1.html", "Long chain"),
         ], "/list/2.html").encode()),
         "/list/2.html": Route(200, html_utf8, listing_page("Page 2", [
             ("/articles/zh-canonical.html?page=1", "Canonical link"),
@@ -124,6 +128,14 @@ def build_routes(base: str) -> dict[str, Route]:
         "/articles/zh-canonical.html": Route(200, html_utf8, page(
             "/articles/zh-canonical.html", canonical=f"{base}/articles/zh-canonical.html").encode()),
         "/old/moved.html": Route(301, html_utf8, b"", (("Location", f"{base}/articles/moved-target.html"),)),
+        # Redirects the crawl must record rather than follow (crawlers.spiders.base.redirect_refusal).
+        "/old/loop-a.html": Route(302, html_utf8, b"", (("Location", "/old/loop-b.html"),)),
+        "/old/loop-b.html": Route(302, html_utf8, b"", (("Location", f"{base}/old/loop-a.html"),)),
+        "/old/self.html": Route(301, html_utf8, b"", (("Location", "/old/self.html"),)),
+        "/old/offsite.html": Route(301, html_utf8, b"", (("Location", "https://elsewhere.example/landing.html"),)),
+        "/old/to-same.html": Route(301, html_utf8, b"", (("Location", "/articles/same.html"),)),
+        **{f"/old/chain-{n}.html": Route(301, html_utf8, b"", (("Location", f"/old/chain-{n + 1}.html"),))
+           for n in range(1, CHAIN_LENGTH + 1)},
         "/private/secret.html": Route(200, html_utf8, secret.encode()),
         "/files/report.pdf": Route(200, "application/pdf", b"%PDF-1.4\n" + b"0" * 5000),
         "/articles/huge.html": Route(200, html_utf8, oversized.encode()),
@@ -189,6 +201,9 @@ class TestSite:
 
     @staticmethod
     def _send(handler, route: Route, stream: bool = False):
+        if route.status == DROP_CONNECTION:
+            handler.close_connection = True
+            return
         handler.send_response(route.status)
         handler.send_header("Content-Type", route.content_type)
         for name, value in route.headers:

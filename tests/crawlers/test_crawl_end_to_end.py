@@ -5,7 +5,7 @@ from contentlib import corpus
 from contentlib import services as library
 from contentlib.models import Article, ModerationEvent, Source
 from crawlers.models import CrawlPage, CrawlRun
-from tests.crawlers.site import PAGE_ARTICLES, SECRET_TEXT, TestSite
+from tests.crawlers.site import CHAIN_LENGTH, DROP_CONNECTION, PAGE_ARTICLES, SECRET_TEXT, Route, TestSite
 
 O = CrawlPage.Outcome
 
@@ -36,6 +36,12 @@ def expected_outcomes(base: str) -> dict[str, str]:
         f"{base}/privacy.html": O.HTTP_ERROR,
         f"{base}/articles/related-1.html": O.HTTP_ERROR,
         f"{base}/articles/related-2.html": O.HTTP_ERROR,
+        # Redirects not followed, each recorded under the last URL fetched (see test_redirects_...).
+        f"{base}/old/loop-b.html": O.REDIRECT_LOOP,
+        f"{base}/old/self.html": O.REDIRECT_LOOP,
+        f"{base}/old/offsite.html": O.REDIRECT_OFFSITE,
+        f"{base}/old/to-same.html": O.REDIRECT_DUPLICATE,
+        f"{base}/old/chain-{CHAIN_LENGTH - 1}.html": O.REDIRECT_LOOP,  # the 11th redirect is one too many
     }
 
 
@@ -92,6 +98,27 @@ def test_crawl_records_each_page_fate_and_a_second_crawl_changes_nothing(run_cra
     assert pages[f"{base}/articles/zh-canonical.html?page=1"].article.canonical_url == f"{base}/articles/zh-canonical.html"
     moved = pages[f"{base}/articles/moved-target.html"]
     assert moved.redirected_from == f"{base}/old/moved.html"
+    assert moved.redirect_chain == [f"{base}/old/moved.html", f"{base}/articles/moved-target.html"]
+    assert moved.http_status == 200
+
+    # Redirects not followed: the outcome, why, the 3xx and the whole chain.
+    loop = pages[f"{base}/old/loop-b.html"]
+    assert loop.redirect_chain == [f"{base}/old/loop-a.html", f"{base}/old/loop-b.html", f"{base}/old/loop-a.html"]
+    assert loop.redirected_from == f"{base}/old/loop-a.html" and loop.http_status == 302
+    assert loop.reason.startswith("redirect loop: ")
+    itself = pages[f"{base}/old/self.html"]
+    assert itself.redirect_chain == [f"{base}/old/self.html"] * 2 and "redirects to itself" in itself.reason
+    offsite = pages[f"{base}/old/offsite.html"]
+    assert offsite.redirect_chain[-1] == "https://elsewhere.example/landing.html"
+    assert "off the site" in offsite.reason and "127.0.0.1" in offsite.reason
+    again = pages[f"{base}/old/to-same.html"]
+    assert again.redirect_chain == [f"{base}/old/to-same.html", f"{base}/articles/same.html"]
+    assert "already requested" in again.reason and again.article_id is None
+    chain = pages[f"{base}/old/chain-{CHAIN_LENGTH - 1}.html"]
+    assert len(chain.redirect_chain) == CHAIN_LENGTH and chain.redirected_from == f"{base}/old/chain-1.html"
+    assert "more than 10 redirects" in chain.reason
+    assert "/landing.html" not in hits and hits["/old/self.html"] == 2  # once a crawl, never followed
+    assert f"/old/chain-{CHAIN_LENGTH}.html" not in hits
     near = pages[f"{base}/articles/near-dup.html"].article
     original = pages[f"{base}/articles/original.html"].article
     assert near.duplicate_of_id == original.id and not near.is_published
@@ -130,3 +157,123 @@ def test_a_second_crawl_of_a_running_source_is_refused(run_crawl):
     assert result.returncode == 3
     assert f"already being crawled by run #{running.id}" in result.stdout
     assert CrawlRun.objects.count() == 1
+
+
+def _changed_page(site, path: str, added: str) -> None:
+    """Serves `path` with one more paragraph than before."""
+    from tests.crawlers.site import Route, _articles, article_page
+
+    known = _articles()[PAGE_ARTICLES[path]]
+    body = "\n\n".join([*known.paragraphs, added])
+    site.routes[path] = Route(200, "text/html; charset=utf-8", article_page(known, body=body).encode())
+
+
+def _two_page_source(site, *, trusted: bool) -> Source:
+    return Source.objects.create(
+        name="Two pages", slug="two-pages", kind=Source.Kind.SITE, trusted=trusted,
+        start_urls=[f"{site.base}/articles/same.html", f"{site.base}/articles/original.html"],
+        allow_patterns=[r"/articles/(same|original)\.html$"],
+    )
+
+
+def test_a_recrawl_never_puts_a_change_live_or_touches_an_owned_article(run_crawl, editor):
+    """A changed page of an approved article waits as a revision; a changed page of an article an
+    advertiser owns is refused; the published text and the owner stay."""
+    from ads.models import Advertiser
+    from contentlib.models import ArticleRevision
+
+    with TestSite() as site:
+        _two_page_source(site, trusted=False)
+        assert run_crawl("two-pages").returncode == 0
+        same = Article.objects.get(canonical_url=f"{site.base}/articles/same.html")
+        owned = Article.objects.get(canonical_url=f"{site.base}/articles/original.html")
+        library.article_approve(article_id=same.id, actor=editor)
+        library.article_approve(article_id=owned.id, actor=editor)
+        advertiser = Advertiser.objects.create(name="Expo Partners Ltd")
+        library.article_set_owner(article_id=owned.id, owner_id=advertiser.id)
+        same.refresh_from_db()
+        owned.refresh_from_db()
+        _changed_page(site, "/articles/same.html", "Call now: our product is the best on the market today.")
+        _changed_page(site, "/articles/original.html", "Visit our competitor instead, they are much better.")
+        second = run_crawl("two-pages")
+        assert second.returncode == 0, second.stderr[-3000:]
+
+    run = CrawlRun.objects.order_by("-id").first()
+    pages = {page.url: page for page in run.pages.all()}
+    revised = pages[f"{site.base}/articles/same.html"]
+    assert revised.outcome == O.REVISED and revised.article_id == same.id
+    refused = pages[f"{site.base}/articles/original.html"]
+    assert refused.outcome == O.INVALID and "owned by an advertiser" in refused.reason
+
+    for before in (same, owned):
+        after = Article.objects.get(id=before.id)
+        assert (after.text, after.status, after.content_hash) == (before.text, Article.Status.APPROVED, before.content_hash)
+    assert Article.objects.get(id=owned.id).owner_id == advertiser.id
+    revision = ArticleRevision.objects.get()
+    assert revision.article_id == same.id and revision.status == ArticleRevision.Status.PENDING
+    assert "Call now" in revision.text and "Call now" not in revision.base_text
+    assert revision.proposed_by == "crawl of two-pages"
+
+
+def test_a_trusted_source_change_is_approved_by_the_system(run_crawl):
+    from contentlib.models import ArticleRevision
+
+    with TestSite() as site:
+        _two_page_source(site, trusted=True)
+        assert run_crawl("two-pages").returncode == 0
+        _changed_page(site, "/articles/same.html", "A correction: the figures above were revised in March.")
+        assert run_crawl("two-pages").returncode == 0
+
+    run = CrawlRun.objects.order_by("-id").first()
+    page = run.pages.get(url=f"{site.base}/articles/same.html")
+    assert page.outcome == O.UPDATED and "approved" in page.reason
+    assert "A correction" in page.article.text and page.article.status == Article.Status.APPROVED
+    revision = ArticleRevision.objects.get()
+    assert revision.status == ArticleRevision.Status.APPROVED
+    event = ModerationEvent.objects.get(revision=revision)
+    assert event.action == ModerationEvent.Action.APPROVE_REVISION and event.actor_name == library.SYSTEM_ACTOR
+    assert run.pages.get(url=f"{site.base}/articles/original.html").outcome == O.UNCHANGED
+
+
+def _robots_source(site, *paths) -> Source:
+    return Source.objects.create(
+        name="Robots", slug="robots", kind=Source.Kind.SITE, start_urls=[site.base + p for p in paths],
+        allow_patterns=[r"/nothing-is-followed$"],
+    )
+
+
+def test_robots_txt_answering_5xx_disallows_the_whole_site(run_crawl):
+    """RFC 9309 2.3.1.4: an unreachable robots.txt means complete disallow, for this crawl."""
+    with TestSite() as site:
+        site.routes["/robots.txt"] = Route(503, "text/html", b"<html><body>Down for maintenance</body></html>")
+        _robots_source(site, "/articles/same.html", "/articles/original.html")
+        result = run_crawl("robots")
+        hits = dict(site.hits)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = list(CrawlRun.objects.get().pages.all())
+    assert {page.outcome for page in pages} == {O.ROBOTS_FORBIDDEN} and len(pages) == 2
+    assert all("robots.txt answered HTTP 503" in page.reason for page in pages)
+    assert "/articles/same.html" not in hits and "/articles/original.html" not in hits
+    assert hits["/robots.txt"] == 4  # asked once, then the three retries of a 5xx
+    assert not Article.objects.exists()
+
+
+def test_robots_txt_that_cannot_be_fetched_disallows_the_whole_site(run_crawl):
+    with TestSite() as site:
+        site.routes["/robots.txt"] = Route(DROP_CONNECTION, "text/plain", b"")
+        _robots_source(site, "/articles/same.html")
+        assert run_crawl("robots").returncode == 0
+        hits = dict(site.hits)
+    page = CrawlRun.objects.get().pages.get()
+    assert page.outcome == O.ROBOTS_FORBIDDEN and "robots.txt could not be fetched" in page.reason
+    assert "/articles/same.html" not in hits
+
+
+def test_robots_txt_answering_4xx_allows_everything(run_crawl):
+    """A 404 (or any 4xx but 429) robots.txt means there are no rules, whatever its error page says."""
+    with TestSite() as site:
+        site.routes["/robots.txt"] = Route(404, "text/plain", b"User-agent: *\nDisallow: /\n")
+        _robots_source(site, "/private/secret.html")
+        assert run_crawl("robots").returncode == 0
+    page = CrawlRun.objects.get().pages.get()
+    assert page.outcome == O.SAVED

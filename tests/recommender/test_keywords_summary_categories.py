@@ -63,10 +63,58 @@ def test_extractive_summary_is_short_and_made_of_the_articles_sentences():
         assert sentence in text
 
 
-def test_english_summary_about_sixty_words():
+def test_english_summary_is_whole_sentences_within_the_limit():
     article = next(a for a in corpus.articles() if a.lang == "en")
-    result = summary.extractive("\n".join(article.paragraphs), "en")
-    assert 25 <= len(result.split()) <= 90
+    text = "\n".join(article.paragraphs)
+    result = summary.extractive(text, "en")
+    assert 100 <= len(result) <= summary.MAX_CHARS
+    for sentence in summary.sentences(result, "en"):
+        assert sentence in text
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("x" * 200_000, "en"),  # one enormous token: the summary once was 100,000 characters
+    ("冷" * 200_000, "zh"),
+    ("供应链" * 70_000, "zh"),
+    ("word " * 40_000, "en"),
+    ("A very long sentence without an end " * 30 + ".", "en"),
+    ("这是一个没有句号的很长的句子，" * 40, "zh"),
+    ("第一句很短。" + "第二句非常非常长，" * 60 + "。", "zh"),
+    ("Mixed 中文 and English text " * 100, "en"),
+])
+def test_summary_is_at_most_200_characters_for_any_input(text, language):
+    result, _ = summary.summarize(text, language)
+    assert 0 < len(result) <= 200
+
+
+def test_every_corpus_summary_fits():
+    for article in corpus.articles():
+        assert len(summary.extractive("\n".join(article.paragraphs), article.lang)) <= 200, article.id
+
+
+def test_a_long_english_sentence_is_cut_at_a_word():
+    text = " ".join(f"word{i}" for i in range(200))  # no sentence end anywhere
+    result = summary.fit(text, "en")
+    assert result.endswith("…") and len(result) <= 200
+    kept = result[:-1]
+    assert text.startswith(kept) and text[len(kept)] == " "
+
+
+def test_a_long_text_is_cut_at_its_last_sentence_end():
+    sentences = [f"Sentence number {i} says something about warehouses." for i in range(10)]
+    result = summary.fit(" ".join(sentences), "en")
+    assert result.endswith("warehouses.") and len(result) <= 200
+    assert " ".join(sentences).startswith(result)
+
+
+def test_a_long_chinese_text_without_punctuation_is_cut_between_words():
+    text = "冷链物流企业正在把温控数据接入运输管理系统疫苗和生鲜在途温度全程可追溯" * 10
+    result = summary.fit(text, "zh")
+    kept = result.removesuffix("…")
+    assert result.endswith("…") and len(result) <= 200 and text.startswith(kept)
+    words = summary.segmenter().cut(text)
+    boundaries = {sum(len(w) for w in words[:n]) for n in range(len(words) + 1)}
+    assert len(kept) in boundaries, "the cut falls between two of jieba's words"
 
 
 def test_chinese_sentences_split_on_full_stops_and_semicolons():

@@ -26,8 +26,9 @@ class Command(BaseCommand):
     def handle(self, *args, addr, no_serve, **options):
         console = Console(file=self.stdout)
         console.rule("[bold]Content library demo")
-        console.print("1/5 Migrating the database")
+        console.print("1/5 Migrating the database and collecting static files (the admin's CSS and JavaScript)")
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)  # WhiteNoise serves them, as in production
         demo.categories_ensure()
 
         port = int(os.environ.get("DEMO_SITE_PORT", site_demo.DEMO_SITE_PORT))
@@ -77,4 +78,5 @@ class Command(BaseCommand):
             console.print("DEMO_SERVE=0: not starting the server.")
             return
         console.print(f"Serving http://{addr}/ (articles) and http://{addr}/admin/ (editors and crawl runs). Ctrl+C stops.")
+        # Django's development server, static files through WhiteNoise (production runs gunicorn: docker-compose.yml).
         call_command("runserver", addr, use_reloader=False)

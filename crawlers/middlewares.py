@@ -80,6 +80,9 @@ class _CheckedRedirects:
     has, and a chain over the limit are refused with their reason instead of dropped unseen (by
     the duplicate filter, the offsite filter or Scrapy's own limit)."""
 
+    def _engine_started(self) -> None:
+        pass  # Scrapy warns here that no Referer middleware runs: on purpose, our crawls send no Referer
+
     def _redirect(self, redirected, request, reason):
         if request.meta.get("page"):
             chain = [*request.meta.get("redirect_urls", []), request.url]

@@ -66,7 +66,7 @@ def test_crawl_records_each_page_fate_and_a_second_crawl_changes_nothing(run_cra
     assert outcomes_of(run1) == expected
     assert run1.status == CrawlRun.Status.FINISHED and run1.finished_at is not None
     assert sum(run1.counts.values()) == len(expected)
-    assert "Saved" in first.stdout and "HTTP error" in first.stdout  # the summary table
+    assert "已保存" in first.stdout and "HTTP 错误" in first.stdout  # the summary table, in LANGUAGE_CODE
 
     # Politeness: robots.txt kept the crawler away; the per-domain cap held.
     assert "/private/secret.html" not in hits

@@ -89,7 +89,7 @@ def test_editor_adds_a_lexicon_term_in_admin(client, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:recommender_lexiconterm_add"),
                                {"term": "物流自动化", "source": "editor", "active": "on"}, follow=True)
-    assert "kept whole" in response.content.decode()
+    assert "将作为整词保留" in response.content.decode()  # the admin's message, in Chinese by default
     article.refresh_from_db()
     assert "物流自动化" in article.tokens.split()
 

@@ -4,6 +4,7 @@ import socket
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from contentlib import corpus
 from contentlib.models import Article
@@ -13,8 +14,9 @@ from recommender.retrieval import retrieve
 
 
 @pytest.mark.django_db(transaction=True)
-def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys):
+def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, settings, tmp_path):
     monkeypatch.setenv("DEMO_SERVE", "0")
+    settings.STATIC_ROOT = tmp_path / "static"  # the demo collects static files: not into the checkout
     with socket.socket() as probe:  # a free port of its own: away from a running demo and from other test runs
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -38,8 +40,10 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys):
     hits = retrieve("冷链物流 温控").hits
     assert hits and Article.objects.filter(id__in=[h.id for h in hits], status="approved").count() == len(hits)
     password = out.split("password")[1].split()[0]
-    assert authenticate(username="demo-editor", password=password) is not None
+    # With the sign-in throttle installed, authenticate() takes the request, as the login views pass it.
+    assert authenticate(RequestFactory().post("/admin/login/"), username="demo-editor", password=password) is not None
     assert "for local use only" in out
+    assert (tmp_path / "static" / "staticfiles.json").exists()  # collected, for WhiteNoise to serve
 
     call_command("demo")
     out = capsys.readouterr().out

@@ -50,14 +50,14 @@ class Command(BaseCommand):
             for column in ("url", "outcome", "reason"):
                 listing.add_column(column, overflow="fold")
             for page in run.pages.all():
-                listing.add_row(page.url, page.get_outcome_display(), page.reason)
+                listing.add_row(page.url, str(page.get_outcome_display()), page.reason)
             console.print(listing)
         summary = Table(title=f"Crawl #{run.id} of {found.slug}: {run.finish_reason}")
         summary.add_column("outcome")
         summary.add_column("pages", justify="right")
         for outcome, label in CrawlPage.Outcome.choices:
             if run.counts.get(outcome):
-                summary.add_row(label, str(run.counts[outcome]))
+                summary.add_row(str(label), str(run.counts[outcome]))
         summary.add_row("[bold]total", f"[bold]{run.pages_total}")
         console.print(summary)
         took = (run.finished_at - run.started_at).total_seconds()

@@ -57,7 +57,7 @@ class Command(BaseCommand):
         table.add_column("status")
         table.add_column("articles", justify="right")
         for status, label in Article.Status.choices:
-            table.add_row(label, str(Article.objects.filter(status=status).count()))
+            table.add_row(str(label), str(Article.objects.filter(status=status).count()))
         console.print(table)
         labels = dict(CrawlPage.Outcome.choices)
         console.print(f"This crawl: {', '.join(f'{labels[k]} {v}' for k, v in sorted(run.counts.items()))}; "

@@ -13,6 +13,7 @@ from crawlers.models import CrawlPage, CrawlRun
 from recommender.retrieval import retrieve
 
 
+@pytest.mark.timeout(900)  # two demo runs: crawl, e5 enrichment of 60 articles and indexing, twice
 @pytest.mark.django_db(transaction=True)
 def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, settings, tmp_path):
     monkeypatch.setenv("DEMO_SERVE", "0")

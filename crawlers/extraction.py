@@ -1,12 +1,24 @@
-"""Main-text extraction with trafilatura: text, kept HTML, title, author, date, language, canonical URL."""
+"""Main-text extraction with trafilatura: plain text, kept HTML, title, author, date, language, links.
+
+One page goes through these steps (extract_page):
+  1. trafilatura in precision mode finds the main text; the stored text is written from the
+     extracted tree as plain text (no Markdown, no link syntax);
+  2. links are counted on trafilatura's balanced-mode tree of the same page, between the main
+     text's first and last block (precision mode drops teaser links, which would hide a listing);
+  3. the date comes from the page's markup only (crawlers.dates).
+"""
 import datetime as dt
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import trafilatura
+from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.htmlprocessing import build_html_output
+from trafilatura.utils import load_html
+
+from crawlers.dates import publication_date
 
 # Query parameters that only say where a visitor came from: dropping them gives one URL per page.
 _TRACKING_PARAM = re.compile(
@@ -22,16 +34,24 @@ _EN_STOPWORDS = frozenset(
     "into our these other what when who how about after most new year".split()
 )
 
-# The same options for the crawl and for the extraction-only benchmark floor (bench/crawl.py).
-EXTRACT_OPTIONS = {
+_COMMON_OPTIONS = {
     "include_comments": False,  # reader comments are not the article
     "include_tables": True,
-    "include_links": True,  # kept so that the share of link text can be measured
-    "with_metadata": True,
-    # Dates only from the page's own metadata and markup, never a guess from the text (which is
-    # where comment timestamps live).
-    "date_extraction_params": {"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%d"},
+    # Links stay in the extracted tree as <ref> elements, so that the share of link text can be
+    # measured on the tree; the stored text is written from the tree without them (_plain_text).
+    "include_links": True,
 }
+# The main text. Precision mode, measured on real pages (docs/BENCHMARKS.md, Extraction on real
+# pages), drops more boilerplate (related lists, bylines, share bars) than it loses text.
+EXTRACT_OPTIONS = {
+    **_COMMON_OPTIONS,
+    "favor_precision": True,
+    "with_metadata": True,  # title and author; the date is read by crawlers.dates instead
+    "date_extraction_params": {"extensive_search": False, "original_date": True},  # cheapest htmldate run
+}
+# The links: balanced mode keeps teaser headlines, the mark of a listing page; no fallback
+# extractors and no metadata, since only the links between the main text's blocks are counted.
+LINK_OPTIONS = {**_COMMON_OPTIONS, "fast": True}
 
 
 @dataclass(frozen=True)
@@ -42,45 +62,154 @@ class ExtractedPage:
     author: str
     published_at: dt.datetime | None
     language: str
-    link_text_share: float  # share of the main text that is link text
+    link_text_share: float  # share of the main text's characters that are link text
     link_count: int  # links inside the main text
+    linked_text_chars: int = 0  # characters of the main text the links were counted in
 
     def is_link_list(self, *, max_link_share: float, min_chars_per_link: int) -> bool:
         """True for a page whose main text is mostly links or a list of teasers (a listing page)."""
         if self.link_text_share > max_link_share:
             return True
-        return self.link_count >= 3 and len(self.text) / self.link_count < min_chars_per_link
+        chars = self.linked_text_chars or len(self.text)
+        return self.link_count >= 3 and chars / self.link_count < min_chars_per_link
 
 
 def extract_page(html: str, url: str) -> ExtractedPage | None:
     """Returns the page's main content and metadata, or None when trafilatura finds no main text."""
-    document = trafilatura.bare_extraction(html, url=url, **EXTRACT_OPTIONS)
-    if document is None or not (document.text or "").strip():
+    tree = load_html(html)
+    if tree is None:
         return None
-    text = document.text.strip()
-    refs = list(document.body.iter("ref"))
-    link_chars = sum(len("".join(ref.itertext())) for ref in refs)
-    body_chars = max(1, len("".join(document.body.itertext())))
+    document = trafilatura.bare_extraction(tree, url=url, **EXTRACT_OPTIONS)
+    if document is None:
+        return None
+    text = _plain_text(document.body)
+    if not text:
+        return None
+    lines = text.split("\n")
+    links, link_chars, linked_chars = _main_text_links(tree, url, lines)
+    title = " ".join((document.title or "").split())
+    title_element = _title_element(tree, title)
+    day = publication_date(tree, url=url, title_element=title_element, body_start=lines[0], body_end=lines[-1])
     return ExtractedPage(
-        title=(document.title or "").strip(),
+        title=title,
         text=text,
         html=build_html_output(document),
         author=(document.author or "").strip(),
-        published_at=_parse_date(document.date),
+        published_at=dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.timezone.utc) if day else None,
         language=detect_language(text),
-        link_text_share=min(1.0, link_chars / body_chars),
-        link_count=len(refs),
+        link_text_share=min(1.0, link_chars / max(1, linked_chars)),
+        link_count=links,
+        linked_text_chars=linked_chars,
     )
 
 
-def _parse_date(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.timezone.utc)
+def _visible_chars(element) -> int:
+    """Returns the number of characters of the element's text that are not white space."""
+    return len("".join("".join(element.itertext()).split()))
+
+
+def _block_text(element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+# Step 1: plain text ---------------------------------------------------------------------------------
+
+# Elements of trafilatura's output tree that start and end a line of the plain text.
+_LINE_ELEMENTS = frozenset({"p", "head", "list", "item", "table", "row", "quote", "code", "graphic", "div", "note"})
+# Elements inside which a <code> is inline code, not a code block.
+_INLINE_CONTEXT = frozenset({"p", "head", "item", "cell", "hi", "ref", "del", "quote"})
+
+
+def _plain_text(body) -> str:
+    """Returns the extracted tree as plain text: one line per paragraph, heading, list item or table row.
+
+    No Markdown of any kind (trafilatura's own text output writes links as `[text](url)`, list
+    markers and table rules); runs of white space become one space, except inside code blocks,
+    which keep their lines.
+    """
+    lines: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        line = " ".join("".join(pending).split())
+        pending.clear()
+        if line:
+            lines.append(line)
+
+    def visit(element) -> None:
+        if element.tag == "code" and (element.getparent() is None or element.getparent().tag not in _INLINE_CONTEXT
+                                      or "\n" in "".join(element.itertext())):
+            flush()
+            lines.extend(line.rstrip() for line in "".join(element.itertext()).strip("\n").splitlines() if line.strip())
+        else:
+            starts_line = element.tag in _LINE_ELEMENTS
+            if starts_line or element.tag == "lb":
+                flush()
+            elif element.tag == "cell" and element.getprevious() is not None:
+                pending.append(" ")
+            pending.append(element.text or "")
+            for child in element:
+                visit(child)
+            if starts_line:
+                flush()
+        pending.append(element.tail or "")
+
+    pending.append(body.text or "")
+    for child in body:
+        visit(child)
+    flush()
+    return "\n".join(lines)
+
+
+# Step 2: links ----------------------------------------------------------------------------------------
+
+
+def _main_text_links(tree, url: str, lines: list[str]) -> tuple[int, int, int]:
+    """Returns (links, link characters, characters) of the balanced-mode tree's blocks within the main text.
+
+    The blocks counted run from the one holding the main text's first line to the one holding its
+    last, so that a related list after the article does not make an article look like a listing,
+    while the teaser headlines between a listing's summaries (which precision mode drops) count.
+    """
+    document = trafilatura.bare_extraction(tree, url=url, **LINK_OPTIONS)
+    if document is None:
+        return 0, 0, sum(len(line) - line.count(" ") for line in lines)
+    body = document.body
+    blocks = [b for b in body.iter(*_LINE_ELEMENTS) if not any(c.tag in _LINE_ELEMENTS for c in b.iterdescendants())]
+    squeezed = ["".join(_block_text(b).split()) for b in blocks]
+    first, last = "".join(lines[0].split())[:30], "".join(lines[-1].split())[-30:]
+    start = next((b for b, text in zip(blocks, squeezed) if first in text), None)
+    end = next((b for b, text in zip(reversed(blocks), reversed(squeezed)) if last in text), None)
+    refs = chars = link_chars = 0
+    inside = start is None  # main text not found in this tree: count all of it
+    for event, element in etree.iterwalk(body, events=("start", "end")):
+        if event == "start":
+            if element is start:
+                inside = True
+            if inside:
+                chars += _squeezed_len(element.text)
+                if element.tag == "ref" and not (element.get("target") or "").startswith("#") and (
+                        n := _visible_chars(element)):
+                    refs += 1
+                    link_chars += n
+        else:
+            if inside and element is not body:
+                chars += _squeezed_len(element.tail)
+            if element is end:
+                inside = False
+    return refs, link_chars, chars
+
+
+def _squeezed_len(text: str | None) -> int:
+    return len("".join(text.split())) if text else 0
+
+
+# Step 3: the title -------------------------------------------------------------------------------
+
+
+def _title_element(tree, title: str):
+    """Returns the <h1> that shows the title, for crawlers.dates (the article's header starts there)."""
+    return next((h1 for h1 in tree.iter("h1") if (text := _block_text(h1)) and text in title), None)
 
 
 def detect_language(text: str) -> str:

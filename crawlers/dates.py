@@ -61,7 +61,7 @@ _FOREIGN_TOKENS = frozenset({
     "footer", "nav", "menu", "answer-list", "answers",
 })
 _FOREIGN_TAGS = frozenset({"aside", "footer", "nav"})
-_MODIFIED = re.compile(r"updat|modif|edit", re.I)
+_MODIFIED = re.compile(r"updat|modif|edited|last-?edit", re.I)
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _TOKEN_SPLIT = re.compile(r"[\s\-_]+|(?<=[a-z])(?=[A-Z])")
 
@@ -287,7 +287,9 @@ def _header_time_date(tree, title_element, body_start: str, body_end: str) -> dt
         at = order[time]
         if not title_at < at < end_at:
             continue
-        if _MODIFIED.search(" ".join(filter(None, (time.get("class"), time.get("itemprop"), time.get("id"))))):
+        named = [time, time.getparent()]  # <time class="updated">, <span class="modified-date"><time>
+        if any(_MODIFIED.search(" ".join(filter(None, (e.get("class"), e.get("itemprop"), e.get("id")))))
+               for e in named if e is not None):
             continue
         if in_foreign_container(time):
             continue

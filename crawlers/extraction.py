@@ -1,9 +1,10 @@
 """Main-text extraction with trafilatura: plain text, kept HTML, title, author, date, language, links.
 
 One page goes through these steps (extract_page):
-  1. parse once; on a copy, turn layout tables into plain blocks and remove containers that are
+  1. parse once; on a copy, turn layout tables into plain blocks, remove containers that are
      boilerplate by their well-known class, id or ARIA role (comments, related and recommended
-     lists, 打赏/reward boxes, copyright statements, share bars, sidebars, QR codes);
+     lists, 打赏/reward boxes, copyright statements, share bars, sidebars, QR codes), and short
+     repeated blocks that each carry a timestamp (comments and cards under any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
      follow-us notices at the text's edges are cut; on a Q&A page the question's own paragraphs go
      before the answer;

@@ -9,8 +9,8 @@ near-duplicate), wrapped in the same clutter as the crawl-test site, listed in a
 from memory on 127.0.0.1. Then, each in a fresh process (cold):
   1. `manage.py crawl` (sitemap spider, every pipeline, PostgreSQL, enrichment queued on Redis and
      not run: no worker consumes the queue);
-  2. the extraction floor: the same `trafilatura.bare_extraction` call with the same options
-     (crawlers.extraction.EXTRACT_OPTIONS) over the same pages, in a loop.
+  2. the extraction floor: the crawl's own extraction (crawlers.extraction.extract_page: both
+     trafilatura passes and the rules around them) over the same pages, in a loop.
 Prints both throughputs and their ratio.
 """
 import argparse
@@ -47,11 +47,10 @@ from tests.crawlers.site import article_page  # noqa: E402  (the crawl-test site
 FLOOR = """
 import json, sys, time
 from pathlib import Path
-import trafilatura
-from crawlers.extraction import EXTRACT_OPTIONS
+from crawlers.extraction import extract_page
 pages = json.loads(Path(sys.argv[1]).read_text())
 start = time.perf_counter()
-found = sum(1 for url, path in pages if trafilatura.bare_extraction(Path(path).read_text(), url=url, **EXTRACT_OPTIONS))
+found = sum(1 for url, path in pages if extract_page(Path(path).read_text(), url))
 print(json.dumps({"seconds": time.perf_counter() - start, "found": found}))
 """
 

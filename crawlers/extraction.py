@@ -1,12 +1,33 @@
-"""Main-text extraction with trafilatura: text, kept HTML, title, author, date, language, canonical URL."""
+"""Main-text extraction with trafilatura: plain text, kept HTML, title, author, date, language, links.
+
+One page goes through these steps (extract_page):
+  1. parse once; on a copy, turn layout tables into plain blocks, remove containers that are
+     boilerplate by their well-known class, id or ARIA role (comments, related and recommended
+     lists, 打赏/reward boxes, copyright statements, share bars, sidebars, QR codes), and short
+     repeated blocks that each carry a timestamp (comments and cards under any name);
+  2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
+     follow-us notices at the text's edges are cut; on a Q&A page the question's own paragraphs go
+     before the answer;
+  3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax);
+  4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
+     main text's first and last block (precision mode drops teaser links, which would hide a
+     listing page);
+  5. the title is the article's own (the page title without the site's name), the date comes from
+     the page's markup only (crawlers.dates).
+"""
 import datetime as dt
 import re
+from copy import deepcopy
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import trafilatura
+from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.htmlprocessing import build_html_output
+from trafilatura.utils import load_html
+
+from crawlers.dates import class_tokens, in_foreign_container, publication_date
 
 # Query parameters that only say where a visitor came from: dropping them gives one URL per page.
 _TRACKING_PARAM = re.compile(
@@ -22,16 +43,24 @@ _EN_STOPWORDS = frozenset(
     "into our these other what when who how about after most new year".split()
 )
 
-# The same options for the crawl and for the extraction-only benchmark floor (bench/crawl.py).
-EXTRACT_OPTIONS = {
+_COMMON_OPTIONS = {
     "include_comments": False,  # reader comments are not the article
     "include_tables": True,
-    "include_links": True,  # kept so that the share of link text can be measured
-    "with_metadata": True,
-    # Dates only from the page's own metadata and markup, never a guess from the text (which is
-    # where comment timestamps live).
-    "date_extraction_params": {"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%d"},
+    # Links stay in the extracted tree as <ref> elements, so that the share of link text can be
+    # measured on the tree; the stored text is written from the tree without them (_plain_text).
+    "include_links": True,
 }
+# The main text. Precision mode, measured on real pages (docs/BENCHMARKS.md, Extraction on real
+# pages), drops more boilerplate (related lists, bylines, share bars) than it loses text.
+EXTRACT_OPTIONS = {
+    **_COMMON_OPTIONS,
+    "favor_precision": True,
+    "with_metadata": True,  # title and author; the date is read by crawlers.dates instead
+    "date_extraction_params": {"extensive_search": False, "original_date": True},  # cheapest htmldate run
+}
+# The links: balanced mode keeps teaser headlines, the mark of a listing page; no fallback
+# extractors and no metadata, since only the links between the main text's blocks are counted.
+LINK_OPTIONS = {**_COMMON_OPTIONS, "fast": True}
 
 
 @dataclass(frozen=True)
@@ -42,45 +71,407 @@ class ExtractedPage:
     author: str
     published_at: dt.datetime | None
     language: str
-    link_text_share: float  # share of the main text that is link text
+    link_text_share: float  # share of the main text's characters that are link text
     link_count: int  # links inside the main text
+    linked_text_chars: int = 0  # characters of the main text the links were counted in
 
     def is_link_list(self, *, max_link_share: float, min_chars_per_link: int) -> bool:
         """True for a page whose main text is mostly links or a list of teasers (a listing page)."""
         if self.link_text_share > max_link_share:
             return True
-        return self.link_count >= 3 and len(self.text) / self.link_count < min_chars_per_link
+        chars = self.linked_text_chars or len(self.text)
+        return self.link_count >= 3 and chars / self.link_count < min_chars_per_link
 
 
 def extract_page(html: str, url: str) -> ExtractedPage | None:
     """Returns the page's main content and metadata, or None when trafilatura finds no main text."""
-    document = trafilatura.bare_extraction(html, url=url, **EXTRACT_OPTIONS)
-    if document is None or not (document.text or "").strip():
+    tree = load_html(html)
+    if tree is None:
         return None
-    text = document.text.strip()
-    refs = list(document.body.iter("ref"))
-    link_chars = sum(len("".join(ref.itertext())) for ref in refs)
-    body_chars = max(1, len("".join(document.body.itertext())))
+    cleaned = deepcopy(tree)
+    _unwrap_layout_tables(cleaned)
+    _remove_boilerplate_containers(cleaned)
+    _remove_dated_items(cleaned)
+    document = trafilatura.bare_extraction(cleaned, url=url, **EXTRACT_OPTIONS)
+    if document is None:
+        return None
+    body = document.body
+    _cut_notices(body)
+    main_text = _plain_text(body)
+    if not main_text:
+        return None
+    links, link_chars, linked_chars = _main_text_links(cleaned, url, main_text.split("\n"))
+    title, title_element = _article_title(tree, document.title)
+    _prepend_question(tree, title_element, body, main_text)
+    text = _plain_text(body)
+    lines = text.split("\n")
+    day = publication_date(tree, url=url, title_element=title_element, body_start=lines[0], body_end=lines[-1])
     return ExtractedPage(
-        title=(document.title or "").strip(),
+        title=title,
         text=text,
         html=build_html_output(document),
         author=(document.author or "").strip(),
-        published_at=_parse_date(document.date),
+        published_at=dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.timezone.utc) if day else None,
         language=detect_language(text),
-        link_text_share=min(1.0, link_chars / body_chars),
-        link_count=len(refs),
+        link_text_share=min(1.0, link_chars / max(1, linked_chars)),
+        link_count=links,
+        linked_text_chars=linked_chars,
     )
 
 
-def _parse_date(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.timezone.utc)
+# Step 1: the cleaned page -------------------------------------------------------------------------
+
+# Class and id words (crawlers.dates.class_tokens) of containers that are never the article, on
+# Chinese and English sites alike; trafilatura's own list already covers navigation, footers,
+# share bars, bylines and most comment sections.
+_BOILERPLATE_WORDS = frozenset({
+    "comment", "comments", "reply", "replies", "pinglun", "liuyan",  # comments (评论, 留言)
+    "related", "recommend", "recommends", "recommended", "recommendation", "guess",  # related, 猜你喜欢
+    "reward", "dashang", "donate",  # 打赏
+    "copyright", "statement", "disclaimer", "shengming",  # copyright and platform statements (声明)
+    "sidebar", "aside", "hotlist", "rank", "ranking",  # sidebars, 热榜
+    "share", "toolbar", "qrcode",  # share and tool bars, QR codes
+    "signature",  # a blog's signature block under every post
+    "ad", "ads", "advert", "advertisement", "guanggao",  # 广告
+    "breadcrumb", "breadcrumbs", "crumb",
+    "download",  # "download our app"
+    "popup", "modal",
+})
+_BOILERPLATE_ROLES = frozenset({"complementary", "contentinfo", "navigation", "dialog", "alertdialog"})
+# Elements that hold blocks: an inline element (a, span) is never removed as a container.
+_CONTAINERS = frozenset({"div", "section", "aside", "ul", "ol", "dl", "table", "p", "header", "footer", "nav",
+                         "form", "li", "article", "figure"})
+_CONTENT_WORDS = frozenset({"content", "article", "body", "main", "story", "entry", "text"})
+_MAX_REMOVED_SHARE = 0.3  # a "container" with this share of the page's paragraph text is the article's
+
+
+def _visible_chars(element) -> int:
+    """Returns the number of characters of the element's text that are not white space."""
+    return len("".join("".join(element.itertext()).split()))
+
+
+def _unwrap_layout_tables(tree) -> None:
+    """Turns tables used for page layout into plain blocks, so that the extractor judges their parts.
+
+    Old Chinese sites lay whole pages out in tables (menu, sidebar, body and footer in cells), which
+    trafilatura keeps as one data table. Which tables hold data is readability's rule: a caption,
+    summary, header cells or column groups, or at least 10 rows, more than 4 columns or more than
+    10 cells; a table inside a table, or role="presentation", is layout.
+    """
+    for table in list(tree.iter("table")):
+        if not _is_data_table(table):
+            own = [e for e in table.iter("tbody", "thead", "tfoot", "tr", "td", "th")
+                   if next(e.iterancestors("table"), None) is table]  # a data table inside stays a table
+            for element in [table, *own]:
+                element.tag = "div"
+
+
+def _is_data_table(table) -> bool:
+    if table.get("role") in ("presentation", "none") or table.get("datatable") == "0":
+        return False
+    caption = table.find("caption")
+    if table.get("summary") or (caption is not None and _block_text(caption)):
+        return True
+    own = [e for e in table.iter("tr", "th", "thead", "tfoot", "col", "colgroup", "table")
+           if e is not table and next(e.iterancestors("table"), None) is table]
+    if any(e.tag == "table" for e in own):
+        return False
+    if any(e.tag in ("th", "thead", "tfoot", "col", "colgroup") for e in own):
+        return True
+    rows = [e for e in own if e.tag == "tr"]
+    columns = max((sum(int(c.get("colspan") or 1) if (c.get("colspan") or "1").isdigit() else 1
+                       for c in row if c.tag in ("td", "th")) for row in rows), default=0)
+    return len(rows) >= 10 or columns > 4 or len(rows) * columns > 10
+
+
+def _remove_boilerplate_containers(tree) -> None:
+    """Removes containers named as boilerplate (_BOILERPLATE_WORDS, ARIA roles) that do not hold the article.
+
+    A container is kept, whatever its name, when it also has a content word in its name
+    ("content-with-sidebar", "article-body sidebar-fixed"), holds the title's <h1> or the marked-up
+    article body, or holds a large share of the page's paragraph text: then it is the article's
+    wrapper, named for its layout.
+    """
+    body = tree.find("body")
+    if body is None:
+        return
+    doomed = []
+    for element in body.iter(*_CONTAINERS):
+        words = class_tokens(element)
+        if (element.get("role") in _BOILERPLATE_ROLES or words & _BOILERPLATE_WORDS) and not words & _CONTENT_WORDS:
+            doomed.append(element)
+    if not doomed:
+        return
+    paragraph_chars = max(1, sum(_visible_chars(p) for p in body.iter("p")))
+    removed = set()
+    for element in doomed:
+        if any(a in removed for a in element.iterancestors()):
+            continue  # already gone with an ancestor
+        if element.find(".//h1") is not None or element.xpath(".//*[contains(concat(' ', @itemprop, ' '), ' articleBody ')]"):
+            continue
+        if sum(_visible_chars(p) for p in element.iter("p")) > _MAX_REMOVED_SHARE * paragraph_chars:
+            continue
+        removed.add(element)
+        _remove(element)
+
+
+# The whole text of a timestamp element in a comment, a feed card or a related list.
+_ITEM_TIMESTAMP = re.compile(
+    r"^[\[(（【]?(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"|\d+\s*(?:秒|分钟|小时|天|周|个月|年)前|刚刚|(?:昨天|前天)(?:\s*\d{1,2}:\d{2})?"
+    r"|\d+\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\s+ago)[\])）】]?$",
+    re.I,
+)
+_MAX_ITEM_CHARS = 300
+# What templates repeat for comments and cards; table rows are left alone, a table is data.
+_ITEM_TAGS = frozenset({"div", "li", "article", "section", "dl", "dd"})
+
+
+def _remove_dated_items(tree) -> None:
+    """Removes short repeated items that each carry a timestamp: comments, feed cards, related lists.
+
+    Items are sibling blocks (never table rows: a table is data) with the same tag and class, at
+    least two, each holding an element whose whole text is a date or a time ("2024-09-19 13:05",
+    "3天前"). A long item (a forum's opening post) stays: only what a template repeats in short is
+    taken for a list of other things.
+    """
+    body = tree.find("body")
+    if body is None:
+        return
+    doomed = []
+    for parent in body.iter():
+        groups: dict[tuple, list] = {}
+        for child in parent:
+            if child.tag in _ITEM_TAGS and child.get("class"):
+                groups.setdefault((child.tag, child.get("class")), []).append(child)
+        for members in groups.values():
+            if len(members) >= 2 and all(_has_timestamp(m) for m in members):
+                doomed.extend(m for m in members if _visible_chars(m) <= _MAX_ITEM_CHARS and m.find(".//h1") is None)
+    for element in doomed:
+        if element.getparent() is not None:
+            _remove(element)
+
+
+def _has_timestamp(element) -> bool:
+    return any(d is not element and len(d) == 0 and _ITEM_TIMESTAMP.match(" ".join((d.text or "").split()))
+               for d in element.iter())
+
+
+def _remove(element) -> None:
+    """Removes the element, keeping its tail text in the document."""
+    parent = element.getparent()
+    if element.tail and element.tail.strip():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+# Step 2: the main text's edges, and the question of a Q&A page --------------------------------
+
+# A block that ends the article ("- END -", "（完）"): what follows is the platform's, not the author's.
+_END_MARKER = re.compile(r"^[\s\-—–_=·.。…()（）【】\[\]]*(END|THE END|完|全文完|本文完)[\s\-—–_=·.。…()（）【】\[\]]*$", re.I)
+# Short Chinese notices at the start or the end of an article: reprint and source lines, copyright
+# and platform statements, calls to follow or share. Never cut from the middle of the text.
+_EDGE_NOTICE = re.compile(
+    r"^(本文(来自|转载自|转自|来源|首发|经授权|为.{0,20}(原创|授权|上传|发布))|转载自|转自|来源[：:]|原标题[：:]|"
+    r"点击(上方|蓝字)|(特别|免责|版权)?声明[：:]|责任编辑|编辑[：:]|作者[：:].{0,30}$)"
+    r"|未经(作者)?授权|禁止转载|转载请|版权归.{0,20}所有|著作权归|版权所有|仅代表(该)?作者(本人)?(观点|立场)|"
+    r"不代表.{0,10}(立场|观点)|如有侵权|长按(识别)?二维码|扫码关注|关注(我们|公众号)|点个?[“\"]?在看"
+)
+_MAX_NOTICE_CHARS = 120
+# Containers that name a question: Q&A sites' question blocks, schema.org Question items.
+_QUESTION_WORDS = frozenset({"question", "ask"})
+
+
+def _block_text(element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def _cut_notices(body) -> None:
+    """Cuts an END marker and all after it, then notices at either edge of the extracted text."""
+    blocks = list(body)
+    for index, block in enumerate(blocks):
+        if _END_MARKER.match(_block_text(block)) and index > 0:
+            for later in blocks[index:]:
+                body.remove(later)
+            break
+    while len(body) > 1 and _is_notice(body[-1]):
+        body.remove(body[-1])
+    first = next((i for i, block in enumerate(body) if block.tag != "head"), None)  # past the title heading
+    while first is not None and first < len(body) - 1 and _is_notice(body[first]):
+        body.remove(body[first])
+
+
+def _is_notice(block) -> bool:
+    text = _block_text(block)
+    return not text or (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text)) and bool(_EDGE_NOTICE.search(text)))
+
+
+def _prepend_question(tree, title_element, body, main_text: str) -> None:
+    """On a Q&A page, puts the question's own paragraphs before the extracted answer.
+
+    The question is the nearest container around the title named for a question (class, id or
+    data attribute, or a schema.org Question item) that does not also hold the answer; its
+    paragraphs (or its itemprop="text"), outside comments and lists, are the question's body,
+    which trafilatura leaves out when it takes the answer for the main text.
+    """
+    if title_element is None:
+        return
+    title = _block_text(title_element)
+    answer_start = next(("".join(line.split())[:30] for line in main_text.split("\n") if line != title), "")
+    container = None
+    for ancestor in list(title_element.iterancestors())[:6]:
+        if ancestor.tag in ("body", "html", "main"):
+            break
+        names = class_tokens(ancestor) | {a.lower() for a in ancestor.attrib if a.startswith("data-")}
+        if names & _QUESTION_WORDS or any("question" in name for name in names) or (
+                ancestor.get("itemscope") is not None and (ancestor.get("itemtype") or "").endswith("/Question")):
+            container = ancestor
+            break
+    if container is None or not answer_start or answer_start in "".join("".join(container.itertext()).split()):
+        return  # no question block, or one that holds the answer too (then it is the whole page)
+    paragraphs = [p for p in container.iter("p") if title_element not in p.iterancestors()]
+    if not paragraphs:
+        paragraphs = container.xpath(".//*[@itemprop='text']")
+    have = "".join(main_text.split())
+    texts = []
+    for paragraph in paragraphs:
+        text = _block_text(paragraph)
+        if len(text) >= 8 and "".join(text.split()) not in have and not in_foreign_container(paragraph) and \
+                sum(_visible_chars(a) for a in paragraph.iter("a")) < 0.5 * _visible_chars(paragraph):
+            texts.append(text)
+    for position, text in enumerate(texts):
+        paragraph = etree.Element("p")
+        paragraph.text = text
+        body.insert(position, paragraph)
+
+
+# Step 3: plain text ---------------------------------------------------------------------------------
+
+# Elements of trafilatura's output tree that start and end a line of the plain text.
+_LINE_ELEMENTS = frozenset({"p", "head", "list", "item", "table", "row", "quote", "code", "graphic", "div", "note"})
+# Elements inside which a <code> is inline code, not a code block.
+_INLINE_CONTEXT = frozenset({"p", "head", "item", "cell", "hi", "ref", "del", "quote"})
+
+
+def _plain_text(body) -> str:
+    """Returns the extracted tree as plain text: one line per paragraph, heading, list item or table row.
+
+    No Markdown of any kind (trafilatura's own text output writes links as `[text](url)`, list
+    markers and table rules); runs of white space become one space, except inside code blocks,
+    which keep their lines.
+    """
+    lines: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        line = " ".join("".join(pending).split())
+        pending.clear()
+        if line:
+            lines.append(line)
+
+    def visit(element) -> None:
+        if element.tag == "code" and (element.getparent() is None or element.getparent().tag not in _INLINE_CONTEXT
+                                      or "\n" in "".join(element.itertext())):
+            flush()
+            lines.extend(line.rstrip() for line in "".join(element.itertext()).strip("\n").splitlines() if line.strip())
+        else:
+            starts_line = element.tag in _LINE_ELEMENTS
+            if starts_line or element.tag == "lb":
+                flush()
+            elif element.tag == "cell" and element.getprevious() is not None:
+                pending.append(" ")
+            pending.append(element.text or "")
+            for child in element:
+                visit(child)
+            if starts_line:
+                flush()
+        pending.append(element.tail or "")
+
+    pending.append(body.text or "")
+    for child in body:
+        visit(child)
+    flush()
+    return "\n".join(lines)
+
+
+# Step 4: links ----------------------------------------------------------------------------------------
+
+
+def _main_text_links(cleaned, url: str, lines: list[str]) -> tuple[int, int, int]:
+    """Returns (links, link characters, characters) of the balanced-mode tree's blocks within the main text.
+
+    The blocks counted run from the one holding the main text's first line to the one holding its
+    last, so that a related list after the article does not make an article look like a listing,
+    while the teaser headlines between a listing's summaries (which precision mode drops) count.
+    """
+    document = trafilatura.bare_extraction(cleaned, url=url, **LINK_OPTIONS)
+    if document is None:
+        return 0, 0, sum(len(line) - line.count(" ") for line in lines)
+    body = document.body
+    blocks = [b for b in body.iter(*_LINE_ELEMENTS) if not any(c.tag in _LINE_ELEMENTS for c in b.iterdescendants())]
+    squeezed = ["".join(_block_text(b).split()) for b in blocks]
+    first, last = "".join(lines[0].split())[:30], "".join(lines[-1].split())[-30:]
+    start = next((b for b, text in zip(blocks, squeezed) if first in text), None)
+    end = next((b for b, text in zip(reversed(blocks), reversed(squeezed)) if last in text), None)
+    refs = chars = link_chars = 0
+    inside = start is None  # main text not found in this tree: count all of it
+    for event, element in etree.iterwalk(body, events=("start", "end")):
+        if event == "start":
+            if element is start:
+                inside = True
+            if inside:
+                chars += _squeezed_len(element.text)
+                if element.tag == "ref" and not (element.get("target") or "").startswith("#") and (
+                        n := _visible_chars(element)):
+                    refs += 1
+                    link_chars += n
+        else:
+            if inside and element is not body:
+                chars += _squeezed_len(element.tail)
+            if element is end:
+                inside = False
+    return refs, link_chars, chars
+
+
+def _squeezed_len(text: str | None) -> int:
+    return len("".join(text.split())) if text else 0
+
+
+# Step 5: the title --------------------------------------------------------------------------------
+
+# What sites put between an article's title and their own name in <title>.
+_TITLE_SEPARATOR = re.compile(r"\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*")
+_TITLE_SEPARATOR_AT_END = re.compile(r"(?:\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*)$")
+_TITLE_CLASS = re.compile(r"title|headline|heading", re.I)
+
+
+def _article_title(tree, metadata_title: str | None):
+    """Returns the article's title and the element showing it (its <h1>, for crawlers.dates).
+
+    trafilatura's title, less the site's name: "冷链审计笔记 - 老冷的冷链手记" becomes "冷链审计笔记"
+    when an <h1> (or an element with a title class) of the page reads exactly that.
+    """
+    headings = [(_block_text(element), element) for element in tree.iter("h1")]
+    for element in tree.xpath("//body//*[self::h2 or self::td or self::div or self::span or self::p][@class]"):
+        if _TITLE_CLASS.search(element.get("class") or "") and len(element) <= 3:
+            headings.append((_block_text(element), element))
+    headings = [(text, element) for text, element in headings if text]
+    title = " ".join((metadata_title or "").split())
+    if not title:
+        return headings[0] if headings else ("", None)
+    for text, element in headings:
+        if text == title:
+            return title, element
+    for text, element in sorted(headings, key=lambda heading: -len(heading[0])):  # the longest that fits
+        if len(text) < len(title) and (
+                (title.startswith(text) and _TITLE_SEPARATOR.match(title, len(text)))  # "Title - Site"
+                or (title.endswith(text) and _TITLE_SEPARATOR_AT_END.search(title[:-len(text)]))):  # "Site | Title"
+            return text, element
+    return title, next((element for text, element in headings if element.tag == "h1" and text in title), None)
 
 
 def detect_language(text: str) -> str:

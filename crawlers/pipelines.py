@@ -239,8 +239,8 @@ class QualityPipeline(_CrawlPipeline):
         if page is None:
             return item.decide(Outcome.NO_TEXT, "trafilatura found no main text")
         if link_list:
-            return item.decide(Outcome.MOSTLY_LINKS, f"{page.link_count} links in {len(page.text)} characters of "
-                                                     f"main text ({page.link_text_share:.0%} link text)")
+            return item.decide(Outcome.MOSTLY_LINKS, f"{page.link_count} links in {page.linked_text_chars or len(page.text)} "
+                                                     f"characters of main text ({page.link_text_share:.0%} link text)")
         length = len(page.text)
         if length < settings.CRAWL_MIN_TEXT_CHARS:
             return item.decide(Outcome.TOO_SHORT, f"{length} characters of main text; the minimum is "

@@ -1,0 +1,147 @@
+"""Main-text extraction (crawlers.extraction.extract_page): plain text, the article's own title,
+boilerplate left out by general rules, Q&A pages, and links counted on the extracted tree."""
+import pytest
+from django.conf import settings
+
+from crawlers.extraction import extract_page
+
+PARAGRAPHS = [
+    "上个月我们走访了华东地区的三家冷链仓库，想弄清楚温控记录到底是怎么做出来的，又是怎么被审计发现问题的。",
+    "第一家仓库的探头布置在门口附近，每次开门都会触发报警，值班人员干脆把报警阈值调高了两度，记录看起来一直正常。",
+    "第二家仓库用的是新上线的温湿度监控系统，数据每五分钟上传一次，但除霜期间的数据被系统自动过滤掉了。",
+    "第三家仓库的做法最值得借鉴：每季度做一次温度分布验证，探头位置变更必须经过质量部审批，原始数据保留五年。",
+    "回头看，真正起作用的不是多高深的技术，而是把原始数据完整地拉出来，一条一条对上现场。",
+]
+URL = "https://blog.example/2025/03/audit/"
+
+
+def _page(body: str, *, title: str = "冷链审计笔记", head: str = "") -> str:
+    return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>{head}</head>
+<body><nav class="menu"><a href="/">首页</a> <a href="/cold/">冷链</a> <a href="/about/">关于</a></nav>
+{body}
+<div class="footer">版权所有 © 2025 老冷的冷链手记 · 浙ICP备2023041127号-1</div></body></html>"""
+
+
+def _article(extra_paragraphs: str = "", *, h1: str = "冷链审计笔记") -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return f'<article class="post"><h1>{h1}</h1>{paragraphs}{extra_paragraphs}</article>'
+
+
+def test_text_is_plain_without_markdown_or_link_syntax():
+    body = _article("""<p>详见<a href="https://gsp.example/rule">《药品经营质量管理规范》附录</a>第十二条。</p>
+<h2>三家仓库对比</h2>
+<ul><li>探头位置：门口</li><li>数据间隔：五分钟</li></ul>
+<table><tr><th>仓库</th><th>报警次数</th></tr><tr><td>甲</td><td>12</td></tr><tr><td>乙</td><td>3</td></tr></table>
+<pre><code>SELECT probe_id, max(temp)
+  FROM readings GROUP BY probe_id;</code></pre>""")
+    page = extract_page(_page(body), URL)
+    text = page.text
+    assert "详见《药品经营质量管理规范》附录第十二条。" in text
+    for syntax in ("](", "[《", "https://gsp.example", "|", "---", "# ", "- 探头", "```", "**"):
+        assert syntax not in text
+    lines = text.split("\n")
+    assert "三家仓库对比" in lines and "探头位置：门口" in lines and "数据间隔：五分钟" in lines
+    assert "仓库 报警次数" in lines and "甲 12" in lines
+    assert "  FROM readings GROUP BY probe_id;" in lines  # code keeps its indentation
+    assert page.link_count == 1 and 0 < page.link_text_share < 0.1  # counted on the tree, not the text
+
+
+def test_title_is_the_articles_not_the_sites():
+    assert extract_page(_page(_article(), title="冷链审计笔记 - 老冷的冷链手记"), URL).title == "冷链审计笔记"
+    assert extract_page(_page(_article(), title="老冷的冷链手记 | 冷链审计笔记"), URL).title == "冷链审计笔记"
+    assert extract_page(_page(_article(h1="冷链审计：上篇"), title="冷链审计：上篇 - 老冷"), URL).title == "冷链审计：上篇"
+
+
+def test_boilerplate_containers_go_by_their_names_but_never_the_articles_wrapper():
+    body = f"""<div class="content-with-sidebar">{_article()}
+<div class="post-reward"><p>如果这篇文章帮到了你，可以请我喝杯咖啡。</p></div>
+<div class="post_statement"><p>特别声明：本文为作者上传并发布，仅代表该作者观点，平台仅提供信息发布服务。</p></div>
+<div class="recommend-box"><p>夏季高峰期冷藏车的预冷清单，一份讲透冷藏车预冷的完整指南。</p></div>
+<div id="MySignature" role="contentinfo"><p>本文版权归作者所有，欢迎转载，但请注明出处。</p></div></div>"""
+    text = extract_page(_page(body), URL).text
+    assert PARAGRAPHS[0] in text and PARAGRAPHS[-1] in text
+    for boilerplate in ("请我喝杯咖啡", "特别声明", "预冷清单", "本文版权归作者所有"):
+        assert boilerplate not in text
+
+
+def test_layout_tables_do_not_bring_the_menu_sidebar_and_footer():
+    cells = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    body = f"""<table><tr><td class="menu"><a href="/">网站首页</a> | <a href="/news/">协会动态</a></td></tr></table>
+<table><tr><td width="240"><table><tr><td>协会动态</td></tr>
+<tr><td>· <a href="/n/1">协会召开展台搭建安全工作座谈会</a> [2025-02-20]</td></tr>
+<tr><td>· <a href="/n/2">关于开展会员单位信用评价的通知</a> [2025-02-12]</td></tr></table></td>
+<td><table><tr><td class="titlered">冷链审计笔记</td></tr><tr><td class="font14">{cells}</td></tr></table></td></tr></table>"""
+    page = extract_page(_page(body, title="冷链审计笔记--临江市会展业协会"), URL)
+    assert page.title == "冷链审计笔记"
+    assert page.text.split("\n")[0] == PARAGRAPHS[0] and page.text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+def test_notices_at_the_edges_and_after_an_end_marker_are_cut():
+    body = f"""<article class="post"><h1>冷链审计笔记</h1>
+<p>本文来自微信公众号“冷链手记”（ID：lengchain），作者：老冷，经授权发布。</p>
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}
+<p>本文为作者原创，未经授权禁止转载。</p>
+<p>- END -</p><p>往期推荐</p><p><a href="/p/9">冷藏集装箱预冷到底要多久</a></p><p>长按识别二维码，关注冷链手记</p></article>"""
+    text = extract_page(_page(body), URL).text
+    assert PARAGRAPHS[0] in text and PARAGRAPHS[-1] in text
+    for notice in ("本文来自微信公众号", "未经授权禁止转载", "END", "往期推荐", "长按识别二维码"):
+        assert notice not in text
+
+
+def test_repeated_dated_items_go_but_a_long_post_stays():
+    comments = "".join(f'<div class="tie_item"><span class="tie_user">网友{n}</span><span class="tie_time">2025-03-1{n} 13:05</span>'
+                       f"<p>第{n}条跟贴：我们也遇到过除霜期间数据被过滤的问题。</p></div>" for n in range(3))
+    long_post = ('<div class="tie_item"><span class="tie_time">2025-03-19 09:00</span>'
+                 f'<p>{"".join(PARAGRAPHS)}</p></div>')
+    text = extract_page(_page(_article() + f'<div class="tie_list">{comments}{long_post}</div>'), URL).text
+    assert "跟贴" not in text
+    assert PARAGRAPHS[0] in text
+
+
+def test_qa_page_keeps_the_question_and_its_answer_not_the_related_list():
+    body = f"""<main><section data-qa-question="1906"><h1>冷库温控记录怎么做才经得起审计？</h1>
+<div class="prose"><p>我们公司刚接手一个医药冷库，下个月要迎接客户审计。</p><p>温控记录应该怎么做，哪些地方最容易出问题？</p></div>
+<div class="meta"><span>提问者 小王</span><button>我来回答</button></div></section>
+<article class="answer" data-accepted="true"><header><a href="/u/1">老冷</a><time datetime="2025-04-22T16:40:05+08:00">4月22日</time></header>
+<div class="answer-body">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></article>
+<section><h2>大家还在问</h2><ul>
+<li><a href="/qa/1">冷藏车预冷要多久？</a><p>一般需要三十分钟左右，视车型而定……</p></li>
+<li><a href="/qa/2">温湿度探头多久校准一次？</a><p>通常每年校准一次，关键点位半年一次……</p></li>
+<li><a href="/qa/3">冷库除霜时温度超标算不算偏差？</a><p>要看除霜时长和温度回升幅度……</p></li></ul></section></main>"""
+    page = extract_page(_page(body, title="冷库温控记录怎么做才经得起审计？"), URL)
+    lines = page.text.split("\n")
+    assert lines[:2] == ["我们公司刚接手一个医药冷库，下个月要迎接客户审计。", "温控记录应该怎么做，哪些地方最容易出问题？"]
+    assert PARAGRAPHS[-1] in page.text
+    assert "冷藏车预冷要多久" not in page.text and "通常每年校准一次" not in page.text
+    assert page.published_at.date().isoformat() == "2025-04-22"  # the answer's header, not a visible date
+
+
+def _is_listing(page) -> bool:
+    return page.is_link_list(max_link_share=settings.CRAWL_MAX_LINK_TEXT_SHARE,
+                             min_chars_per_link=settings.CRAWL_MIN_CHARS_PER_LINK)
+
+
+def test_a_teaser_listing_counts_its_headline_links():
+    """Precision mode drops the teasers' headline links; they are counted on the balanced-mode tree."""
+    items = "".join(f'<li><h2><a href="/p/{n}">第{n}篇：{p[:18]}</a></h2><p class="summary">{p}</p></li>'
+                    for n, p in enumerate(PARAGRAPHS * 2))
+    page = extract_page(_page(f'<main><h1>冷链</h1><ul class="items">{items}</ul></main>', title="冷链 | 老冷的冷链手记"),
+                        URL)
+    assert page is None or _is_listing(page)
+
+
+def test_an_article_with_a_related_list_after_it_is_not_a_listing():
+    related = "".join(f'<li><a href="/p/{n}">相关文章第{n}篇：冷藏车预冷清单与实操要点</a></li>' for n in range(8))
+    page = extract_page(_page(_article() + f"<ul>{related}</ul>"), URL)
+    assert not _is_listing(page)
+    assert PARAGRAPHS[0] in page.text
+
+
+@pytest.mark.parametrize("head", [
+    '<meta property="article:published_time" content="2025-03-14T09:20:11+08:00">',
+    '<script type="application/ld+json">{"@type": "BlogPosting", "datePublished": "2025-03-14"}</script>',
+])
+def test_date_comes_from_markup_not_from_a_comment(head):
+    comment = '<div class="comments"><div class="comment"><time datetime="2025-04-09">4月9日</time><p>写得好，谢谢分享。</p></div></div>'
+    page = extract_page(_page(_article() + comment, head=head), URL)
+    assert page.published_at.date().isoformat() == "2025-03-14"

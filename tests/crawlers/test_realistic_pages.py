@@ -1,0 +1,96 @@
+"""Realistic Chinese pages (tests/crawlers/pages/realistic/, written blind to the extraction code),
+each fed to the site spider as an HtmlResponse and through the extraction and quality pipelines.
+
+For every page in expected.yaml: the title, the article's first and last sentence, none of its
+boilerplate, the date its markup carries (or none), and plain text without Markdown or link syntax.
+Pages marked `held_out` are a check no extraction rule was tuned on; those that fail the general
+rules are listed in HELD_OUT_FAILURES, xfail(strict=True), so that a fix shows up as well.
+"""
+import datetime as dt
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from crawlers.pipelines import ExtractionPipeline, QualityPipeline
+from crawlers.spiders.site import SiteSpider
+
+PAGES = Path(__file__).parent / "pages" / "realistic"
+EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
+
+# Held-out pages that the general rules did not get right on their one final run (2026-12-01),
+# with what went wrong; no rule was tuned on them, before or after. Dates were right on all nine.
+HELD_OUT_FAILURES: dict[str, str] = {
+    "baiduzhidao_factoring.html": "first sentence missing: '我们是给主机厂供货的二级供应商，账期一般120天。'",
+    "discuz_warehouse_wms.html": "title keeps its '[经验分享] ' prefix; the text keeps '本帖最后由 仓管老李 于 "
+                                 "2019-9-2 08:41 编辑', '仓库无小事，库存即现金。' and '9aKd2'",
+    "gov_notice_smart_factory.html": "the text keeps '002482113/2024-00127'",
+    "docs_offline_deploy_no_date.html": "recorded as a listing (17 links followed), not saved",
+}
+
+# Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
+MARKDOWN = re.compile(
+    r"!?\[[^\]\n]*\]\([^)\n]*\)"  # [text](url), ![alt](src)
+    r"|^#{1,6}\s"  # headings
+    r"|\*\*[^*\n]+\*\*|__[^_\n]+__"  # bold
+    r"|^```|^\|.*\|$|^\s*\|?\s*-{3,}\s*\|"  # code fences, table rows and rules
+    r"|<a\s|</a>|href=",  # left-over HTML links
+    re.M,
+)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _params():
+    for entry in EXPECTED:
+        marks = []
+        if entry["held_out"] and entry["file"] in HELD_OUT_FAILURES:
+            marks.append(pytest.mark.xfail(strict=True, reason=HELD_OUT_FAILURES[entry["file"]]))
+        group = "held_out" if entry["held_out"] else "dev"
+        yield pytest.param(entry, id=f"{group}-{entry['file'].removesuffix('.html')}", marks=marks)
+
+
+def _extract(entry):
+    """Returns the page item after the spider and the extraction and quality pipelines."""
+    url = entry["url"]
+    # GBK pages come with no charset anywhere, the header included, as such servers send them.
+    content_type = "text/html" if entry["encoding"] == "gbk" else "text/html; charset=utf-8"
+    source = SimpleNamespace(start_urls=[url], allowed_domains=[], allow_patterns=[], deny_patterns=[])
+    crawler = get_crawler(SiteSpider, {"PAGE_MAX_BYTES": 3_000_000})
+    spider = SiteSpider.from_crawler(crawler, source=source, run_id=0)
+    crawler.spider = spider
+    response = HtmlResponse(url, body=(PAGES / entry["file"]).read_bytes(), headers={"Content-Type": content_type},
+                            request=Request(url, meta={"page": True}))
+    item = list(spider.parse_page(response))[-1]
+    for pipeline in (ExtractionPipeline(crawler), QualityPipeline(crawler)):
+        item = pipeline.process_item(item)
+    return item
+
+
+@pytest.mark.parametrize("entry", list(_params()))
+def test_realistic_page_is_stored_whole_and_clean(entry):
+    item = _extract(entry)
+    page = item.page
+    assert page is not None, item.reason
+    text = _norm(page.text)
+    problems = []
+    if item.outcome is not None:
+        problems.append(f"not saved: {item.outcome} ({item.reason})")
+    if page.title != entry["title"]:
+        problems.append(f"title {page.title!r}")
+    for which in ("first_sentence", "last_sentence"):
+        if _norm(entry[which]) not in text:
+            problems.append(f"{which} missing: {entry[which]}")
+    problems += [f"boilerplate kept: {s}" for s in entry["must_not_contain"] if _norm(s) in text]
+    want = dt.date.fromisoformat(str(entry["date"])) if entry["date"] else None
+    got = page.published_at.date() if page.published_at else None
+    if got != want:
+        problems.append(f"date {got}, expected {want}")
+    problems += [f"markdown: {m.group(0)!r}" for m in MARKDOWN.finditer(page.text)]
+    assert not problems, "\n".join(problems)

@@ -191,6 +191,43 @@ class Article(models.Model):
         return self.status == self.Status.APPROVED and self.duplicate_of_id is None
 
 
+class MinHashSignature(models.Model):
+    """An article's MinHash, so a candidate from the LSH bands can be checked without re-reading text."""
+
+    article = models.OneToOneField(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash",
+    )
+    content_hash = models.CharField(
+        _("content hash"), max_length=64,
+        help_text=_("The article's content hash when this was computed."),
+    )
+    hashvalues = models.BinaryField(
+        _("hash values"),
+        help_text=_("uint32 MinHash values (datasketch affine32 scheme), little-endian."),
+    )
+
+    class Meta:
+        verbose_name = _("MinHash signature")
+        verbose_name_plural = _("MinHash signatures")
+
+    def __str__(self) -> str:
+        return f"minhash of #{self.article_id}"
+
+
+class MinHashBand(models.Model):
+    """One LSH band key of one article: articles sharing any key are near-duplicate candidates."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash_bands",
+    )
+    key = models.BigIntegerField(_("key"), help_text=_("A 63-bit hash of (band number, the band's MinHash values)."))
+
+    class Meta:
+        verbose_name = _("MinHash band")
+        verbose_name_plural = _("MinHash bands")
+        indexes = [models.Index(fields=["key"], name="minhashband_key")]
+
+
 class Keyword(models.Model):
     """A normalized keyword (lowercase, half-width), shared by every article that has it."""
 

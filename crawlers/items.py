@@ -17,7 +17,7 @@ class PageItem:
     page_link_share: float = 0.0  # share of the whole page's text that is link text
     canonical_url: str = ""
     page: ExtractedPage | None = None
-    minhash: bytes | None = None  # the MinHash of page.text (crawlers.dedup.minhash_to_bytes)
+    minhash: bytes | None = None  # the MinHash of page.text (contentlib.dedup.minhash_to_bytes)
     # Set by whichever step decides the page's fate; the steps after it leave the item alone.
     outcome: str | None = None
     reason: str = ""

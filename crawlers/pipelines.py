@@ -20,7 +20,8 @@ from twisted.protocols.basic import Int32StringReceiver
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from crawlers import dedup, services
+from contentlib import dedup
+from crawlers import services
 from crawlers.extraction import ExtractedPage, canonical_url, extract_page
 from crawlers.items import PageItem
 from crawlers.models import CrawlPage

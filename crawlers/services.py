@@ -5,23 +5,21 @@ import os
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from contentlib import services as library
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Source
 from contentlib.text import content_hash
-from crawlers import dedup, selectors
+from contentlib import dedup
+from contentlib.models import MinHashSignature
+from crawlers import selectors
 from crawlers.extraction import ExtractedPage
-from crawlers.models import CrawlPage, CrawlRun, MinHashBand, MinHashSignature
+from crawlers.models import CrawlPage, CrawlRun
 
 logger = logging.getLogger(__name__)
 Outcome = CrawlPage.Outcome
-# Any fixed 64-bit number: the PostgreSQL advisory lock that serializes "look up, then index" of
-# near-duplicates across concurrent crawls. SQLite needs none: its IMMEDIATE transactions already
-# admit one writer at a time.
-_DEDUP_LOCK_KEY = 0x636F6E74656E74
 
 
 @dataclass(frozen=True)
@@ -170,7 +168,7 @@ class _LibraryView:
                    .exclude(outcome=Outcome.DUPLICATE).order_by("-id").values_list("article_id", "url"))
         for article_id, url in earlier:
             self.stood_for[id(self.rows[article_id])] = url
-        band_rows = _band_members(keys)
+        band_rows = dedup.band_members(keys)
         self.signatures: dict[int, object] = {}  # id(row) -> MinHash
         stored = MinHashSignature.objects.filter(article_id__in={a for _, a in band_rows}).values_list(
             "article_id", "hashvalues", *(f"article__{f}" for f in fields[1:]))
@@ -262,7 +260,7 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
     todo = [(index, page) for index, page in enumerate(pages) if results[index] is None]
     if not todo:
         return results
-    _dedup_lock()
+    dedup.index_lock()
     digests = [content_hash(page.page.title, page.page.text) for _, page in todo]
     num_perm = settings.CRAWL_MINHASH_PERMUTATIONS
     signatures = [dedup.minhash_from_bytes(page.signature, num_perm) if page.signature else
@@ -297,7 +295,7 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
                 published.add(save.index)
     # The near-duplicate index follows the library's own text: a change waiting for review is not
     # the article's text yet (the index catches up at the next crawl once it is approved).
-    _index_many([(save.row.id, save.row.content_hash, save.signature, save.keys, result.outcome == "created")
+    dedup.index_many([(save.row.id, save.row.content_hash, save.signature, save.keys, result.outcome == "created")
                  for save, result in zip(saves, upserted, strict=True)
                  if result.changed or save.index in published])
 
@@ -362,61 +360,5 @@ def _judge(view: _LibraryView, index: int, page: CrawledPage, digest: str, signa
 
 
 def minhash_index_backfill(*, batch_size: int = 500) -> int:
-    """Indexes every library article not yet in the near-duplicate index (or changed since); returns how many."""
-    # The band layout comes from datasketch's optimisation (scipy, a fraction of a second, once per
-    # process): work it out here, before a crawl starts, rather than in its first batch.
-    dedup.band_layout(settings.CRAWL_NEAR_DUPLICATE_THRESHOLD, settings.CRAWL_MINHASH_PERMUTATIONS)
-    done = 0
-    while True:
-        batch = list(selectors.articles_missing_minhash()[:batch_size])
-        if not batch:
-            return done
-        with transaction.atomic():
-            _dedup_lock()
-            entries = []
-            for article in batch:
-                signature = dedup.minhash(article.text, article.language or "", settings.CRAWL_MINHASH_PERMUTATIONS)
-                keys = dedup.band_keys(signature, settings.CRAWL_NEAR_DUPLICATE_THRESHOLD)
-                entries.append((article.id, article.content_hash, signature, keys, False))
-            _index_many(entries)
-        done += len(batch)
-
-
-def _index_many(entries: list[tuple[int, str, object, list[int], bool]]) -> None:
-    """Writes (article id, content hash, MinHash, band keys, new?) into the near-duplicate index."""
-    new = []
-    for article_id, digest, signature, _, is_new in entries:
-        values = {"content_hash": digest, "hashvalues": dedup.minhash_to_bytes(signature)}
-        if is_new:  # a row created in this transaction has no index entries yet: skip the look-ups
-            new.append(MinHashSignature(article_id=article_id, **values))
-        else:
-            MinHashSignature.objects.update_or_create(article_id=article_id, defaults=values)
-            MinHashBand.objects.filter(article_id=article_id).delete()
-    MinHashSignature.objects.bulk_create(new)
-    bands = [(article_id, key) for article_id, _, _, keys, _ in entries for key in keys]
-    if connection.vendor == "postgresql" and bands:
-        # Two arrays in one statement: building ~20 ORM objects per article cost more than the insert.
-        article_ids, keys = zip(*bands)
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {MinHashBand._meta.db_table} (article_id, \"key\") "
-                           "SELECT * FROM unnest(%s::bigint[], %s::bigint[])", [list(article_ids), list(keys)])
-    else:
-        MinHashBand.objects.bulk_create(MinHashBand(article_id=article_id, key=key) for article_id, key in bands)
-
-
-def _band_members(keys: set[int]) -> list[tuple[int, int]]:
-    """Returns (band key, article id) for every indexed article in one of the bands."""
-    if connection.vendor == "postgresql":
-        # One array parameter: a batch asks for ~1,000 keys, and building and binding an IN list of
-        # that many placeholders cost more than the look-up itself.
-        with connection.cursor() as cursor:
-            cursor.execute(f'SELECT "key", article_id FROM {MinHashBand._meta.db_table} WHERE "key" = ANY(%s::bigint[])',
-                           [list(keys)])
-            return cursor.fetchall()
-    return list(MinHashBand.objects.filter(key__in=keys).values_list("key", "article_id"))
-
-
-def _dedup_lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DEDUP_LOCK_KEY])
+    """Indexes every library article not yet in the near-duplicate index; see contentlib.dedup.index_backfill."""
+    return dedup.index_backfill(batch_size=batch_size)

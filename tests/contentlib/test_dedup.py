@@ -6,7 +6,7 @@ from datasketch import MinHash
 from django.conf import settings
 
 from contentlib import corpus
-from crawlers import dedup
+from contentlib import dedup
 
 
 def _signatures():

@@ -23,7 +23,7 @@ from datasketch import MinHash, MinHashLSH
 from django.conf import settings
 from django.db import connection, transaction
 
-from contentlib.models import MinHashBand, MinHashSignature
+from contentlib.models import Article, MinHashBand, MinHashSignature
 from contentlib.selectors import articles_missing_minhash
 from contentlib.text import normalize_text
 
@@ -200,3 +200,50 @@ def near_duplicate_find(*, text: str, language: str, exclude_id: int | None = No
         if similarity >= settings.CRAWL_NEAR_DUPLICATE_THRESHOLD and (best is None or similarity > best[1]):
             best = (duplicate_of_id or article_id, similarity)
     return best
+
+
+# --- Which of two near-duplicates is the original --------------------------------------------------
+
+# Query parameters and path parts that mark a print version of a page: an alias, never the original.
+_PRINT_PARAMS = frozenset({"print", "printable", "printer", "printview", "print_view"})
+_PRINT_VALUES = frozenset({"print", "printable", "printer"})
+_PRINT_PATH = re.compile(r"(^|/)print(able)?(/|$)|[-_.]print(able)?\.[a-z]+$|/print[-_]", re.I)
+
+
+def is_alias_url(url: str) -> bool:
+    """True for a print version of a page (`?print=1`, `/print/...`, `a-print.html`, `?view=print`).
+
+    Tracking parameters (utm_* and the like) need no test here: canonical URLs never carry them.
+    """
+    parts = urlsplit(url or "")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    return (any(key.lower() in _PRINT_PARAMS for key, _ in query)
+            or any(value.lower() in _PRINT_VALUES for _, value in query)
+            or bool(_PRINT_PATH.search(parts.path)))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a near-duplicate has to show for being the original."""
+    published_at: dt.datetime | None
+    in_sitemap: bool = False
+    alias: bool = False
+
+
+def original_preference(candidate: Claim, incumbent: Claim) -> str | None:
+    """Returns why `candidate` rather than `incumbent` (seen first) is the original, or None when the
+    incumbent stays: a page before its print alias; then the earlier publication date, when both are
+    known (no date proves nothing); then the page the site's sitemap lists; then the first seen.
+    """
+    if candidate.alias != incumbent.alias:
+        return "the other is a print version" if incumbent.alias else None
+    if candidate.published_at and incumbent.published_at and candidate.published_at != incumbent.published_at:
+        return "published earlier" if candidate.published_at < incumbent.published_at else None
+    if candidate.in_sitemap != incumbent.in_sitemap:
+        return "listed in the site's sitemap" if candidate.in_sitemap else None
+    return None
+
+
+def enterprise_owned(*, owner_id: int | None, origin: str) -> bool:
+    """True for an article an enterprise owns or submitted: no crawl ever makes it a duplicate."""
+    return owner_id is not None or origin == Article.Origin.SUBMITTED

@@ -131,6 +131,12 @@ class Article(models.Model):
         _("content hash"), max_length=64,
         help_text=_("SHA-256 of the normalized title and text."),
     )
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by",
+        verbose_name=_("original of"),
+        help_text=_("A near-duplicate stored earlier that this article is the original of: approving this "
+                    "article makes that one its duplicate."),
+    )
 
     # Enrichment: written by recommender workers, reset to pending whenever the content changes.
     enrichment_status = models.CharField(
@@ -275,6 +281,7 @@ class ModerationEvent(models.Model):
         ARCHIVE = "archive", _("Archived")
         APPROVE_REVISION = "approve_revision", _("Approved a revision")
         REJECT_REVISION = "reject_revision", _("Rejected a revision")
+        MARK_DUPLICATE = "mark_duplicate", _("Marked a duplicate of its original")
 
     article = models.ForeignKey(
         Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="moderation_events",

@@ -79,6 +79,10 @@ class CrawlPage(models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     reason = models.TextField(_("reason"), blank=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    in_sitemap = models.BooleanField(
+        _("in the sitemap"), default=False,
+        help_text=_("The site's sitemap lists this URL: among near-duplicates of the same date, it is the original."),
+    )
     article = models.ForeignKey(
         "contentlib.Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="crawl_pages",
         verbose_name=_("article"),

@@ -36,6 +36,7 @@ class SourceSpider(scrapy.Spider):
         self._allow = [re.compile(p) for p in source.allow_patterns]
         self._deny = [re.compile(p) for p in source.deny_patterns]
         self.requested: set[str] = set()  # canonical URLs of every request this crawl scheduled
+        self.sitemap_listed: set[str] = set()  # canonical URLs a sitemap of the site lists
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -87,7 +88,9 @@ class SourceSpider(scrapy.Spider):
         """Returns the page with its HTML decoded, or an item already decided (too large, not HTML)."""
         redirects = response.meta.get("redirect_urls") or []
         item = PageItem(url=response.url, http_status=response.status, redirected_from=redirects[0] if redirects else "",
-                        redirect_chain=[*redirects, response.url] if redirects else [], fetched_at=timezone.now())
+                        redirect_chain=[*redirects, response.url] if redirects else [], fetched_at=timezone.now(),
+                        in_sitemap=bool({canonicalize_url(url) for url in [*redirects, response.url]}
+                                        & self.sitemap_listed))
         limit = self.settings.getint("PAGE_MAX_BYTES")
         if response.meta.get("too_large"):
             return item.decide(Outcome.TOO_LARGE, f"over the {limit:,}-byte limit (CRAWL_MAX_PAGE_BYTES)")

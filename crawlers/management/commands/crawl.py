@@ -57,7 +57,7 @@ class Command(BaseCommand):
         summary.add_column("pages", justify="right")
         for outcome, label in CrawlPage.Outcome.choices:
             if run.counts.get(outcome):
-                summary.add_row(label, str(run.counts[outcome]))
+                summary.add_row(str(label), str(run.counts[outcome]))  # a lazy label is no renderable
         summary.add_row("[bold]total", f"[bold]{run.pages_total}")
         console.print(summary)
         took = (run.finished_at - run.started_at).total_seconds()

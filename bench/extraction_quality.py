@@ -41,7 +41,7 @@ from rich.progress import Progress  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from contentlib import corpus  # noqa: E402
-from crawlers import dedup  # noqa: E402
+from contentlib import dedup  # noqa: E402
 from crawlers.encoding import decode_html  # noqa: E402
 from crawlers.extraction import extract_page  # noqa: E402
 from tests.crawlers.site import PAGE_ARTICLES, build_routes  # noqa: E402

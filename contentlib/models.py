@@ -131,6 +131,12 @@ class Article(models.Model):
         _("content hash"), max_length=64,
         help_text=_("SHA-256 of the normalized title and text."),
     )
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by",
+        verbose_name=_("original of"),
+        help_text=_("A near-duplicate stored earlier that this article is the original of: approving this "
+                    "article makes that one its duplicate."),
+    )
 
     # Enrichment: written by recommender workers, reset to pending whenever the content changes.
     enrichment_status = models.CharField(
@@ -191,6 +197,43 @@ class Article(models.Model):
         return self.status == self.Status.APPROVED and self.duplicate_of_id is None
 
 
+class MinHashSignature(models.Model):
+    """An article's MinHash, so a candidate from the LSH bands can be checked without re-reading text."""
+
+    article = models.OneToOneField(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash",
+    )
+    content_hash = models.CharField(
+        _("content hash"), max_length=64,
+        help_text=_("The article's content hash when this was computed."),
+    )
+    hashvalues = models.BinaryField(
+        _("hash values"),
+        help_text=_("uint32 MinHash values (datasketch affine32 scheme), little-endian."),
+    )
+
+    class Meta:
+        verbose_name = _("MinHash signature")
+        verbose_name_plural = _("MinHash signatures")
+
+    def __str__(self) -> str:
+        return f"minhash of #{self.article_id}"
+
+
+class MinHashBand(models.Model):
+    """One LSH band key of one article: articles sharing any key are near-duplicate candidates."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash_bands",
+    )
+    key = models.BigIntegerField(_("key"), help_text=_("A 63-bit hash of (band number, the band's MinHash values)."))
+
+    class Meta:
+        verbose_name = _("MinHash band")
+        verbose_name_plural = _("MinHash bands")
+        indexes = [models.Index(fields=["key"], name="minhashband_key")]
+
+
 class Keyword(models.Model):
     """A normalized keyword (lowercase, half-width), shared by every article that has it."""
 
@@ -238,6 +281,7 @@ class ModerationEvent(models.Model):
         ARCHIVE = "archive", _("Archived")
         APPROVE_REVISION = "approve_revision", _("Approved a revision")
         REJECT_REVISION = "reject_revision", _("Rejected a revision")
+        MARK_DUPLICATE = "mark_duplicate", _("Marked a duplicate of its original")
 
     article = models.ForeignKey(
         Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="moderation_events",

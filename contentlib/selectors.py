@@ -1,5 +1,5 @@
 """Reads from the library, with the related rows each caller needs."""
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from contentlib.models import Article, ArticleKeyword, ArticleRevision, ModerationEvent
 
@@ -66,3 +66,10 @@ def article_revisions() -> QuerySet[ArticleRevision]:
 def article_revision_pending(*, article_id: int) -> ArticleRevision | None:
     """The change to the article that waits for a decision, if any (there is at most one)."""
     return ArticleRevision.objects.filter(article_id=article_id, status=ArticleRevision.Status.PENDING).first()
+
+
+def articles_missing_minhash() -> QuerySet[Article]:
+    """Library articles whose MinHash is absent or was computed from other content."""
+    return Article.objects.filter(Q(minhash__isnull=True) | ~Q(minhash__content_hash=F("content_hash"))).only(
+        "id", "title", "text", "language", "content_hash"
+    )

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contentlib import dedup
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, ArticleRevision, Category, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
@@ -395,11 +396,13 @@ def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
                 % {"title": article.title, "original": article.duplicate_of_id},
                 {"code": "duplicate"},
             )
+        if action == ModerationEvent.Action.APPROVE and article.supersedes_id:
+            _original_takes_place(article, actor=actor)
         previous = article.status
         article.status = target
         article.rejection_reason = reason if target == Article.Status.REJECTED else ""
         article.moderated_at = timezone.now()
-        article.save(update_fields=["status", "rejection_reason", "moderated_at", "updated_at"])
+        article.save(update_fields=["status", "rejection_reason", "moderated_at", "updated_at", "supersedes"])
         ModerationEvent.objects.create(
             article=article,
             action=action,
@@ -413,6 +416,33 @@ def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
         queue_on_commit(INDEX_ARTICLE, article.id)
     logger.debug("article %s %s by %s", article.id, target, actor or SYSTEM_ACTOR)
     return article
+
+
+def _original_takes_place(article: Article, *, actor) -> None:
+    """Makes the near-duplicate the approved article is the original of its duplicate, with its event.
+
+    Its own duplicates follow it to the original. An article an enterprise owns or submitted is
+    never demoted: the approval is refused instead.
+    """
+    copy = Article.objects.select_for_update().filter(id=article.supersedes_id).first()
+    article.supersedes = None
+    if copy is None or copy.duplicate_of_id is not None:
+        return  # deleted, or already some article's duplicate: nothing left to take over
+    if dedup.enterprise_owned(owner_id=copy.owner_id, origin=copy.origin):
+        raise ApplicationError(
+            _("“%(title)s” would replace article #%(copy)d, which an enterprise owns; it is never made a duplicate. "
+              "Reject this one, or clear its “original of” link first.") % {"title": article.title, "copy": copy.id},
+            {"code": "protected", "article_id": copy.id},
+        )
+    copy.duplicate_of = article
+    copy.save(update_fields=["duplicate_of", "updated_at"])
+    Article.objects.filter(duplicate_of_id=copy.id).update(duplicate_of_id=article.id, updated_at=timezone.now())
+    ModerationEvent.objects.create(
+        article=copy, action=ModerationEvent.Action.MARK_DUPLICATE, from_status=copy.status, to_status=copy.status,
+        actor=actor, actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
+        reason=f"article #{article.id} is the original",
+    )
+    queue_on_commit(INDEX_ARTICLE, copy.id)  # it leaves the published set
 
 
 def article_approve(*, article_id: int, actor=None, reason: str = "") -> Article:
@@ -508,6 +538,28 @@ def article_set_category(*, article_id: int, category_id: int | None, actor) -> 
         article.category_locked = category_id is not None
         article.save(update_fields=["category", "category_confidence", "category_locked", "updated_at"])
     return article
+
+
+def article_propose_as_original(*, article_id: int, copy_id: int) -> Article:
+    """Records that the article is the original of `copy_id`, a near-duplicate stored before it.
+
+    Nothing is published by it: approving the article (`article_approve`) makes the copy its
+    duplicate. An article an enterprise owns or submitted is never proposed for demotion.
+    """
+    with transaction.atomic():
+        copy = Article.objects.filter(id=copy_id).only("id", "owner_id", "origin", "duplicate_of_id").first()
+        if copy is None:
+            raise ApplicationError(f"Article #{copy_id} does not exist; it may have been deleted.")
+        if copy_id == article_id:
+            raise ApplicationError(f"Article #{article_id} cannot be its own original.", {"code": "self"})
+        if dedup.enterprise_owned(owner_id=copy.owner_id, origin=copy.origin):
+            raise ApplicationError(f"Article #{copy_id} is an enterprise's; it is never made a duplicate.",
+                                   {"code": "protected", "article_id": copy_id})
+        updated = Article.objects.filter(id=article_id).update(supersedes_id=copy.duplicate_of_id or copy.id,
+                                                               updated_at=timezone.now())
+        if not updated:
+            raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.")
+    return Article.objects.get(id=article_id)
 
 
 def article_mark_duplicate(*, article_id: int, original_id: int) -> Article:

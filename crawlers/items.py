@@ -13,11 +13,12 @@ class PageItem:
     redirect_chain: list[str] = field(default_factory=list)  # every URL of the redirects, the last one included
     html: str = ""  # decoded page, empty once the outcome is known without it
     fetched_at: dt.datetime | None = None
+    in_sitemap: bool = False  # a sitemap of the site lists this URL
     links_followed: int = 0  # links the spider followed from this page
     page_link_share: float = 0.0  # share of the whole page's text that is link text
     canonical_url: str = ""
     page: ExtractedPage | None = None
-    minhash: bytes | None = None  # the MinHash of page.text (crawlers.dedup.minhash_to_bytes)
+    minhash: bytes | None = None  # the MinHash of page.text (contentlib.dedup.minhash_to_bytes)
     # Set by whichever step decides the page's fate; the steps after it leave the item alone.
     outcome: str | None = None
     reason: str = ""

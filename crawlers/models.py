@@ -1,4 +1,4 @@
-"""Crawl records (runs and each URL's fate) and the library-wide near-duplicate index."""
+"""Crawl records: runs and each URL's fate (the near-duplicate index is the library's: contentlib.models)."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +79,10 @@ class CrawlPage(models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     reason = models.TextField(_("reason"), blank=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    in_sitemap = models.BooleanField(
+        _("in the sitemap"), default=False,
+        help_text=_("The site's sitemap lists this URL: among near-duplicates of the same date, it is the original."),
+    )
     article = models.ForeignKey(
         "contentlib.Article", null=True, blank=True, on_delete=models.SET_NULL, related_name="crawl_pages",
         verbose_name=_("article"),
@@ -93,40 +97,3 @@ class CrawlPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.url}: {self.get_outcome_display()}"
-
-
-class MinHashSignature(models.Model):
-    """An article's MinHash, so a candidate from the LSH bands can be checked without re-reading text."""
-
-    article = models.OneToOneField(
-        "contentlib.Article", verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash",
-    )
-    content_hash = models.CharField(
-        _("content hash"), max_length=64,
-        help_text=_("The article's content hash when this was computed."),
-    )
-    hashvalues = models.BinaryField(
-        _("hash values"),
-        help_text=_("uint32 MinHash values (datasketch affine32 scheme), little-endian."),
-    )
-
-    class Meta:
-        verbose_name = _("MinHash signature")
-        verbose_name_plural = _("MinHash signatures")
-
-    def __str__(self) -> str:
-        return f"minhash of #{self.article_id}"
-
-
-class MinHashBand(models.Model):
-    """One LSH band key of one article: articles sharing any key are near-duplicate candidates."""
-
-    article = models.ForeignKey(
-        "contentlib.Article", verbose_name=_("article"), on_delete=models.CASCADE, related_name="minhash_bands",
-    )
-    key = models.BigIntegerField(_("key"), help_text=_("A 63-bit hash of (band number, the band's MinHash values)."))
-
-    class Meta:
-        verbose_name = _("MinHash band")
-        verbose_name_plural = _("MinHash bands")
-        indexes = [models.Index(fields=["key"], name="minhashband_key")]

@@ -20,7 +20,8 @@ from twisted.protocols.basic import Int32StringReceiver
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from crawlers import dedup, services
+from contentlib import dedup
+from crawlers import services
 from crawlers.extraction import ExtractedPage, canonical_url, extract_page
 from crawlers.items import PageItem
 from crawlers.models import CrawlPage
@@ -302,7 +303,7 @@ class SavePipeline(_CrawlPipeline):
             return
         pages = [services.CrawledPage(
             url=item.url, fetched_at=item.fetched_at or timezone.now(), canonical_url=item.canonical_url, page=item.page,
-            signature=item.minhash,
+            signature=item.minhash, in_sitemap=item.in_sitemap,
             decided=services.PageResult(item.outcome, item.reason, item.article_id) if item.outcome else None,
             http_status=item.http_status, redirected_from=item.redirected_from, redirect_chain=item.redirect_chain,
         ) for item, _ in batch]

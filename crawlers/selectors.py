@@ -1,4 +1,4 @@
-"""Reads for crawling: due sources, run summaries, articles missing from the near-duplicate index."""
+"""Reads for crawling: due sources and run summaries."""
 import datetime as dt
 
 from django.conf import settings
@@ -45,10 +45,3 @@ def crawl_run_running(*, source_id: int, now: dt.datetime | None = None) -> Craw
 def crawl_outcome_counts(*, run_id: int) -> dict[str, int]:
     rows = CrawlPage.objects.filter(run_id=run_id).values("outcome").annotate(n=Count("id"))
     return {row["outcome"]: row["n"] for row in rows}
-
-
-def articles_missing_minhash() -> QuerySet[Article]:
-    """Library articles whose MinHash is absent or was computed from other content."""
-    return Article.objects.filter(Q(minhash__isnull=True) | ~Q(minhash__content_hash=F("content_hash"))).only(
-        "id", "title", "text", "language", "content_hash"
-    )

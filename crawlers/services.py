@@ -5,23 +5,21 @@ import os
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from contentlib import services as library
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Source
 from contentlib.text import content_hash
-from crawlers import dedup, selectors
+from contentlib import dedup
+from contentlib.models import MinHashSignature
+from crawlers import selectors
 from crawlers.extraction import ExtractedPage
-from crawlers.models import CrawlPage, CrawlRun, MinHashBand, MinHashSignature
+from crawlers.models import CrawlPage, CrawlRun
 
 logger = logging.getLogger(__name__)
 Outcome = CrawlPage.Outcome
-# Any fixed 64-bit number: the PostgreSQL advisory lock that serializes "look up, then index" of
-# near-duplicates across concurrent crawls. SQLite needs none: its IMMEDIATE transactions already
-# admit one writer at a time.
-_DEDUP_LOCK_KEY = 0x636F6E74656E74
 
 
 @dataclass(frozen=True)
@@ -79,6 +77,7 @@ class CrawledPage:
     http_status: int | None = None
     redirected_from: str = ""
     redirect_chain: list[str] = field(default_factory=list)
+    in_sitemap: bool = False  # a sitemap of the site lists the page: see contentlib.dedup.original_preference
 
 
 class _Refused(Exception):
@@ -126,7 +125,8 @@ def _pages_save_atomic(run_id: int, source: Source, pages: list[CrawledPage]) ->
                 CrawlPage.objects.bulk_create(
                     CrawlPage(run_id=run_id, url=page.url[:2000], redirected_from=page.redirected_from[:2000],
                               redirect_chain=[url[:2000] for url in page.redirect_chain], outcome=result.outcome,
-                              reason=result.reason, http_status=page.http_status, article_id=result.article_id)
+                              reason=result.reason, http_status=page.http_status, article_id=result.article_id,
+                              in_sitemap=page.in_sitemap)
                     for page, result in zip(pages, results, strict=True)
                 )
                 return results
@@ -146,6 +146,8 @@ class _Row:
     url: str
     duplicate_of: "_Row | int | None"
     order: int  # ties go to the oldest article, as ordering by id would
+    claim: dedup.Claim = dedup.Claim(None)
+    protected: bool = False  # an enterprise's article: never made a duplicate by a crawl
 
 
 def _article_id(ref: "_Row | int") -> int:
@@ -159,7 +161,7 @@ class _LibraryView:
     def __init__(self, *, run_id: int, canonical_urls: set[str], digests: set[str], keys: set[int]):
         self.rows: dict[int, _Row] = {}
         self.new_rows = 0
-        fields = ("id", "content_hash", "canonical_url", "url", "duplicate_of_id")
+        fields = ("id", "content_hash", "canonical_url", "url", "duplicate_of_id", "published_at", "owner_id", "origin")
         for values in Article.objects.filter(canonical_url__in=canonical_urls).values_list(*fields):
             self._stored(*values)
         self.by_canonical = {row.canonical_url: row for row in self.rows.values()}
@@ -170,7 +172,7 @@ class _LibraryView:
                    .exclude(outcome=Outcome.DUPLICATE).order_by("-id").values_list("article_id", "url"))
         for article_id, url in earlier:
             self.stood_for[id(self.rows[article_id])] = url
-        band_rows = _band_members(keys)
+        band_rows = dedup.band_members(keys)
         self.signatures: dict[int, object] = {}  # id(row) -> MinHash
         stored = MinHashSignature.objects.filter(article_id__in={a for _, a in band_rows}).values_list(
             "article_id", "hashvalues", *(f"article__{f}" for f in fields[1:]))
@@ -181,13 +183,27 @@ class _LibraryView:
         for key, article_id in band_rows:
             if article_id in self.rows:
                 self.bands.setdefault(key, set()).add(self.rows[article_id])
+        # The originals the loaded duplicates point at, so that the page can be weighed against them.
+        originals = {row.duplicate_of for row in self.rows.values()} - set(self.rows) - {None}
+        for values in Article.objects.filter(id__in=originals).values_list(*fields):
+            self._stored(*values)
+        for row in self.rows.values():
+            if row.duplicate_of is not None:
+                row.duplicate_of = self.rows.get(row.duplicate_of, row.duplicate_of)
+        listed = set(CrawlPage.objects.filter(article_id__in=list(self.rows), in_sitemap=True)
+                     .values_list("article_id", flat=True).distinct())
+        for row in self.rows.values():
+            row.claim = replace(row.claim, in_sitemap=row.id in listed)
         self.by_hash: dict[str, list[_Row]] = {}
         for row in self.rows.values():
             self.by_hash.setdefault(row.content_hash, []).append(row)
 
-    def _stored(self, article_id, digest, canonical_url, url, duplicate_of_id) -> _Row:
+    def _stored(self, article_id, digest, canonical_url, url, duplicate_of_id, published_at, owner_id, origin) -> _Row:
         if article_id not in self.rows:
-            self.rows[article_id] = _Row(article_id, digest, canonical_url, url, duplicate_of_id, article_id)
+            self.rows[article_id] = _Row(
+                article_id, digest, canonical_url, url, duplicate_of_id, article_id,
+                dedup.Claim(published_at, alias=dedup.is_alias_url(url)),
+                dedup.enterprise_owned(owner_id=owner_id, origin=origin))
         return self.rows[article_id]
 
     def _sort_key(self, row: _Row):
@@ -213,16 +229,17 @@ class _LibraryView:
         return best
 
     def new_row(self, page: CrawledPage, digest: str) -> _Row:
-        row = _Row(None, digest, page.canonical_url, page.url, None, _NEW_ORDER + self.new_rows)
+        row = _Row(None, digest, page.canonical_url, page.url, None, _NEW_ORDER + self.new_rows, _claim(page))
         self.new_rows += 1
         self.by_canonical[page.canonical_url] = row
         self.by_hash.setdefault(digest, []).append(row)
         return row
 
-    def rehash(self, row: _Row, digest: str, url: str) -> None:
+    def rehash(self, row: _Row, page: CrawledPage, digest: str) -> None:
         if row in self.by_hash.get(row.content_hash, []):
             self.by_hash[row.content_hash].remove(row)
-        row.content_hash, row.url = digest, url
+        row.content_hash, row.url = digest, page.url
+        row.claim = _claim(page, in_sitemap=row.claim.in_sitemap)
         self.by_hash.setdefault(digest, []).append(row)
 
     def index(self, row: _Row, signature, keys: list[int]) -> None:
@@ -250,7 +267,13 @@ class _Save:
     row: _Row
     signature: object
     keys: list[int]
-    near: tuple[_Row, float] | None
+    near: tuple[_Row, float] | None  # the page is saved as this article's near-duplicate
+    supersedes: tuple[_Row, str] | None = None  # the page is the original of this article, and why
+
+
+def _claim(page: CrawledPage, *, in_sitemap: bool = False) -> dedup.Claim:
+    return dedup.Claim(page.page.published_at, in_sitemap=page.in_sitemap or in_sitemap,
+                       alias=dedup.is_alias_url(page.url))
 
 
 def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: dict[int, str]) -> list[PageResult]:
@@ -262,7 +285,7 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
     todo = [(index, page) for index, page in enumerate(pages) if results[index] is None]
     if not todo:
         return results
-    _dedup_lock()
+    dedup.index_lock()
     digests = [content_hash(page.page.title, page.page.text) for _, page in todo]
     num_perm = settings.CRAWL_MINHASH_PERMUTATIONS
     signatures = [dedup.minhash_from_bytes(page.signature, num_perm) if page.signature else
@@ -297,7 +320,7 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
                 published.add(save.index)
     # The near-duplicate index follows the library's own text: a change waiting for review is not
     # the article's text yet (the index catches up at the next crawl once it is approved).
-    _index_many([(save.row.id, save.row.content_hash, save.signature, save.keys, result.outcome == "created")
+    dedup.index_many([(save.row.id, save.row.content_hash, save.signature, save.keys, result.outcome == "created")
                  for save, result in zip(saves, upserted, strict=True)
                  if result.changed or save.index in published])
 
@@ -306,6 +329,18 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
             article_id = _article_id(plan.article) if plan.article is not None else None
             results[index] = PageResult(plan.outcome, plan.reason(), article_id)
     for save, result in zip(saves, upserted, strict=True):
+        if save.supersedes is not None and result.changed:
+            copy, why = save.supersedes
+            library.article_propose_as_original(article_id=save.row.id, copy_id=copy.id)
+            if result.outcome == "created" and source.trusted:
+                library.article_approve(article_id=save.row.id, actor=None,
+                                        reason=f"trusted source {source.slug}; the original of article #{copy.id}")
+                reason = f"the original of article #{copy.id} ({why}), which is now its duplicate"
+            else:
+                reason = f"the original of article #{copy.id} ({why}): it takes its place once approved"
+            results[save.index] = PageResult(Outcome.SAVED if result.outcome == "created" else Outcome.UPDATED,
+                                             reason, save.row.id)
+            continue
         if save.near is not None and (result.changed or save.index in published):
             original, similarity = save.near
             article = library.article_mark_duplicate(article_id=save.row.id, original_id=original.id)
@@ -344,79 +379,33 @@ def _judge(view: _LibraryView, index: int, page: CrawledPage, digest: str, signa
                             lambda: f"unchanged; repeats article #{_article_id(existing.duplicate_of)}", existing)
         return _Decided(Outcome.UNCHANGED, lambda: "", existing)
     same = view.same_text(digest, exclude=existing)
+    supersedes = None
     if same is not None:
-        return _Decided(Outcome.DUPLICATE, lambda: f"same text as article #{same.id} ({same.canonical_url or same.url})",
-                        same.duplicate_of or same)
-    near = view.nearest(signature, keys, exclude=existing)
+        stored = same.duplicate_of or same
+        why = isinstance(stored, _Row) and not stored.protected and dedup.original_preference(_claim(page), stored.claim)
+        if why != "the other is a print version":  # the same text says nothing about dates: only an alias yields
+            return _Decided(Outcome.DUPLICATE,
+                            lambda: f"same text as article #{same.id} ({same.canonical_url or same.url})", stored)
+        supersedes = (stored, why)
+    near = view.nearest(signature, keys, exclude=existing) if supersedes is None else None
     if existing is not None:
-        view.rehash(existing, digest, page.url)
+        view.rehash(existing, page, digest)
         row = existing
     else:
         row = view.new_row(page, digest)
     view.index(row, signature, keys)
     if near is not None:
-        original = near[0]
-        row.duplicate_of = original.duplicate_of or original
+        original = near[0].duplicate_of or near[0]
+        why = (isinstance(original, _Row) and not original.protected
+               and dedup.original_preference(row.claim, original.claim))
+        if why:  # this page is the original: it takes the other's place once it is approved
+            supersedes, near = (original, why), None
+        else:
+            row.duplicate_of = original
     view.stand_for(row, page.url)
-    return _Save(index, page, row, signature, keys, near)
+    return _Save(index, page, row, signature, keys, near, supersedes)
 
 
 def minhash_index_backfill(*, batch_size: int = 500) -> int:
-    """Indexes every library article not yet in the near-duplicate index (or changed since); returns how many."""
-    # The band layout comes from datasketch's optimisation (scipy, a fraction of a second, once per
-    # process): work it out here, before a crawl starts, rather than in its first batch.
-    dedup.band_layout(settings.CRAWL_NEAR_DUPLICATE_THRESHOLD, settings.CRAWL_MINHASH_PERMUTATIONS)
-    done = 0
-    while True:
-        batch = list(selectors.articles_missing_minhash()[:batch_size])
-        if not batch:
-            return done
-        with transaction.atomic():
-            _dedup_lock()
-            entries = []
-            for article in batch:
-                signature = dedup.minhash(article.text, article.language or "", settings.CRAWL_MINHASH_PERMUTATIONS)
-                keys = dedup.band_keys(signature, settings.CRAWL_NEAR_DUPLICATE_THRESHOLD)
-                entries.append((article.id, article.content_hash, signature, keys, False))
-            _index_many(entries)
-        done += len(batch)
-
-
-def _index_many(entries: list[tuple[int, str, object, list[int], bool]]) -> None:
-    """Writes (article id, content hash, MinHash, band keys, new?) into the near-duplicate index."""
-    new = []
-    for article_id, digest, signature, _, is_new in entries:
-        values = {"content_hash": digest, "hashvalues": dedup.minhash_to_bytes(signature)}
-        if is_new:  # a row created in this transaction has no index entries yet: skip the look-ups
-            new.append(MinHashSignature(article_id=article_id, **values))
-        else:
-            MinHashSignature.objects.update_or_create(article_id=article_id, defaults=values)
-            MinHashBand.objects.filter(article_id=article_id).delete()
-    MinHashSignature.objects.bulk_create(new)
-    bands = [(article_id, key) for article_id, _, _, keys, _ in entries for key in keys]
-    if connection.vendor == "postgresql" and bands:
-        # Two arrays in one statement: building ~20 ORM objects per article cost more than the insert.
-        article_ids, keys = zip(*bands)
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {MinHashBand._meta.db_table} (article_id, \"key\") "
-                           "SELECT * FROM unnest(%s::bigint[], %s::bigint[])", [list(article_ids), list(keys)])
-    else:
-        MinHashBand.objects.bulk_create(MinHashBand(article_id=article_id, key=key) for article_id, key in bands)
-
-
-def _band_members(keys: set[int]) -> list[tuple[int, int]]:
-    """Returns (band key, article id) for every indexed article in one of the bands."""
-    if connection.vendor == "postgresql":
-        # One array parameter: a batch asks for ~1,000 keys, and building and binding an IN list of
-        # that many placeholders cost more than the look-up itself.
-        with connection.cursor() as cursor:
-            cursor.execute(f'SELECT "key", article_id FROM {MinHashBand._meta.db_table} WHERE "key" = ANY(%s::bigint[])',
-                           [list(keys)])
-            return cursor.fetchall()
-    return list(MinHashBand.objects.filter(key__in=keys).values_list("key", "article_id"))
-
-
-def _dedup_lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DEDUP_LOCK_KEY])
+    """Indexes every library article not yet in the near-duplicate index; see contentlib.dedup.index_backfill."""
+    return dedup.index_backfill(batch_size=batch_size)

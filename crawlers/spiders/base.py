@@ -1,4 +1,6 @@
 """What every source spider shares: page requests, decoding, and turning every fate into an item."""
+import gzip
+import logging
 import re
 from urllib.parse import urlsplit
 
@@ -6,17 +8,21 @@ import scrapy
 from django.utils import timezone
 from scrapy import signals
 from scrapy.http import TextResponse
+from scrapy.selector import Selector
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from w3lib.url import canonicalize_url
 
 from crawlers.encoding import decode_html
+from crawlers.extraction import normalize_url
 from crawlers.extensions import is_html
 from crawlers.items import PageItem
 from crawlers.middlewares import RedirectRefused, RobotsForbidden
 from crawlers.models import CrawlPage
 
 Outcome = CrawlPage.Outcome
+logger = logging.getLogger(__name__)
 
 
 class SourceSpider(scrapy.Spider):
@@ -36,6 +42,7 @@ class SourceSpider(scrapy.Spider):
         self._allow = [re.compile(p) for p in source.allow_patterns]
         self._deny = [re.compile(p) for p in source.deny_patterns]
         self.requested: set[str] = set()  # canonical URLs of every request this crawl scheduled
+        self.sitemap_listed: set[str] = set()  # canonical URLs a sitemap of the site lists
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -87,7 +94,9 @@ class SourceSpider(scrapy.Spider):
         """Returns the page with its HTML decoded, or an item already decided (too large, not HTML)."""
         redirects = response.meta.get("redirect_urls") or []
         item = PageItem(url=response.url, http_status=response.status, redirected_from=redirects[0] if redirects else "",
-                        redirect_chain=[*redirects, response.url] if redirects else [], fetched_at=timezone.now())
+                        redirect_chain=[*redirects, response.url] if redirects else [], fetched_at=timezone.now(),
+                        in_sitemap=bool({canonicalize_url(url) for url in [*redirects, response.url]}
+                                        & self.sitemap_listed))
         limit = self.settings.getint("PAGE_MAX_BYTES")
         if response.meta.get("too_large"):
             return item.decide(Outcome.TOO_LARGE, f"over the {limit:,}-byte limit (CRAWL_MAX_PAGE_BYTES)")
@@ -100,6 +109,39 @@ class SourceSpider(scrapy.Spider):
 
     def parse_page(self, response):
         yield self.page_item(response)
+
+    def parse_sitemap(self, response):
+        """Requests the pages a sitemap (or sitemap index, or robots.txt's `Sitemap:` lines) lists."""
+        if response.url.endswith("/robots.txt"):
+            for url in sitemap_urls_from_robots(response.text, base_url=response.url):
+                yield self.listing_request(url, self.parse_sitemap)
+            return
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            body = gzip.decompress(body)
+        sitemap = Sitemap(body)
+        for entry in sitemap:
+            url = entry["loc"]
+            if sitemap.type == "sitemapindex":
+                yield self.listing_request(url, self.parse_sitemap)
+            elif self.url_allowed(url):
+                url = normalize_url(url)  # tracking parameters folded: one URL per page
+                self.sitemap_listed.add(canonicalize_url(url))
+                yield self.page_request(url)
+
+    def parse_feed(self, response):
+        """Requests the articles an RSS 2.0 or Atom feed links to, their tracking parameters folded."""
+        feed = Selector(text=response.text, type="xml")
+        feed.remove_namespaces()
+        rss = feed.xpath("//item/link/text()").getall()
+        atom = feed.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
+        for url in dict.fromkeys(normalize_url(response.urljoin(u.strip())) for u in rss + atom if u.strip()):
+            if self.url_allowed(url):
+                yield self.page_request(url)
+
+    def listing_request(self, url: str, callback, **kwargs) -> scrapy.Request:
+        """A request for a feed or sitemap: its failure is recorded like a page's."""
+        return scrapy.Request(url, callback=callback, errback=self.page_failed, **kwargs)
 
     def page_failed(self, failure):
         """Records why a page could not be fetched: robots.txt, an HTTP error after retries, the network."""

@@ -1,4 +1,9 @@
-"""Follows listing and pagination pages to article pages, within the source's allow/deny patterns."""
+"""Follows listing and pagination pages to article pages, within the source's allow/deny patterns, and
+reads the feeds and sitemaps the site declares (robots.txt `Sitemap:` lines, `<link rel="alternate">`
+feeds in a page's <head>)."""
+from urllib.parse import urlsplit, urlunsplit
+
+import scrapy
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import LinkExtractor
 
@@ -30,8 +35,23 @@ class SiteSpider(SourceSpider):
         )
 
     async def start(self):
+        for robots in dict.fromkeys(urlunsplit((*urlsplit(url)[:2], "/robots.txt", "", "")) for url in self.start_urls):
+            # Ahead of the pages, so that a page the sitemap lists is known as listed when it arrives.
+            yield scrapy.Request(robots, callback=self.parse_sitemap, errback=self.discovery_failed, priority=10)
         for url in self.start_urls:
             yield self.page_request(url)
+
+    def discovery_failed(self, failure):
+        """A site without robots.txt (or one it forbids) declares no sitemap: nothing to record."""
+        self.logger.info("No sitemap from %s: %s", failure.request.url, failure.getErrorMessage())
+
+    def declared_feeds(self, response) -> list[str]:
+        """The on-site RSS and Atom feeds the page's <head> declares."""
+        hrefs = response.xpath(
+            '//head/link[contains(translate(@rel, "ALTERNATE", "alternate"), "alternate")]'
+            '[contains(@type, "rss+xml") or contains(@type, "atom+xml")]/@href').getall()
+        urls = (response.urljoin(href.strip()) for href in hrefs if href.strip())
+        return [url for url in dict.fromkeys(urls) if self.url_on_site(url)]
 
     def parse_page(self, response):
         item = self.page_item(response)
@@ -43,4 +63,6 @@ class SiteSpider(SourceSpider):
             item.page_link_share = link_text_share(decoded)
             for link in links:
                 yield self.page_request(link.url)
+            for feed in self.declared_feeds(decoded):  # Scrapy's duplicate filter reads each feed once
+                yield self.listing_request(feed, self.parse_feed, priority=10)
         yield item

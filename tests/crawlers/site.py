@@ -82,7 +82,14 @@ PAGE_ARTICLES = {
     "/articles/flaky.html": "en-fin-01",
     "/articles/moved-target.html": "zh-med-01",
     "/articles/zh-canonical.html": "zh-mfg-01",
+    # Reached only through discovery: the feed the blog's <head> declares, and the sitemap.
+    "/blog/post-1.html": "en-ai-02",
+    "/blog/post-2.html": "zh-fin-02",
+    "/blog/from-sitemap.html": "zh-log-02",
 }
+# The blog's feed: its item links carry tracking parameters, which the crawl folds away.
+BLOG_FEED_LINKS = ("/blog/post-1.html?utm_source=rss&utm_medium=feed&utm_campaign=weekly",
+                   "/blog/post-2.html?utm_source=rss#comments")
 
 
 def build_routes(base: str) -> dict[str, Route]:
@@ -137,6 +144,20 @@ def build_routes(base: str) -> dict[str, Route]:
         **{f"/old/chain-{n}.html": Route(301, html_utf8, b"", (("Location", f"/old/chain-{n + 1}.html"),))
            for n in range(1, CHAIN_LENGTH + 1)},
         "/private/secret.html": Route(200, html_utf8, secret.encode()),
+        # A blog front page that links none of its posts: only the feed in its <head> lists them.
+        "/blog/": Route(200, html_utf8, listing_page("Blog", [("/about.html", "About")], None).replace(
+            '<nav><a href="/">Home</a></nav>', "").replace("<title>", '<link rel="alternate" type="application/rss+xml" title="Blog" href="/feeds/blog.xml"><title>',
+            1).encode()),
+        "/feeds/blog.xml": Route(200, "application/rss+xml; charset=utf-8", (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Blog</title>'
+            + "".join(f"<item><title>Post</title><link>{html.escape(base + link)}</link></item>"
+                      for link in BLOG_FEED_LINKS)
+            + "</channel></rss>").encode()),
+        "/sitemap.xml": Route(200, "application/xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{base}/blog/from-sitemap.html?utm_source=sitemap</loc></url></urlset>").encode()),
+        **{path: Route(200, html_utf8, page(path).encode())
+           for path in ("/blog/post-1.html", "/blog/post-2.html", "/blog/from-sitemap.html")},
         "/files/report.pdf": Route(200, "application/pdf", b"%PDF-1.4\n" + b"0" * 5000),
         "/articles/huge.html": Route(200, html_utf8, oversized.encode()),
         "/articles/tiny.html": Route(200, html_utf8, tiny.encode()),

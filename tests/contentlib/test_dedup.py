@@ -6,7 +6,7 @@ from datasketch import MinHash
 from django.conf import settings
 
 from contentlib import corpus
-from crawlers import dedup
+from contentlib import dedup
 
 
 def _signatures():
@@ -53,3 +53,36 @@ def test_signatures_equal_datasketchs_own_so_stored_ones_stay_comparable():
         reference = MinHash(num_perm=128, seed=1, scheme=dedup.SCHEME)  # SHA-1, first 4 bytes: datasketch's default
         reference.update_batch(sorted(dedup.shingles(text, article.lang)))
         assert dedup.minhash(text, article.lang, 128).hashvalues.tolist() == reference.hashvalues.tolist(), article.id
+
+
+def test_print_versions_are_aliases_and_pages_are_not():
+    for url in ("https://s.example/a.html?print=1", "https://s.example/print/a.html", "https://s.example/a-print.html",
+                "https://s.example/a.html?view=print"):
+        assert dedup.is_alias_url(url), url
+    for url in ("https://s.example/a.html", "https://s.example/blueprint/a.html", "https://s.example/printers.html"):
+        assert not dedup.is_alias_url(url), url
+
+
+def test_original_preference_date_then_sitemap_then_first_seen():
+    import datetime as dt
+
+    early, late = dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+    claim = dedup.Claim
+    assert dedup.original_preference(claim(early), claim(late)) == "published earlier"
+    assert dedup.original_preference(claim(late, in_sitemap=True), claim(early)) is None  # the date comes first
+    assert dedup.original_preference(claim(None, in_sitemap=True), claim(early)) == "listed in the site's sitemap"
+    assert dedup.original_preference(claim(None), claim(None)) is None  # first seen stays
+    assert dedup.original_preference(claim(late), claim(early, alias=True)) == "the other is a print version"
+
+
+def test_the_portal_check_finds_the_original_of_a_submission(article_factory):
+    from contentlib.models import Article
+
+    original = next(a for a in corpus.articles() if a.id == "zh-ai-01")
+    copy = next(a for a in corpus.near_duplicates() if a.duplicate_of == "zh-ai-01")
+    stored = article_factory(title=original.title, text="\n".join(original.paragraphs), language="zh")
+    assert dedup.index_backfill() == 1
+    found = dedup.near_duplicate_find(text="\n".join(copy.paragraphs), language="zh")
+    assert found is not None and found[0] == stored.id and found[1] >= settings.CRAWL_NEAR_DUPLICATE_THRESHOLD
+    assert dedup.near_duplicate_find(text="\n".join(corpus.articles()[-1].paragraphs), language="") is None
+    assert Article.objects.count() == 1

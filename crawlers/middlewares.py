@@ -4,7 +4,9 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, Redirec
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import reactor, task
+from twisted.internet.defer import Deferred
 
 
 class RobotsForbidden(IgnoreRequest):
@@ -31,6 +33,18 @@ class RobotsTxtOutcomeMiddleware(RobotsTxtMiddleware):
     treats it: the site asked us to slow down. Any other 4xx means there are no rules: everything is
     allowed, whatever the error page says.
     """
+
+    async def robot_parser(self, request):
+        """The site's parsed robots.txt, for every request that waited for it.
+
+        Scrapy 2.19 hands the one pending Deferred to each waiting request through
+        `maybe_deferred_to_future`, whose callback returns None, so only the first waiter gets the
+        parser and the others get None, which allows everything. Once the Deferred has fired the
+        parser is in `_parsers`, so it is read from there.
+        """
+        parser = await super().robot_parser(request)
+        current = self._parsers.get(urlparse_cached(request).netloc, parser)
+        return parser if isinstance(current, Deferred) else current
 
     async def _parse_robots(self, response, netloc, request):
         status = response.status

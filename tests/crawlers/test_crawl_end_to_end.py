@@ -261,6 +261,19 @@ def test_robots_txt_answering_5xx_disallows_the_whole_site(run_crawl):
     assert not Article.objects.exists()
 
 
+def test_robots_rules_bind_every_request_that_waited_for_them(run_crawl):
+    """Several pages asked for before robots.txt arrived all obey it, not only the first (Scrapy 2.19
+    gives the later waiters no parser: see RobotsTxtOutcomeMiddleware.robot_parser)."""
+    with TestSite() as site:
+        site.routes["/robots.txt"] = Route(200, "text/plain", b"User-agent: *\nDisallow: /articles/\n")
+        _robots_source(site, "/articles/same.html", "/articles/original.html", "/articles/changed.html")
+        assert run_crawl("robots").returncode == 0
+        hits = dict(site.hits)
+    pages = list(CrawlRun.objects.get().pages.all())
+    assert len(pages) == 3 and {page.outcome for page in pages} == {O.ROBOTS_FORBIDDEN}
+    assert not any(path.startswith("/articles/") for path in hits)
+
+
 def test_robots_txt_that_cannot_be_fetched_disallows_the_whole_site(run_crawl):
     with TestSite() as site:
         site.routes["/robots.txt"] = Route(DROP_CONNECTION, "text/plain", b"")

@@ -28,3 +28,33 @@ def content_hash(title: str, text: str) -> str:
     """Returns the SHA-256 hex digest of the normalized title and text, not of any markup."""
     payload = normalize_text(title) + "\n" + normalize_text(text)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+_CJK = r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+
+def _is_edge(char: str) -> bool:
+    """Punctuation, symbols and spaces (Unicode categories P*, S*, Z*): dropped at a query's ends."""
+    return unicodedata.category(char)[0] in "PSZ"
+
+
+def normalize_query(text: str) -> str:
+    """Returns a reader's question, a campaign keyword or a logged search in one comparable form.
+
+    NFKC (full-width to half-width), lowercase, single spaces, no spaces between two CJK characters
+    ("智能 制造" and "智能制造" are one query) and no punctuation or symbols at either end
+    ("什么是MES？" is "什么是mes"). Punctuation inside stays: "c++ 教程", "e-commerce".
+    """
+    folded = _SPACE_BETWEEN_CJK.sub("", normalize_text(surrogate_free(text)))
+    start, end = 0, len(folded)
+    while start < end and _is_edge(folded[start]):
+        start += 1
+    while end > start and _is_edge(folded[end - 1]):
+        end -= 1
+    return folded[start:end]
+
+
+def surrogate_free(text: str) -> str:
+    """Returns `text` without lone surrogates (which no encoding can store)."""
+    return _SURROGATE.sub("", text or "")

@@ -63,12 +63,12 @@ def _name(user) -> str:
 def check_writer(membership: AdvertiserUser, *, invite: bool = False) -> None:
     """Refuses a write by a reporter, an invitation by anyone but the owner, and any write while the
     advertiser is not active (applied, refused, suspended or closed)."""
-    if invite and not membership.can_invite:
-        raise ApplicationError(_("Only the account's owner can invite users. Ask your owner to send the invitation."),
-                               {"code": "forbidden"})
     if not membership.can_write:
         raise ApplicationError(_("Your role is reporter: you can read everything here but change nothing. Ask "
                                  "your account's owner for the member role if you need to."), {"code": "forbidden"})
+    if invite and not membership.can_invite:
+        raise ApplicationError(_("Only the account's owner can invite users. Ask your owner to send the invitation."),
+                               {"code": "forbidden"})
     advertiser = Advertiser.objects.get(id=membership.advertiser_id)  # fresh: staff may have just suspended it
     if advertiser.status == Advertiser.Status.APPLIED:
         raise ApplicationError(_("Your company's application is still being reviewed. Nothing can be submitted "

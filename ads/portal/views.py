@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from ads import selectors, services
 from ads.models import Advertiser, Campaign
@@ -105,6 +105,7 @@ def invitation_accept(request, token):
 
 # --- Dashboard -------------------------------------------------------------------------------------
 
+@require_safe
 @portal_view
 def dashboard(request, membership):
     campaigns = selectors.campaign_list(membership=membership)
@@ -116,12 +117,14 @@ def dashboard(request, membership):
 
 # --- Articles -------------------------------------------------------------------------------------
 
+@require_safe
 @portal_view
 def article_list(request, membership):
     return render(request, "portal/article_list.html", _context(
         membership, articles=selectors.article_list(membership=membership)))
 
 
+@require_safe
 @portal_view
 def article_detail(request, membership, article_id):
     article = selectors.article_get(membership=membership, article_id=article_id)
@@ -172,12 +175,14 @@ def _campaign_or_404(membership, campaign_id):
     return campaign
 
 
+@require_safe
 @portal_view
 def campaign_list(request, membership):
     return render(request, "portal/campaign_list.html", _context(
         membership, campaigns=selectors.campaign_list(membership=membership)))
 
 
+@require_safe
 @portal_view
 def campaign_detail(request, membership, campaign_id):
     campaign = _campaign_or_404(membership, campaign_id)
@@ -304,6 +309,7 @@ def promotion_archive(request, membership, promotion_id):
 
 # --- Money, users, domains ------------------------------------------------------------------------
 
+@require_safe
 @portal_view
 def ledger(request, membership):
     return render(request, "portal/ledger.html", _context(membership, entries=selectors.ledger(membership=membership)))

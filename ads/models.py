@@ -202,7 +202,6 @@ class Campaign(models.Model):
     )
     status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
-    end_notice_sent = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -79,9 +79,9 @@ def submission_flags(submission: Submission | None) -> str:
     parts = []
     if submission.near_duplicate_of_id:
         parts.append(format_html(
-            '<span class="flag">{}</span> <a href="{}">#{}</a> ({:.0%})', _("Copies a library article:"),
+            '<span class="flag">{}</span> <a href="{}">#{}</a> ({})', _("Copies a library article:"),
             reverse("admin:contentlib_article_change", args=[submission.near_duplicate_of_id]),
-            submission.near_duplicate_of_id, submission.similarity or 0))
+            submission.near_duplicate_of_id, f"{submission.similarity or 0:.0%}"))
     if submission.banned_terms:
         parts.append(format_html('<span class="flag">{}</span> {}', _("Absolute terms (广告法 art. 9):"),
                                  "、".join(submission.banned_terms)))

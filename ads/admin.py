@@ -63,13 +63,17 @@ def _run(model_admin, request, action, done: str) -> bool:
 class SubmissionInline(_ReadOnlyInline):
     model = Submission
     fk_name = "article"
-    fields = ("advertiser", "submitted_by_name", "flags", "suggested_keywords", "updated_at")
+    fields = ("advertiser", "submitted_by_name", "flags", "keywords", "updated_at")
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("Enterprise submission")
 
     @admin.display(description=gettext_lazy("flags for the editor"))
     def flags(self, submission):
         return submission_flags(submission)
+
+    @admin.display(description=gettext_lazy("suggested keywords"))
+    def keywords(self, submission):
+        return "、".join(submission.suggested_keywords) or "—"
 
 
 def submission_flags(submission: Submission | None) -> str:
@@ -97,6 +101,15 @@ class ArticleWithSubmissionAdmin(ArticleAdmin):
 
     inlines = (SubmissionInline, *ArticleAdmin.inlines)
     list_display = (*ArticleAdmin.list_display[:1], "submission_flag", *ArticleAdmin.list_display[1:])
+    change_form_template = "admin/ads/article_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        submission = Submission.objects.filter(article_id=object_id).select_related("advertiser").first()
+        if submission is not None:
+            extra_context = {**(extra_context or {}), "submission": submission,
+                             "submission_flags": submission_flags(submission),
+                             "submission_flagged": bool(submission.near_duplicate_of_id or submission.banned_terms)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("submission")
@@ -339,7 +352,7 @@ class ReviewInline(_ReadOnlyInline):
 
 class ChangeInline(_ReadOnlyInline):
     model = CampaignChange
-    fields = ("created_at", "actor_name", "field", "old", "new")
+    fields = ("created_at", "actor_name", "field_label", "old_display", "new_display")
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("Changes of bids, budgets, dates and status")
 
@@ -366,9 +379,13 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ("name", "advertiser__name", "keywords__text")
     list_select_related = ("advertiser",)
     fields = ("name", "advertiser", "status", "rejection_reason", "pricing", "max_bid", "daily_budget", "total_budget",
-              "start_date", "end_date", "hours", "languages", "categories", "frequency_cap", "created_at")
+              "start_date", "end_date", "hours", "language_list", "categories", "frequency_cap", "created_at")
     readonly_fields = fields
     inlines = (KeywordInline, PromotionInline, ReviewInline, ChangeInline)
+
+    @admin.display(description=gettext_lazy("languages"))
+    def language_list(self, campaign):
+        return "、".join(campaign.language_labels) or _("every language")
 
     def has_add_permission(self, request):
         return False  # advertisers create campaigns in the portal

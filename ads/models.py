@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -172,7 +173,7 @@ class Campaign(models.Model):
         DRAFT = "draft", _("Draft")
         PENDING = "pending", _("Pending review")
         REJECTED = "rejected", _("Rejected")
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("campaign status", "Running")
         PAUSED = "paused", _("Paused")
         ENDED = "ended", _("Ended")
         OUT_OF_DAILY_BUDGET = "out_of_daily_budget", _("Out of daily budget (resumes next ad day)")
@@ -306,6 +307,28 @@ class CampaignChange(models.Model):
         verbose_name_plural = _("campaign changes")
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.field_label}: {self.old_display} → {self.new_display}"
+
+    @property
+    def field_label(self) -> str:
+        return str(Campaign._meta.get_field(self.field).verbose_name)
+
+    def _display(self, value: str) -> str:
+        if self.field == "status" and value in Campaign.Status.values:
+            return str(Campaign.Status(value).label)
+        if self.field == "pricing" and value in Campaign.Pricing.values:
+            return str(Campaign.Pricing(value).label)
+        return value or "—"
+
+    @property
+    def old_display(self) -> str:
+        return self._display(self.old)
+
+    @property
+    def new_display(self) -> str:
+        return self._display(self.new)
+
 
 class CampaignReview(models.Model):
     """One editor's decision on a campaign, or on its changed keywords and promotions."""
@@ -331,6 +354,9 @@ class CampaignReview(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(action="reject") | ~Q(reason=""),
                                               name="campaign_review_rejection_has_reason")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.actor_name}"
 
 
 class LedgerEntry(models.Model):

@@ -2,6 +2,7 @@
 sees only its own articles, campaigns, keywords, ledger and users."""
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from ads.models import (
@@ -81,8 +82,15 @@ def ledger(*, membership: AdvertiserUser) -> QuerySet[LedgerEntry]:
 
 
 def ledger_sum(*, advertiser_id: int) -> Decimal:
-    """The sum of the advertiser's ledger, which its balance always equals."""
-    return LedgerEntry.objects.filter(advertiser_id=advertiser_id).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    """The sum of the advertiser's ledger, exact to the cent, which its balance always equals.
+
+    PostgreSQL sums numeric exactly. SQLite sums decimals as floats (Hypothesis found 86597.2599999997
+    for 86597.26), so on SQLite the amounts are added up here as Decimals.
+    """
+    entries = LedgerEntry.objects.filter(advertiser_id=advertiser_id)
+    if connection.vendor == "sqlite":
+        return sum(entries.values_list("amount", flat=True), Decimal("0.00"))
+    return entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
 def members(*, membership: AdvertiserUser) -> QuerySet[AdvertiserUser]:

@@ -22,7 +22,6 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -786,7 +785,8 @@ def ledger_effect(*, advertiser_id: int, kind: str, amount, reverses_id: int | N
         if reverses is None:
             raise ApplicationError(_("Ledger entry #%(id)s is not this advertiser's.") % {"id": reverses_id},
                                    {"field": "reverses"})
-        already = -(reverses.reversals.aggregate(total=Sum("amount"))["total"] or Decimal("0"))
+        # Summed here, as Decimals: a few rows, and SQLite would sum them as floats.
+        already = -sum(reverses.reversals.values_list("amount", flat=True), Decimal("0"))
         left = abs(reverses.amount) - abs(already)
         if amount > left:
             raise ApplicationError(_("Entry #%(id)s has %(left)s left to reverse; %(amount)s is more. Give at most "

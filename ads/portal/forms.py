@@ -79,8 +79,8 @@ class CampaignForm(forms.Form):
                                  help_text=_("Per click (CPC) or per thousand impressions (CPM)."))
     daily_budget = forms.DecimalField(label=_("Daily budget (CNY)"), **MONEY)
     total_budget = forms.DecimalField(label=_("Total budget (CNY)"), **MONEY)
-    start_date = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end_date = forms.DateField(label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     hours = forms.TypedMultipleChoiceField(
         label=_("Hours of the day"), required=False, coerce=int, choices=[(h, f"{h:02d}") for h in range(24)],
         widget=forms.CheckboxSelectMultiple, help_text=_("China Standard Time. None ticked: all day."))

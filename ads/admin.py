@@ -60,22 +60,6 @@ def _run(model_admin, request, action, done: str) -> bool:
 
 # --- Submissions on the editors' article page --------------------------------------------------
 
-class SubmissionInline(_ReadOnlyInline):
-    model = Submission
-    fk_name = "article"
-    fields = ("advertiser", "submitted_by_name", "flags", "keywords", "updated_at")
-    readonly_fields = fields
-    verbose_name_plural = gettext_lazy("Enterprise submission")
-
-    @admin.display(description=gettext_lazy("flags for the editor"))
-    def flags(self, submission):
-        return submission_flags(submission)
-
-    @admin.display(description=gettext_lazy("suggested keywords"))
-    def keywords(self, submission):
-        return "、".join(submission.suggested_keywords) or "—"
-
-
 def submission_flags(submission: Submission | None) -> str:
     """The editor's warnings about a submission (a near-duplicate, absolute terms), escaped."""
     if submission is None:
@@ -97,9 +81,9 @@ admin.site.unregister(Article)
 
 @admin.register(Article)
 class ArticleWithSubmissionAdmin(ArticleAdmin):
-    """The library's article admin, with what an enterprise's submission brings (flags, keywords)."""
+    """The library's article admin, with what an enterprise's submission brings (flags, keywords) at
+    the top of the article's page, where the editor decides."""
 
-    inlines = (SubmissionInline, *ArticleAdmin.inlines)
     list_display = (*ArticleAdmin.list_display[:1], "submission_flag", *ArticleAdmin.list_display[1:])
     change_form_template = "admin/ads/article_change_form.html"
 

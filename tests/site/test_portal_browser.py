@@ -108,7 +108,7 @@ def test_a_company_signs_up_and_runs_its_first_campaign(library, demo_server, br
     # 4. The editor approves the article (its page shows the submission), the user promotes it and
     # submits the campaign, the editor approves the campaign with its keywords and promotion.
     editor.goto(f"{demo_server}/admin/contentlib/article/{article_id}/change/")
-    assert "企业投稿" in editor.inner_text("#content") or "投稿" in editor.inner_text("#content")
+    assert "付费文章，由 无锡澄光冷链科技有限公司（zhoucheng）提交" in editor.inner_text("p.submission-note")
     shot(editor, "09-admin-article-submitted")
     editor.click("form.moderation-approve button")
     editor.wait_for_selector("ul.messagelist li.success")

@@ -184,3 +184,24 @@ class TestNotices:
                                 reason="客户要求退款")
         assert notices.notices_send() == 0
         assert len([m for m in mail.outbox if "余额" in m.subject]) == 1
+
+    def test_a_campaign_decision_is_emailed_with_its_reason_and_parts(self, company_a, staff):
+        notices.notices_send()
+        mail.outbox.clear()
+        services.campaign_submit(membership=company_a.member, campaign_id=company_a.campaign.id)
+        services.campaign_reject(campaign_id=company_a.campaign.id, actor=staff, reason="关键词与推广文章无关")
+        assert notices.notices_send() == 1 and notices.notices_send() == 0
+        (sent,) = mail.outbox
+        assert "推广计划被驳回" in sent.subject and "关键词与推广文章无关" in sent.body and "a冷链" in sent.body
+
+    def test_a_campaign_near_its_end_date_is_emailed_once(self, company_a, staff, settings):
+        from ads.models import Campaign
+        from contentlib.readers import ad_day
+
+        notices.notices_send()
+        mail.outbox.clear()
+        settings.AD_CAMPAIGN_END_NOTICE_DAYS = 3
+        Campaign.objects.filter(id=company_a.campaign.id).update(status="active",
+                                                                 end_date=ad_day() + dt.timedelta(days=2))
+        assert notices.notices_send() == 1 and notices.notices_send() == 0
+        assert "即将结束" in mail.outbox[0].subject

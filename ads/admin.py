@@ -329,16 +329,36 @@ class PromotionInline(_ReadOnlyInline):
 
 class ReviewInline(_ReadOnlyInline):
     model = CampaignReview
-    fields = ("created_at", "actor_name", "action", "reason", "detail")
+    fields = ("created_at", "actor_name", "action", "reason", "decided")
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("Reviews (audit)")
+
+    @admin.display(description=gettext_lazy("what was decided"))
+    def decided(self, review):
+        parts = review.detail.get("keywords", []) + review.detail.get("promotions", [])
+        moved = ""
+        if review.detail.get("from_status") != review.detail.get("to_status"):
+            moved = f"{Campaign.Status(review.detail['from_status']).label} → {Campaign.Status(review.detail['to_status']).label}; "
+        return moved + ("、".join(parts) or "—")
 
 
 class ChangeInline(_ReadOnlyInline):
     model = CampaignChange
-    fields = ("created_at", "actor_name", "field_label", "old_display", "new_display")
+    fields = ("created_at", "actor_name", "what", "old_value", "new_value")
     readonly_fields = fields
     verbose_name_plural = gettext_lazy("Changes of bids, budgets, dates and status")
+
+    @admin.display(description=gettext_lazy("field"))
+    def what(self, change):
+        return change.field_label
+
+    @admin.display(description=gettext_lazy("old value"))
+    def old_value(self, change):
+        return change.old_display
+
+    @admin.display(description=gettext_lazy("new value"))
+    def new_value(self, change):
+        return change.new_display
 
 
 class ToReviewFilter(admin.SimpleListFilter):

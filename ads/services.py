@@ -716,9 +716,9 @@ def _review(*, campaign_id: int, actor, approve: bool, reason: str) -> CampaignR
         Promotion.objects.filter(id__in=[p.id for p in promotions]).update(
             review=decided, rejection_reason="" if approve else reason)
         if campaign.status == Campaign.Status.PENDING:
-            campaign.status = Campaign.Status.ACTIVE if approve else Campaign.Status.REJECTED
             campaign.rejection_reason = "" if approve else reason
-            campaign.save(update_fields=["status", "rejection_reason", "updated_at"])
+            campaign.save(update_fields=["rejection_reason"])
+            _set_status(campaign, Campaign.Status.ACTIVE if approve else Campaign.Status.REJECTED, actor)
         return CampaignReview.objects.create(
             campaign=campaign, action=CampaignReview.Action.APPROVE if approve else CampaignReview.Action.REJECT,
             reason=reason, actor=actor, actor_name=_name(actor),

@@ -143,6 +143,8 @@ class TestReview:
         assert set(review.detail["keywords"]) == {"a冷链 [phrase]", "温控a [phrase]", "-免费a"}
         assert not campaign.keywords.filter(review="pending").exists()
         assert campaign.promotions.get().review == "approved"
+        assert CampaignChange.objects.filter(campaign=campaign, field="status", old="pending", new="active",
+                                             actor_name="staff").exists()
 
     def test_a_rejection_needs_a_reason_and_the_advertiser_sees_it(self, company_a, staff):
         services.campaign_submit(membership=company_a.member, campaign_id=company_a.campaign.id)

@@ -74,8 +74,9 @@ class Command(BaseCommand):
         password, usernames = demo.demo_users_ensure()
         console.print(f"  users {', '.join(usernames)}  password [bold]{password}[/bold]")
         logins = ads_demo.demo_advertisers_ensure(password=password, staff=get_user_model().objects.get(username="demo-admin"))
+        console.print(f"  enterprise portal http://{addr}/portal/, same password:")
         for username, role, company in logins:
-            console.print(f"  enterprise portal http://{addr}/portal/  user {username} ({role}, {company}), same password")
+            console.print(f"    user {username} ({role}, {company})", soft_wrap=True)  # one line each, however narrow
         console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
 
         serve = os.environ.get("DEMO_SERVE", "1") not in ("0", "false", "no") and not no_serve

@@ -1,6 +1,7 @@
 """The enterprise portal under /portal/. Sign-in, sign-out and passwords are Django's auth views
 (throttled by django-axes like every sign-in) with the portal's templates."""
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import path, reverse_lazy
 
 from ads.portal import views
@@ -12,15 +13,21 @@ def _auth(view, template, **kwargs):
     return view.as_view(template_name=f"portal/{template}.html", **kwargs)
 
 
+def _signed_in(view):
+    """Anonymous users go to the portal's sign-in (Django's views would send them to LOGIN_URL, the site's)."""
+    return login_required(view, login_url=reverse_lazy("portal:login"))
+
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("signup/", views.signup, name="signup"),
     path("login/", _auth(auth_views.LoginView, "login", redirect_authenticated_user=True,
                          next_page=reverse_lazy("portal:dashboard")), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("portal:login")), name="logout"),
-    path("password/", _auth(auth_views.PasswordChangeView, "password_change",
-                            success_url=reverse_lazy("portal:password_change_done")), name="password_change"),
-    path("password/done/", _auth(auth_views.PasswordChangeDoneView, "password_change_done"),
+    path("password/", _signed_in(_auth(auth_views.PasswordChangeView, "password_change",
+                                       success_url=reverse_lazy("portal:password_change_done"))),
+         name="password_change"),
+    path("password/done/", _signed_in(_auth(auth_views.PasswordChangeDoneView, "password_change_done")),
          name="password_change_done"),
     path("password/reset/", _auth(auth_views.PasswordResetView, "password_reset",
                                   email_template_name="portal/password_reset_email.txt",

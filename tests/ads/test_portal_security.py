@@ -181,8 +181,7 @@ def test_anonymous_users_are_sent_to_sign_in(client, company_a):
         url = url_for(pattern, company_a.ids)
         response = client.post(url) if pattern.name in POST_ONLY else client.get(url)
         assert response.status_code == 302, url
-        assert response.headers["Location"].startswith(reverse("portal:login") + "?next=") or \
-            response.headers["Location"].startswith(reverse("site:login") + "?next="), url
+        assert response.headers["Location"].startswith(reverse("portal:login") + "?next="), url
 
 
 def test_every_form_needs_its_csrf_token(company_a):

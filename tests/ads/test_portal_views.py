@@ -85,3 +85,13 @@ def test_a_bulk_keyword_paste_reports_each_line(client, company_a):
     report = page.split('class="list keyword-report"')[1].split("</table>")[0]
     assert "已添加为“医药冷链”" in report
     assert report.count("未添加") == 3 and "去掉标点后没有内容" in report and "计划中已有同一匹配方式的“a冷链”" in report
+
+
+def test_a_user_changes_the_password(client, company_a):
+    client.force_login(company_a.member.user)
+    response = client.post(reverse("portal:password_change"), {
+        "old_password": "pw-for-tests-only", "new_password1": "another-long-passphrase-7",
+        "new_password2": "another-long-passphrase-7"})
+    assert response.headers["Location"] == reverse("portal:password_change_done")
+    company_a.member.user.refresh_from_db()
+    assert company_a.member.user.check_password("another-long-passphrase-7")

@@ -189,8 +189,8 @@ def test_every_form_needs_its_csrf_token(company_a):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(company_a.owner.user)
     for pattern in portal_patterns():
-        if pattern.name in ("password_reset_confirm", "invitation_accept", "logout"):
-            continue  # their token in the URL is checked before the form; CSRF is checked the same way
+        if pattern.name in ("password_reset_confirm", "invitation_accept"):
+            continue  # signed tokens in their URLs; their forms are checked below
         url = url_for(pattern, company_a.ids)
         assert strict.post(url, {}).status_code == 403, url
         if pattern.name not in POST_ONLY:
@@ -235,3 +235,13 @@ def test_markup_in_a_company_name_keyword_or_article_is_escaped_in_portal_and_ad
         assert "<img src=x" not in html and "&lt;script&gt;" in html, url
         policy = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy, url
+
+
+def test_the_invitation_and_password_reset_forms_need_their_csrf_token(company_a):
+    token = services.invitation_make(membership=company_a.owner, email="new@example.com", role="member")
+    strict = Client(enforce_csrf_checks=True)
+    url = reverse("portal:invitation_accept", args=[token])
+    assert 'name="csrfmiddlewaretoken"' in strict.get(url).content.decode()
+    assert strict.post(url, {"username": "x", "password1": "a-long-enough-passphrase-42",
+                             "password2": "a-long-enough-passphrase-42"}).status_code == 403
+    assert not company_a.advertiser.members.filter(user__username="x").exists()

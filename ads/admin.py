@@ -30,9 +30,9 @@ from ads.models import (
     Submission,
     VerifiedDomain,
 )
-from contentlib.admin import ArticleAdmin, RejectForm
+from contentlib.admin import ArticleAdmin, ArticleRevisionAdmin, RejectForm
 from contentlib.errors import ApplicationError
-from contentlib.models import Article
+from contentlib.models import Article, ArticleRevision
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -88,11 +88,7 @@ class ArticleWithSubmissionAdmin(ArticleAdmin):
     change_form_template = "admin/ads/article_change_form.html"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        submission = Submission.objects.filter(article_id=object_id).select_related("advertiser").first()
-        if submission is not None:
-            extra_context = {**(extra_context or {}), "submission": submission,
-                             "submission_flags": submission_flags(submission),
-                             "submission_flagged": bool(submission.near_duplicate_of_id or submission.banned_terms)}
+        extra_context = {**(extra_context or {}), **_submission_context(object_id)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
@@ -104,6 +100,30 @@ class ArticleWithSubmissionAdmin(ArticleAdmin):
         if submission is None or not (submission.near_duplicate_of_id or submission.banned_terms):
             return ""
         return format_html('<span class="flag">{}</span>', _("check"))
+
+
+def _submission_context(article_id) -> dict:
+    submission = Submission.objects.filter(article_id=article_id).select_related("advertiser").first()
+    if submission is None:
+        return {}
+    return {"submission": submission, "submission_flags": submission_flags(submission),
+            "submission_flagged": bool(submission.near_duplicate_of_id or submission.banned_terms)}
+
+
+admin.site.unregister(ArticleRevision)
+
+
+@admin.register(ArticleRevision)
+class RevisionWithSubmissionAdmin(ArticleRevisionAdmin):
+    """The library's revision page, with the flags of the enterprise's edit (checked on the edited text)."""
+
+    change_form_template = "admin/ads/articlerevision_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        revision = ArticleRevision.objects.filter(id=object_id).only("article_id").first()
+        if revision is not None and revision.status == ArticleRevision.Status.PENDING:
+            extra_context = {**(extra_context or {}), **_submission_context(revision.article_id)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 # --- Advertisers -------------------------------------------------------------------------------

@@ -95,3 +95,14 @@ def test_the_article_page_shows_the_submissions_flags(client, editor, company_a,
     assert "绝对化用语" in page and "国家级" in page
     listing = client.get(reverse("admin:contentlib_article_changelist")).content.decode()
     assert "需核查" in listing
+
+
+def test_the_revision_page_shows_the_flags_of_an_enterprises_edit(client, editor, company_a):
+    services.submission_save(membership=company_a.member, title=company_a.approved.title,
+                             body_markdown=company_a.approved.text + "\n\n我们是全国第一的冷链服务商。",
+                             article_id=company_a.approved.id)
+    revision = company_a.approved.revisions.get(status="pending")
+    client.force_login(editor)
+    page = client.get(reverse("admin:contentlib_articlerevision_change", args=[revision.id])).content.decode()
+    assert "付费文章" in page and "第一" in page.split('class="moderation-note submission-note"')[1].split("</p>")[0]
+    assert "table" in page and "diff" in page  # the core's diff is still there

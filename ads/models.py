@@ -1,23 +1,415 @@
-"""Advertisers. Campaigns, placements, tracking and billing grow here in later work."""
+"""Advertisers and their users, paid article submissions, campaigns with keywords and promotions,
+reviews, verified domains, the money ledger and the notices sent to advertisers.
+
+Nothing here is ever deleted: advertisers, campaigns, promotions and ledger rows are archived or
+reversed (`on_delete=PROTECT` everywhere money or an audit row points).
+"""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class Advertiser(models.Model):
     """An enterprise that submits articles and pays for sponsored placements."""
 
     class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied, awaiting approval")
         ACTIVE = "active", _("Active")
+        REFUSED = "refused", _("Refused")
         SUSPENDED = "suspended", _("Suspended")
+        CLOSED = "closed", _("Closed")
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True,
+        help_text=_("统一社会信用代码: 18 characters, checked by its check character (GB 32100-2015)."),
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    balance = models.DecimalField(
+        _("balance"), default=Decimal("0.00"), **MONEY,
+        help_text=_("Prepaid balance; always the sum of the ledger, written with each ledger entry."),
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    refusal_reason = models.TextField(_("refusal reason"), blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by_name = models.CharField(_("decided by"), max_length=150, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("advertiser")
         verbose_name_plural = _("advertisers")
         ordering = ["name"]
+        permissions = [
+            ("decide_advertiser", "Can approve, refuse, suspend and close advertisers"),
+            ("manage_balance", "Can top up, refund and credit advertisers' balances"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["credit_code"], condition=~Q(credit_code=""),
+                                    name="advertiser_credit_code_unique"),
+            models.CheckConstraint(condition=~Q(status="refused") | ~Q(refusal_reason=""),
+                                   name="advertiser_refusal_has_reason"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def may_run(self) -> bool:
+        """True when its users may submit, edit and resume (approved and not suspended or closed)."""
+        return self.status == self.Status.ACTIVE
+
+
+class AdvertiserUser(models.Model):
+    """A portal user's place in one advertiser: owner, member, or read-only reporter."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
+        REPORTER = "reporter", _("Reporter (read only)")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                                related_name="advertiser_membership")
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="members")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enterprise user")
+        verbose_name_plural = _("enterprise users")
+        ordering = ["advertiser", "role", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.advertiser.name}, {self.get_role_display()})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.MEMBER)
+
+    @property
+    def can_invite(self) -> bool:
+        return self.role == self.Role.OWNER
+
+
+class Submission(models.Model):
+    """What an enterprise submitted for one library article: its Markdown, suggested keywords and
+    the flags an editor sees (a near-duplicate in the library, 广告法 article-9 absolute terms)."""
+
+    article = models.OneToOneField("contentlib.Article", verbose_name=_("article"), on_delete=models.PROTECT,
+                                   related_name="submission")
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="submissions")
+    body_markdown = models.TextField(_("body (Markdown)"))
+    suggested_keywords = models.JSONField(_("suggested keywords"), default=list, blank=True)
+    near_duplicate_of = models.ForeignKey(
+        "contentlib.Article", verbose_name=_("near-duplicate of"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+        help_text=_("A library article this submission copies, found by the near-duplicate check."),
+    )
+    similarity = models.FloatField(_("similarity"), null=True, blank=True)
+    banned_terms = models.JSONField(
+        _("absolute terms"), default=list, blank=True,
+        help_text=_("Terms banned in advertising by article 9 of the Advertising Law found in the text."),
+    )
+    submitted_by_name = models.CharField(_("submitted by"), max_length=150)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return str(self.article)
+
+
+class VerifiedDomain(models.Model):
+    """A domain an advertiser proves it controls (a token file or a meta tag); landing URLs must be on one."""
+
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="domains")
+    domain = models.CharField(_("domain"), max_length=253)
+    token = models.CharField(_("token"), max_length=64)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("verified domain")
+        verbose_name_plural = _("verified domains")
+        ordering = ["domain"]
+        constraints = [models.UniqueConstraint(fields=["advertiser", "domain"], name="domain_unique_per_advertiser")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Review(models.TextChoices):
+    """Where one reviewable part (a keyword, a promotion) stands."""
+
+    PENDING = "pending", _("Pending review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Campaign(models.Model):
+    class Pricing(models.TextChoices):
+        CPC = "cpc", _("Cost per click (CPC)")
+        CPM = "cpm", _("Cost per thousand impressions (CPM)")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PENDING = "pending", _("Pending review")
+        REJECTED = "rejected", _("Rejected")
+        ACTIVE = "active", pgettext_lazy("campaign status", "Running")
+        PAUSED = "paused", _("Paused")
+        ENDED = "ended", _("Ended")
+        OUT_OF_DAILY_BUDGET = "out_of_daily_budget", _("Out of daily budget (resumes next ad day)")
+        OUT_OF_BUDGET = "out_of_budget", _("Out of total budget (top up or raise it)")
+        ARCHIVED = "archived", _("Archived")
+
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="campaigns")
+    name = models.CharField(_("name"), max_length=200)
+    pricing = models.CharField(_("pricing"), max_length=3, choices=Pricing.choices, default=Pricing.CPC)
+    max_bid = models.DecimalField(_("max bid"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))],
+                                  help_text=_("CNY per click (CPC) or per thousand impressions (CPM)."))
+    daily_budget = models.DecimalField(_("daily budget"), **MONEY)
+    total_budget = models.DecimalField(_("total budget"), **MONEY)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    hours = models.JSONField(
+        _("hours of the day"), default=list, blank=True,
+        help_text=_("Hours (0-23, business time zone) when it may run; empty: all day."),
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True, help_text=_("Empty: every language."))
+    categories = models.ManyToManyField("contentlib.Category", verbose_name=_("categories"), blank=True,
+                                        related_name="+")
+    frequency_cap = models.PositiveIntegerField(
+        _("frequency cap"), null=True, blank=True,
+        help_text=_("Impressions per reader per ad day; enforced once tracking exists."),
+    )
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_campaign", "Can approve and reject campaigns")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def language_labels(self) -> list[str]:
+        names = {"zh": _("Chinese"), "en": _("English")}
+        return [str(names.get(code, code)) for code in self.languages]
+
+    @property
+    def was_approved(self) -> bool:
+        """True once an editor approved it: it runs, and only its changed parts wait for review."""
+        return self.status in (self.Status.ACTIVE, self.Status.PAUSED, self.Status.OUT_OF_DAILY_BUDGET,
+                               self.Status.OUT_OF_BUDGET, self.Status.ENDED)
+
+
+class CampaignKeyword(models.Model):
+    class Match(models.TextChoices):
+        EXACT = "exact", _("Exact")
+        PHRASE = "phrase", _("Phrase")
+        BROAD = "broad", _("Broad")
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="keywords")
+    text = models.CharField(_("keyword"), max_length=100, help_text=_("Normalized (normalize_query)."))
+    match_type = models.CharField(_("match type"), max_length=10, choices=Match.choices, default=Match.PHRASE)
+    negative = models.BooleanField(_("negative"), default=False)
+    bid = models.DecimalField(_("own bid"), null=True, blank=True, **MONEY)
+    review = models.CharField(_("review"), max_length=10, choices=Review.choices, default=Review.PENDING)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    archived = models.BooleanField(_("removed"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign keyword")
+        verbose_name_plural = _("campaign keywords")
+        ordering = ["negative", "text", "match_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "text", "match_type", "negative"], condition=Q(archived=False),
+                                    name="campaign_keyword_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"-{self.text}" if self.negative else f"{self.text} [{self.match_type}]"
+
+
+class Promotion(models.Model):
+    """One of the advertiser's own approved articles promoted by a campaign."""
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="promotions")
+    article = models.ForeignKey("contentlib.Article", verbose_name=_("article"), on_delete=models.PROTECT,
+                                related_name="promotions")
+    headline = models.CharField(_("headline"), max_length=100, blank=True,
+                                help_text=_("Shown instead of the article's title; optional."))
+    landing_url = models.URLField(
+        _("landing URL"), max_length=2000, blank=True,
+        help_text=_("On a domain the advertiser verified; empty: a click opens the article's page here."),
+    )
+    banned_terms = models.JSONField(_("absolute terms"), default=list, blank=True)
+    review = models.CharField(_("review"), max_length=10, choices=Review.choices, default=Review.PENDING)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    archived = models.BooleanField(_("archived"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "article"], condition=Q(archived=False),
+                                    name="promotion_unique_per_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return self.headline or str(self.article)
+
+
+class CampaignChange(models.Model):
+    """One change of a bid, a budget or the status: who, when, old and new."""
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="changes")
+    field = models.CharField(_("field"), max_length=50)
+    old = models.CharField(_("old value"), max_length=200, blank=True)
+    new = models.CharField(_("new value"), max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(_("by"), max_length=150)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign change")
+        verbose_name_plural = _("campaign changes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.field_label}: {self.old_display} → {self.new_display}"
+
+    @property
+    def field_label(self) -> str:
+        return str(Campaign._meta.get_field(self.field).verbose_name)
+
+    def _display(self, value: str) -> str:
+        if self.field == "status" and value in Campaign.Status.values:
+            return str(Campaign.Status(value).label)
+        if self.field == "pricing" and value in Campaign.Pricing.values:
+            return str(Campaign.Pricing(value).label)
+        return value or "—"
+
+    @property
+    def old_display(self) -> str:
+        return self._display(self.old)
+
+    @property
+    def new_display(self) -> str:
+        return self._display(self.new)
+
+
+class CampaignReview(models.Model):
+    """One editor's decision on a campaign, or on its changed keywords and promotions."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="reviews")
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    detail = models.JSONField(_("what was decided"), default=dict,
+                              help_text=_("The campaign's status before and after, and the keywords and promotions decided."))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("editor"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(_("editor"), max_length=150)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign review")
+        verbose_name_plural = _("campaign reviews")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(action="reject") | ~Q(reason=""),
+                                              name="campaign_review_rejection_has_reason")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.actor_name}"
+
+
+class LedgerEntry(models.Model):
+    """One movement of an advertiser's money, append-only: corrections are new, reversing entries."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", _("Top-up")
+        CHARGE = "charge", _("Charge")
+        REFUND = "refund", _("Refund")
+        CREDIT = "credit", _("Credit")
+
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="ledger")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("Positive adds to the balance, negative takes from it."))
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    reverses = models.ForeignKey("self", verbose_name=_("reverses"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="reversals")
+    note = models.TextField(_("note"), blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(_("by"), max_length=150)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(
+                condition=(Q(kind="top_up", amount__gt=0) | Q(kind="credit", amount__gt=0)
+                           | Q(kind="refund", amount__lt=0) | Q(kind="charge", amount__lt=0)),
+                name="ledger_sign_follows_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class Notice(models.Model):
+    """An email sent to an advertiser's owner, keyed by its event so that it is sent once."""
+
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="notices")
+    key = models.CharField(_("event"), max_length=200, unique=True)
+    to = models.CharField(_("to"), max_length=300)
+    subject = models.CharField(_("subject"), max_length=300)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at"]

@@ -2,7 +2,9 @@
 
 Migrations create the groups, each with the definition frozen as it was when it was written
 (0002, 0005); `groups_ensure` puts them back to this definition at any time (after a database
-flush, or when a later app adds permissions).
+flush, or when a later app adds permissions). ads 0004 gave the groups the portal's permissions:
+Editors decide advertisers and review campaigns; topping up and refunding (`ads.manage_balance`)
+belongs to no group, only to superusers and whom they grant it.
 """
 EDITORS = "Editors"
 ANALYSTS = "Analysts"
@@ -16,7 +18,11 @@ GROUP_PERMISSIONS = {
             "view_keyword", "view_articlekeyword", "view_moderationevent",
             "view_articlerevision",  # decided with moderate_article
         ],
-        "ads": ["view_advertiser"],
+        "ads": [
+            "view_advertiser", "decide_advertiser", "view_advertiseruser", "view_submission",
+            "view_campaign", "review_campaign", "view_campaignkeyword", "view_promotion", "view_campaignreview",
+            "view_campaignchange", "view_verifieddomain", "view_ledgerentry", "view_notice",
+        ],
         "crawlers": ["view_crawlrun", "view_crawlpage"],  # read-only in admin for everyone
     },
     ANALYSTS: {
@@ -24,7 +30,8 @@ GROUP_PERMISSIONS = {
             "view_article", "view_source", "view_category", "view_keyword", "view_articlekeyword",
             "view_moderationevent", "view_articlerevision",
         ],
-        "ads": ["view_advertiser"],
+        "ads": ["view_advertiser", "view_campaign", "view_campaignkeyword", "view_promotion", "view_campaignreview",
+                "view_campaignchange", "view_ledgerentry"],
         "crawlers": ["view_crawlrun", "view_crawlpage"],
     },
 }

@@ -579,3 +579,18 @@ def article_mark_duplicate(*, article_id: int, original_id: int) -> Article:
         if not updated:
             raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.")
     return Article.objects.get(id=article_id)
+
+
+def article_resubmit(*, article_id: int) -> Article:
+    """Puts a rejected article back in the editors' queue (pending) after its submitter changed it.
+
+    The editor's earlier decision and reason stay in its moderation history; an article in any
+    other status is returned unchanged.
+    """
+    with transaction.atomic():
+        article = Article.objects.select_for_update().get(id=article_id)
+        if article.status == Article.Status.REJECTED:
+            article.status = Article.Status.PENDING
+            article.rejection_reason = ""
+            article.save(update_fields=["status", "rejection_reason", "updated_at"])
+    return article

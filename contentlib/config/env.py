@@ -4,6 +4,7 @@ Every reader names the variable and the values it accepts in its error, so a wro
 start-up with a message that says what to change.
 """
 import os
+from decimal import Decimal, InvalidOperation
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
@@ -68,6 +69,19 @@ def env_float(name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a number. Set {name} to a decimal number such as 0.5.") from None
+
+
+def env_money(name: str, default: str) -> Decimal:
+    """A non-negative amount of money with at most two decimals, as a Decimal (never a float)."""
+    value = _raw(name) or default
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ImproperlyConfigured(f"{name}={value!r} is not an amount of money. Give a number such as 0.30 "
+                                   "(at most two decimals, not negative).")
+    return amount.quantize(Decimal("0.01"))
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -18,6 +18,7 @@ from contentlib.config.env import (
     env_float,
     env_int,
     env_list,
+    env_money,
     env_path,
     env_str,
     env_url,
@@ -303,6 +304,29 @@ CRAWL_STALE_LOCK_MINUTES = env_int("CRAWL_STALE_LOCK_MINUTES", 15, minimum=1)  #
 CRAWL_DUE_CHECK_MINUTES = env_int("CRAWL_DUE_CHECK_MINUTES", 5, minimum=1)
 # === end of crawling ===========================================================================
 
+# --- The enterprise portal and its money (ads/).
+# Reserve prices: the lowest bid accepted, in CNY per click (CPC) and per thousand impressions (CPM).
+AD_RESERVE_CPC = env_money("AD_RESERVE_CPC", "0.30")
+AD_RESERVE_CPM = env_money("AD_RESERVE_CPM", "5.00")
+AD_CURRENCY = "CNY"
+# The owner is emailed once when the balance falls below this, and once when a campaign is this many days from its end.
+AD_LOW_BALANCE = env_money("AD_LOW_BALANCE", "100.00")
+AD_CAMPAIGN_END_NOTICE_DAYS = env_int("AD_CAMPAIGN_END_NOTICE_DAYS", 3, minimum=1)
+PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an invitation link expires after this
+# Domain verification fetches the advertiser's site; addresses inside our network are refused unless this is 1
+# (the tests' local server).
+AD_DOMAIN_VERIFY_ALLOW_PRIVATE = env_bool("AD_DOMAIN_VERIFY_ALLOW_PRIVATE", False)
+AD_DOMAIN_VERIFY_TIMEOUT_SECONDS = env_float("AD_DOMAIN_VERIFY_TIMEOUT_SECONDS", 5.0)
+# Emails (invitations, password resets, notices to advertisers): printed on the console unless EMAIL_BACKEND
+# is django.core.mail.backends.smtp.EmailBackend with the EMAIL_HOST... settings below.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+
 # --- Library rules.
 ARTICLE_MAX_TEXT_CHARS = env_int("ARTICLE_MAX_TEXT_CHARS", 1_000_000, minimum=1000)
 
@@ -330,5 +354,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "enrichment-sweep": {"task": "recommender.tasks.sweep_stale_enrichment", "schedule": 600.0},
     "statistics-refit": {"task": "recommender.tasks.refit_statistics", "schedule": 24 * 3600.0},
+    # Emails to advertisers, once per event: decisions on articles and campaigns, low balance, campaign ends.
+    "advertiser-notices": {"task": "ads.tasks.notices_send", "schedule": env_int("AD_NOTICE_SECONDS", 300, minimum=10)},
     "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

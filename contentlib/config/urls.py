@@ -8,6 +8,7 @@ admin.site.index_title = _("Moderation and data")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("portal/", include("ads.portal.urls")),  # the enterprise portal
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the site's language buttons
     path("", include("contentlib.site.urls")),
 ]

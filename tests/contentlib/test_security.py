@@ -205,7 +205,7 @@ class TestLoginThrottling:
             response = client.post(url, {"username": username, "password": "wrong-password"})
             assert response.status_code in (200, 429)
 
-    @pytest.mark.parametrize("login_url", ["admin:login", "site:login"])
+    @pytest.mark.parametrize("login_url", ["admin:login", "site:login", "portal:login"])
     def test_the_right_password_is_refused_after_too_many_wrong_ones(self, client, editor, login_url, settings):
         url = reverse(login_url)
         self._fail(client, url, "editor", settings.AXES_FAILURE_LIMIT)

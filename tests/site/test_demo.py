@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
+from ads.models import Campaign
 from contentlib import corpus
 from contentlib.models import Article
 from contentlib.site.demo import DEMO_SITE_DIR
@@ -44,6 +45,10 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     # With the sign-in throttle installed, authenticate() takes the request, as the login views pass it.
     assert authenticate(RequestFactory().post("/admin/login/"), username="demo-editor", password=password) is not None
     assert "for local use only" in out
+    # The enterprise portal's demo users, beside the staff accounts, with the same password.
+    assert "user demo-ruileng (owner, 上海瑞冷医药物流有限公司)" in out and "user demo-ruibi (owner" in out
+    assert authenticate(RequestFactory().post("/portal/login/"), username="demo-ruibi", password=password) is not None
+    assert Campaign.objects.filter(status="active").count() == 2
     assert (tmp_path / "static" / "staticfiles.json").exists()  # collected, for WhiteNoise to serve
 
     call_command("demo")

@@ -4,11 +4,13 @@ DEMO_SERVE=0 does everything but serve Django (the demo website is served only w
 """
 import os
 
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.table import Table
 
+from ads import demo as ads_demo  # project level: the demo may use every package
 from contentlib import demo
 from contentlib.models import Article
 from contentlib.site import demo as site_demo
@@ -71,12 +73,17 @@ class Command(BaseCommand):
         console.print("5/5 Demo accounts")
         password, usernames = demo.demo_users_ensure()
         console.print(f"  users {', '.join(usernames)}  password [bold]{password}[/bold]")
+        logins = ads_demo.demo_advertisers_ensure(password=password, staff=get_user_model().objects.get(username="demo-admin"))
+        console.print(f"  enterprise portal http://{addr}/portal/, same password:")
+        for username, role, company in logins:
+            console.print(f"    user {username} ({role}, {company})", soft_wrap=True)  # one line each, however narrow
         console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
 
         serve = os.environ.get("DEMO_SERVE", "1") not in ("0", "false", "no") and not no_serve
         if not serve:
             console.print("DEMO_SERVE=0: not starting the server.")
             return
-        console.print(f"Serving http://{addr}/ (articles) and http://{addr}/admin/ (editors and crawl runs). Ctrl+C stops.")
+        console.print(f"Serving http://{addr}/ (articles), http://{addr}/admin/ (editors and crawl runs) and "
+                      f"http://{addr}/portal/ (enterprises). Ctrl+C stops.")
         # Django's development server, static files through WhiteNoise (production runs gunicorn: docker-compose.yml).
         call_command("runserver", addr, use_reloader=False)

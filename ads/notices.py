@@ -1,0 +1,139 @@
+"""Emails to an advertiser's owner, once per event: its application decided, an article or campaign
+approved or rejected (with the reason), its balance below AD_LOW_BALANCE, a campaign near its end.
+
+`notices_send` looks for events not yet noticed and sends each one; a unique key per event
+(ads.models.Notice) makes a second run, or two workers at once, send nothing twice. Celery beat
+runs it every few minutes; the admin runs it straight after a decision.
+"""
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from ads.models import Advertiser, AdvertiserUser, Campaign, CampaignReview, Notice
+from contentlib.models import ModerationEvent
+from contentlib.readers import ad_day
+
+logger = logging.getLogger(__name__)
+
+
+def _owner_email(advertiser: Advertiser) -> str:
+    owner = (AdvertiserUser.objects.filter(advertiser=advertiser, role=AdvertiserUser.Role.OWNER)
+             .select_related("user").first())
+    return (owner.user.email if owner and owner.user.email else advertiser.email) or ""
+
+
+def notice_send(*, advertiser: Advertiser, key: str, subject: str, body: str) -> bool:
+    """Sends one email to the owner unless the event `key` was noticed before; returns whether it sent."""
+    to = _owner_email(advertiser)
+    if not to:
+        logger.warning("advertiser %s has no email address; notice %s not sent", advertiser.id, key)
+        return False
+    try:
+        with transaction.atomic():
+            Notice.objects.create(advertiser=advertiser, key=key, to=to, subject=subject[:300])
+            # Inside the transaction: a failed send leaves no Notice row, so the next run tries again.
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    except IntegrityError:
+        return False  # already sent (by an earlier run or another worker)
+    return True
+
+
+def notices_send() -> int:
+    """Sends every notice that is due; returns how many were sent. Written in the default language."""
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        sent += _advertiser_decisions() + _article_decisions() + _campaign_decisions()
+        sent += _low_balances() + _campaigns_ending()
+    return sent
+
+
+def _advertiser_decisions() -> int:
+    sent = 0
+    for advertiser in Advertiser.objects.filter(decided_at__isnull=False,
+                                                status__in=[Advertiser.Status.ACTIVE, Advertiser.Status.REFUSED]):
+        key = f"advertiser:{advertiser.id}:{advertiser.status}:{advertiser.decided_at.isoformat()}"
+        if advertiser.status == Advertiser.Status.ACTIVE:
+            subject = _("Your company account is approved")
+            body = _("%(name)s can now submit articles and run campaigns in the enterprise portal.") % {
+                "name": advertiser.name}
+        else:
+            subject = _("Your company application was refused")
+            body = _("The application of %(name)s was refused: %(reason)s\nCorrect the details and contact our staff "
+                     "to apply again.") % {"name": advertiser.name, "reason": advertiser.refusal_reason}
+        sent += notice_send(advertiser=advertiser, key=key, subject=subject, body=body)
+    return sent
+
+
+def _article_decisions() -> int:
+    sent = 0
+    events = (ModerationEvent.objects.filter(article__owner__isnull=False, article__submission__isnull=False,
+                                             action__in=["approve", "reject", "approve_revision", "reject_revision"])
+              .exclude(id__in=_noticed_ids("article-event")).select_related("article", "article__owner"))
+    for event in events:
+        approved = event.action in ("approve", "approve_revision")
+        subject = (_("Article approved: %(title)s") if approved else _("Article rejected: %(title)s")) % {
+            "title": event.article.title[:200]}
+        body = _("An editor approved “%(title)s”; it is published.") if approved else _(
+            "An editor rejected “%(title)s”: %(reason)s\nEdit it in the portal and it goes back to review.")
+        body = body % {"title": event.article.title, "reason": event.reason}
+        sent += notice_send(advertiser=event.article.owner, key=f"article-event:{event.id}", subject=subject, body=body)
+    return sent
+
+
+def _campaign_decisions() -> int:
+    sent = 0
+    reviews = (CampaignReview.objects.exclude(id__in=_noticed_ids("campaign-review"))
+               .select_related("campaign", "campaign__advertiser"))
+    for review in reviews:
+        approved = review.action == CampaignReview.Action.APPROVE
+        subject = (_("Campaign approved: %(name)s") if approved else _("Campaign rejected: %(name)s")) % {
+            "name": review.campaign.name[:200]}
+        body = _("An editor approved “%(name)s” (%(parts)s).") if approved else _(
+            "An editor rejected “%(name)s” (%(parts)s): %(reason)s\nChange it in the portal and submit it again.")
+        parts = ", ".join(review.detail.get("keywords", []) + review.detail.get("promotions", [])) or "—"
+        body = body % {"name": review.campaign.name, "parts": parts[:1000], "reason": review.reason}
+        sent += notice_send(advertiser=review.campaign.advertiser, key=f"campaign-review:{review.id}",
+                            subject=subject, body=body)
+    return sent
+
+
+def _low_balances() -> int:
+    """One notice each time the balance falls below the threshold (keyed by the entry that took it there)."""
+    sent = 0
+    for advertiser in Advertiser.objects.filter(status=Advertiser.Status.ACTIVE, balance__lt=settings.AD_LOW_BALANCE,
+                                                ledger__isnull=False).distinct():
+        last = advertiser.ledger.order_by("-created_at", "-id").first()
+        if last is None or last.balance_after >= settings.AD_LOW_BALANCE:
+            continue
+        crossing = advertiser.ledger.filter(balance_after__gte=settings.AD_LOW_BALANCE).order_by("-created_at", "-id").first()
+        key = f"low-balance:{advertiser.id}:{crossing.id if crossing else 0}"
+        sent += notice_send(advertiser=advertiser, key=key, subject=_("Your balance is low"),
+                            body=_("The balance of %(name)s is %(balance)s %(currency)s, below %(limit)s. Top it up so "
+                                   "that your campaigns keep running.") % {
+                                "name": advertiser.name, "balance": advertiser.balance,
+                                "currency": advertiser.currency, "limit": settings.AD_LOW_BALANCE})
+    return sent
+
+
+def _campaigns_ending() -> int:
+    sent = 0
+    today = ad_day()
+    horizon = today + dt.timedelta(days=settings.AD_CAMPAIGN_END_NOTICE_DAYS)
+    for campaign in Campaign.objects.filter(end_date__gte=today, end_date__lte=horizon).exclude(
+            status__in=[Campaign.Status.DRAFT, Campaign.Status.ARCHIVED, Campaign.Status.REJECTED]
+    ).select_related("advertiser"):
+        sent += notice_send(advertiser=campaign.advertiser, key=f"campaign-ending:{campaign.id}:{campaign.end_date}",
+                            subject=_("Campaign ending soon: %(name)s") % {"name": campaign.name[:200]},
+                            body=_("“%(name)s” ends on %(date)s. Move its end date in the portal to keep it running.")
+                            % {"name": campaign.name, "date": campaign.end_date})
+    return sent
+
+
+def _noticed_ids(prefix: str):
+    return [int(key.split(":")[1]) for key in Notice.objects.filter(key__startswith=prefix + ":")
+            .values_list("key", flat=True)]

@@ -1,7 +1,7 @@
 """The staff roles: which permissions the Editors and Analysts groups hold.
 
 Migrations create the groups, each with the definition frozen as it was when it was written
-(0002, 0005); `groups_ensure` puts them back to this definition at any time (after a database
+(0002, 0005, 0009); `groups_ensure` puts them back to this definition at any time (after a database
 flush, or when a later app adds permissions).
 """
 EDITORS = "Editors"
@@ -15,6 +15,7 @@ GROUP_PERMISSIONS = {
             "view_category", "add_category", "change_category",
             "view_keyword", "view_articlekeyword", "view_moderationevent",
             "view_articlerevision",  # decided with moderate_article
+            "view_question", "change_question", "view_answer", "change_answer", "view_answerreference",
         ],
         "ads": ["view_advertiser"],
         "crawlers": ["view_crawlrun", "view_crawlpage"],  # read-only in admin for everyone
@@ -23,6 +24,7 @@ GROUP_PERMISSIONS = {
         "contentlib": [
             "view_article", "view_source", "view_category", "view_keyword", "view_articlekeyword",
             "view_moderationevent", "view_articlerevision",
+            "view_question", "view_answer", "view_answerreference",
         ],
         "ads": ["view_advertiser"],
         "crawlers": ["view_crawlrun", "view_crawlpage"],

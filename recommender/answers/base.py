@@ -36,9 +36,6 @@ class Draft:
 class Provider(Protocol):
     name: str
     model_name: str
-    # True when the provider benefits from a second retrieval with question + draft answer (the
-    # model reads its references whole; the extractive provider's draft *is* its references).
-    two_pass: bool
 
     def answer(self, question: str, references: list[Reference], *, language: str, nothing_fits: bool,
                on_delta: Callable[[str], None] | None = None) -> Draft:

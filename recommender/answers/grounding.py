@@ -44,7 +44,6 @@ class ModelProvider:
 
     name = ""
     model_name = ""
-    two_pass = True
 
     def complete(self, messages: list[dict], *, on_delta: Callable[[str], None] | None = None) -> str:
         raise NotImplementedError

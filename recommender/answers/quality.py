@@ -15,7 +15,7 @@ import numpy as np
 from contentlib import corpus
 from recommender.answers import citations, extractive
 from recommender.answers.base import Draft, Reference
-from recommender.answers.services import MAX_REFERENCES, RETRIEVE_K, combined_query
+from recommender.answers.services import MAX_REFERENCES, RETRIEVE_K, answer_nothing_fits, combined_query
 from recommender.retrieval import RetrievalResult, retrieve
 from recommender.search import relevance
 
@@ -25,12 +25,15 @@ class FixtureLibrary:
     index: relevance.FixtureIndex
     references: dict[int, Reference]  # index id -> reference (advertisers' articles and near-duplicates left out)
     corpus_ids: dict[int, str]
-    retrievals: dict[str, RetrievalResult] = field(default_factory=dict)  # by query text: the same for every provider
+    # By query text, with the seconds it took: the same for every provider and parameter (tuning).
+    retrievals: dict[str, tuple[RetrievalResult, float]] = field(default_factory=dict)
 
-    def retrieve(self, query: str, vector: np.ndarray) -> RetrievalResult:
+    def retrieve(self, query: str, vector: np.ndarray) -> tuple[RetrievalResult, float]:
         if query not in self.retrievals:
-            self.retrievals[query] = retrieve(query, k=RETRIEVE_K, backend=self.index.backend, query_vector=vector,
-                                              check_database=False)
+            started = time.perf_counter()
+            result = retrieve(query, k=RETRIEVE_K, backend=self.index.backend, query_vector=vector,
+                              check_database=False)
+            self.retrievals[query] = (result, time.perf_counter() - started)
         return self.retrievals[query]
 
 
@@ -139,23 +142,23 @@ def references_of(library: FixtureLibrary, result: RetrievalResult) -> list[Refe
 
 def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, provider=None,
              params: extractive.ExtractiveParams | None = None, encode: Callable[[str], np.ndarray] | None = None,
-             combined: bool = True, progress: Callable[[str], None] = lambda _: None) -> Report:
+             min_fit: float | None = None, combined: bool = True, progress: Callable[[str], None] = lambda _: None) -> Report:
     """Answers every query as `answer_question` does (retrieval, organic references, the provider),
     without the database; `encode` also scores question + answer with the text encoded by the model."""
     index = library.index
     report = Report(corpus_ids=library.corpus_ids, texts={i: r.text for i, r in library.references.items()})
     for query in queries:
-        started = time.perf_counter()
         vector = index.query_vectors[query.id]
-        result = library.retrieve(query.query, vector)
+        result, retrieval_seconds = library.retrieve(query.query, vector)
+        started = time.perf_counter()
         references = references_of(library, result)
-        nothing_fits = result.nothing_fits or not references
+        nothing_fits = answer_nothing_fits(result, references, min_fit=min_fit)
         if provider is None:
             draft = extractive.compose(query.query, references, language=result.language, nothing_fits=nothing_fits,
                                        params=params or extractive.DEFAULT_PARAMS)
         else:
             draft = provider.answer(query.query, references, language=result.language, nothing_fits=nothing_fits)
-        seconds = time.perf_counter() - started
+        seconds = retrieval_seconds + time.perf_counter() - started
         ranked_question = [index.doc_ids[i] for i in result.ids]
         ranked_combined, ranked_encoded = ranked_question, None
         if combined and not draft.no_answer:
@@ -178,8 +181,8 @@ def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, 
 # --- tuning (development half only)
 
 GRID = [
-    extractive.ExtractiveParams(max_sentences=s, max_cited=c, score_ratio=r, min_coverage=m, lead_fallback=f)
-    for s in (2, 3) for c in (1, 2, 3) for r in (0.5, 0.7, 0.85) for m in (0.15, 0.3, 0.45) for f in (True, False)
+    (extractive.ExtractiveParams(max_sentences=s, max_cited=c, language_window=w, min_coverage=m), fit)
+    for s in (2, 3) for c in (1, 2) for w in (1, 2) for m in (0.2, 0.3, 0.45) for fit in (0.0, 0.25, 0.3, 0.4, 0.5)
 ]
 
 
@@ -189,13 +192,15 @@ def objective(report: Report) -> tuple:
     return (honest, round(report.answered() + report.citation_precision(), 4), report.no_answer_unanswerable())
 
 
-def tune(library: FixtureLibrary, queries: list[corpus.JudgedQuery],
-         progress: Callable[[str], None] = lambda _: None) -> tuple[extractive.ExtractiveParams, Report]:
+def tune(library: FixtureLibrary, queries: list[corpus.JudgedQuery], progress: Callable[[str], None] = lambda _: None
+         ) -> tuple[extractive.ExtractiveParams, float, Report]:
+    """The extractive parameters and the answer's minimum fit probability that do best on `queries`
+    (the dev half), by `objective`."""
     best = None
-    for params in GRID:
-        report = evaluate(library, queries, params=params, combined=False)
+    for params, min_fit in GRID:
+        report = evaluate(library, queries, params=params, min_fit=min_fit, combined=False)
         key = objective(report)
         if best is None or key > best[0]:
-            best = (key, params, report)
+            best = (key, params, min_fit, report)
         progress(str(params))
-    return best[1], best[2]
+    return best[1], best[2], best[3]

@@ -13,14 +13,17 @@ from contentlib import selectors as library
 from contentlib import services as library_services
 from contentlib.errors import ApplicationError
 from contentlib.models import Answer, Article, Category, Question
-from recommender.answers import extractive, provider_get
+from recommender.answers import provider_get
 from recommender.answers.base import Draft, Reference
-from recommender.embeddings import from_bytes, to_bytes
+from recommender.embeddings import from_bytes, model_name, to_bytes
 from recommender.retrieval import RetrievalResult, retrieve
 from recommender.text import detect_language
 
 MAX_REFERENCES = 5  # an answer cites at most this many
 RETRIEVE_K = 10  # retrieved before sponsored and generated articles are left out
+# Chosen on the dev half of the judged queries (manage.py answer_quality --tune; docs/BENCHMARKS.md).
+ANSWER_MIN_FIT = 0.3
+ANSWER_VECTOR_WEIGHT = 0.1
 
 
 def derived_vector(vectors: list[np.ndarray | None]) -> np.ndarray | None:
@@ -36,17 +39,22 @@ def derived_vector(vectors: list[np.ndarray | None]) -> np.ndarray | None:
 
 def combined_query(question: str, question_vector: np.ndarray | None, draft: Draft,
                    references: list[Reference]) -> tuple[str, np.ndarray | None]:
-    """The query text and vector of "question + answer": the answer's text without markers, and the
-    normalized sum of the question's vector and the answer's derived one."""
-    from recommender.answers.citations import strip_markers  # noqa: PLC0415
-
+    """The query of "question + answer": the question's text, and its vector plus ANSWER_VECTOR_WEIGHT
+    times the answer's derived vector, normalized. (Adding the answer's words, or more of its vector,
+    ranked worse on the dev half: the extractive answer repeats the first reference; BENCHMARKS.md.)"""
     by_id = {r.id: r for r in references}
     answer_vector = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
-    text = f"{question}\n{strip_markers(draft.text)}"
     if question_vector is None or answer_vector is None or len(question_vector) != len(answer_vector):
-        return text, question_vector
-    summed = np.asarray(question_vector, dtype=np.float32) + answer_vector
-    return text, (summed / np.linalg.norm(summed)).astype(np.float32)
+        return question, question_vector
+    summed = np.asarray(question_vector, dtype=np.float32) + ANSWER_VECTOR_WEIGHT * answer_vector
+    return question, (summed / np.linalg.norm(summed)).astype(np.float32)
+
+
+def answer_nothing_fits(result: RetrievalResult, references: list[Reference], *, min_fit: float | None = None) -> bool:
+    """True when no answer should be written: retrieval's nothing-fits, no organic reference, or a
+    fit probability under ANSWER_MIN_FIT (an answer claims more than a list of search results)."""
+    threshold = ANSWER_MIN_FIT if min_fit is None else min_fit
+    return result.nothing_fits or not references or result.fit_probability < threshold
 
 
 def references_from(result: RetrievalResult) -> list[Reference]:
@@ -88,20 +96,10 @@ def answer_generate(*, question: Question, provider, on_delta=None) -> Answer:
     language = question.language or detect_language(question.text)
     result = retrieve(question.text, k=RETRIEVE_K)
     references = references_from(result)
-    nothing_fits = result.nothing_fits or not references
-    if provider.two_pass and not nothing_fits:
-        # Second pass with question + the extractive draft, which ranked at least as well as the
-        # question alone on the judged queries (docs/BENCHMARKS.md); the model then reads those.
-        draft = extractive.compose(question.text, references, language=language, nothing_fits=False)
-        if not draft.no_answer:
-            text, vector = combined_query(question.text, result.query_vector, draft, references)
-            references = references_from(retrieve(text, k=RETRIEVE_K, query_vector=vector)) or references
-    draft = provider.answer(question.text, references, language=language, nothing_fits=nothing_fits,
-                            on_delta=on_delta)
+    draft = provider.answer(question.text, references, language=language,
+                            nothing_fits=answer_nothing_fits(result, references), on_delta=on_delta)
     by_id = {r.id: r for r in references}
     answer_vector = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
-    from recommender.embeddings import model_name  # noqa: PLC0415
-
     vector_model = model_name()
     if result.query_vector is not None:
         library_services.question_set_vector(question_id=question.id, vector=to_bytes(result.query_vector),

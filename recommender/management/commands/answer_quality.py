@@ -52,12 +52,12 @@ class Command(BaseCommand):
             raise CommandError(f"{label} judges articles the corpus does not have: {', '.join(unknown[:10])}.")
         console.print("Indexing the fixture corpus (embedding it on first run)…")
         library = quality.fixture_library()
-        chosen = None
+        chosen, min_fit = None, None
         with Progress(TextColumn("Answering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console) as bar:
             if tune:
                 task = bar.add_task("", total=len(quality.GRID))
-                chosen, _ = quality.tune(library, queries, progress=lambda p: bar.update(task, advance=1))
+                chosen, min_fit, _ = quality.tune(library, queries, progress=lambda p: bar.update(task, advance=1))
             encode = None
             if encode_answers:
                 from recommender.embeddings import encode_query  # noqa: PLC0415
@@ -69,11 +69,12 @@ class Command(BaseCommand):
 
                 chosen_provider = provider_get(provider)
             task = bar.add_task("", total=len(queries))
-            report = quality.evaluate(library, queries, provider=chosen_provider, params=chosen, encode=encode,
+            report = quality.evaluate(library, queries, provider=chosen_provider, params=chosen, min_fit=min_fit,
+                                      encode=encode,
                                       progress=lambda qid: bar.update(task, advance=1, description=qid))
         answerable = sum(1 for q in queries if q.relevant)
         if chosen is not None:
-            console.print(f"Chosen on the dev half: {chosen}")
+            console.print(f"Chosen on the dev half: {chosen}, answer minimum fit probability {min_fit}")
         table = Table(title=f"Answers ({provider}) on {label}: {answerable} answerable, "
                             f"{len(queries) - answerable} unanswerable questions")
         table.add_column("measure")

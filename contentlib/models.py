@@ -85,7 +85,7 @@ class Article(models.Model):
         CRAWLED = "crawled", _("Crawled")
         SUBMITTED = "submitted", _("Submitted by an enterprise")
         OPEN_DATA = "open_data", _("Open data")
-        GENERATED = "generated", _("Generated")
+        GENERATED = "generated", _("AI-generated")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending review")
@@ -375,7 +375,7 @@ class Question(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending review")
-        PUBLISHED = "published", _("Published")
+        PUBLISHED = "published", _("Published on the site")
         HIDDEN = "hidden", _("Hidden")
 
     text = models.CharField(_("text"), max_length=500, help_text=_("The question as first asked."))

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('normalized_text', models.CharField(help_text='NFKC, lowercase, no spaces between Chinese characters, no punctuation at the ends.', max_length=500, unique=True, verbose_name='normalized text')),
                 ('slug', models.SlugField(allow_unicode=True, max_length=80, unique=True, verbose_name='slug')),
                 ('language', models.CharField(blank=True, max_length=10, verbose_name='language')),
-                ('status', models.CharField(choices=[('pending', 'Pending review'), ('published', 'Published'), ('hidden', 'Hidden')], default='pending', max_length=20, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Pending review'), ('published', 'Published on the site'), ('hidden', 'Hidden')], default='pending', max_length=20, verbose_name='status')),
                 ('asked_count', models.PositiveIntegerField(default=0, verbose_name='asked count')),
                 ('vector', models.BinaryField(blank=True, help_text='float32 vector, little-endian.', null=True, verbose_name='vector')),
                 ('vector_model', models.CharField(blank=True, max_length=200, verbose_name='vector model')),
@@ -104,6 +104,11 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='answer',
             constraint=models.UniqueConstraint(condition=models.Q(('status', 'current')), fields=('question', 'provider'), name='answer_one_current_per_provider'),
+        ),
+        migrations.AlterField(
+            model_name='article',
+            name='origin',
+            field=models.CharField(choices=[('crawled', 'Crawled'), ('submitted', 'Submitted by an enterprise'), ('open_data', 'Open data'), ('generated', 'AI-generated')], max_length=20, verbose_name='origin'),
         ),
         migrations.RunPython(add_permissions, remove_permissions),
     ]

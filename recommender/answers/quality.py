@@ -78,6 +78,7 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     corpus_ids: dict[int, str] = field(default_factory=dict)
     texts: dict[int, str] = field(default_factory=dict)
+    organic: set[str] = field(default_factory=set)  # corpus ids an answer may cite
 
     def cited_passages(self) -> list[tuple[str, str]]:
         """(passage, the text of the article it cites) for every citation of every answer."""
@@ -97,8 +98,12 @@ class Report:
     def _answerable(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.answerable]
 
-    def answered(self, min_grade: int = 1) -> float:
+    def answered(self, min_grade: int = 1, *, organic_only: bool = False) -> float:
+        """`organic_only`: of the questions some organic article answers (the others have only
+        advertisers' articles judged relevant, which an answer never cites)."""
         rows = self._answerable()
+        if organic_only:
+            rows = [o for o in rows if set(o.query.relevant) & self.organic]
         hits = sum(any(o.query.relevant.get(self.corpus_ids[i], 0) >= min_grade for i in o.draft.cited) for o in rows)
         return hits / len(rows) if rows else 0.0
 
@@ -146,7 +151,8 @@ def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, 
     """Answers every query as `answer_question` does (retrieval, organic references, the provider),
     without the database; `encode` also scores question + answer with the text encoded by the model."""
     index = library.index
-    report = Report(corpus_ids=library.corpus_ids, texts={i: r.text for i, r in library.references.items()})
+    report = Report(corpus_ids=library.corpus_ids, texts={i: r.text for i, r in library.references.items()},
+                    organic={library.corpus_ids[i] for i in library.references})
     for query in queries:
         vector = index.query_vectors[query.id]
         result, retrieval_seconds = library.retrieve(query.query, vector)

@@ -89,6 +89,8 @@ class Command(BaseCommand):
             ("answered (cites a judged relevant article)", f"{report.answered():.1%}", "≥ 85%",
              report.answered() >= 0.85),
             ("answered, citing a grade ≥ 2 article", f"{report.answered(2):.1%}", "", None),
+            ("answered, of the questions an organic article answers", f"{report.answered(organic_only=True):.1%}",
+             "", None),
             ("citation precision", f"{report.citation_precision():.3f}", "≥ 0.8", report.citation_precision() >= 0.8),
             ("references cited per answer", f"{report.citations_per_answer():.2f}", "≤ 5",
              report.citations_per_answer() <= 5),

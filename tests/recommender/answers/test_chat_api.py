@@ -140,3 +140,12 @@ def test_nothing_fits_answers_no_answer_without_calling_the_api(server):
 
     assert server.requests == []
     assert draft.no_answer and draft.text == extractive.no_answer_text("zh")
+
+
+def test_an_industry_analysis_is_asked_of_the_model_and_grounded_the_same_way(server):
+    server.replies.append(Reply(pieces=["仓储自动化加快[1]，冷链温控趋严[2]，价格战[5]。"]))
+
+    draft = provider(server).analyse("物流", REFERENCES, language="zh")
+
+    assert draft.text == "仓储自动化加快[1]，冷链温控趋严[2]，价格战。" and draft.cited == [11, 22]
+    assert "物流" in server.requests[0]["body"]["messages"][-1]["content"]

@@ -59,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="ask every judged query this many times, "
                         "each time as a new question (a numbered suffix)")
+    parser.add_argument("--profile", action="store_true", help="also print where the time goes (cProfile)")
     args = parser.parse_args()
     console = Console()
     call_command("migrate", verbosity=0)
@@ -68,6 +69,12 @@ def main() -> None:
     answer_question(question_text="warm-up: 模型加载")  # loads e5 and the segmenter's dictionary
     questions = list(dict.fromkeys(q.query for q in corpus.queries()))
     timings, no_answer = [], 0
+    profiler = None
+    if args.profile:
+        import cProfile  # noqa: PLC0415
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     for round_ in range(args.repeat):
         for text in questions:
             asked = text if round_ == 0 else f"{text} {round_}"
@@ -75,6 +82,11 @@ def main() -> None:
             answer = answer_question(question_text=asked)
             timings.append(time.perf_counter() - began)
             no_answer += answer.is_no_answer
+    if profiler is not None:
+        import pstats  # noqa: PLC0415
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     ms = np.array(timings) * 1000
     table = Table(title=f"answer_question, extractive, {len(timings)} questions not in the cache "
                         f"(load average {os.getloadavg()[0]:.1f})")

@@ -619,17 +619,13 @@ def question_get_or_create(*, text: str, language: str = "") -> Question:
     if question is None:
         try:
             with transaction.atomic():
-                question = Question.objects.create(text=text, normalized_text=normalized, slug=slug,
-                                                   language=(language or "")[:10])
+                return Question.objects.create(text=text, normalized_text=normalized, slug=slug,
+                                               language=(language or "")[:10], asked_count=1)
         except IntegrityError:  # asked at the same moment by another reader
             question = Question.objects.get(normalized_text=normalized)
     Question.objects.filter(id=question.id).update(asked_count=F("asked_count") + 1)
     question.refresh_from_db(fields=["asked_count"])
     return question
-
-
-def question_set_vector(*, question_id: int, vector: bytes, vector_model: str) -> None:
-    Question.objects.filter(id=question_id).update(vector=vector, vector_model=vector_model)
 
 
 def question_set_status(*, question_id: int, status: str) -> Question:
@@ -643,12 +639,17 @@ def question_set_status(*, question_id: int, status: str) -> Question:
 
 def answer_store(*, question_id: int, provider: str, model_name: str, text: str, cited_article_ids: list[int],
                  notice: str = "", vector: bytes | None = None, vector_model: str = "",
-                 generation_ms: int | None = None) -> Answer:
+                 question_vector: bytes | None = None, generation_ms: int | None = None) -> Answer:
     """Saves a new current answer for (question, provider), replacing the one before it, with one
-    reference row per cited article holding that article's content hash now."""
+    reference row per cited article holding that article's content hash now; and the question's
+    vector (under `vector_model` too) when given. One transaction."""
     cited = list(dict.fromkeys(int(i) for i in cited_article_ids))
     with transaction.atomic():
-        Question.objects.select_for_update().filter(id=question_id).first()  # one writer per question
+        questions = Question.objects.select_for_update().filter(id=question_id)  # one writer per question
+        if question_vector is not None:
+            questions.update(vector=question_vector, vector_model=vector_model)
+        else:
+            questions.first()
         hashes = dict(Article.objects.filter(id__in=cited).values_list("id", "content_hash"))
         missing = [i for i in cited if i not in hashes]
         if missing:
@@ -657,7 +658,7 @@ def answer_store(*, question_id: int, provider: str, model_name: str, text: str,
             status=Answer.Status.REPLACED)
         answer = Answer.objects.create(
             question_id=question_id, provider=provider, model_name=model_name[:200], text=text,
-            cited_article_ids=cited, notice=notice[:500], vector=vector, vector_model=vector_model,
+            cited_article_ids=cited, notice=notice[:500], vector=vector, vector_model=vector_model if vector else "",
             generation_ms=generation_ms,
         )
         AnswerReference.objects.bulk_create([

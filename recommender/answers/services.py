@@ -100,15 +100,11 @@ def answer_generate(*, question: Question, provider, on_delta=None) -> Answer:
                             nothing_fits=answer_nothing_fits(result, references), on_delta=on_delta)
     by_id = {r.id: r for r in references}
     answer_vector = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
-    vector_model = model_name()
-    if result.query_vector is not None:
-        library_services.question_set_vector(question_id=question.id, vector=to_bytes(result.query_vector),
-                                             vector_model=vector_model)
     return library_services.answer_store(
         question_id=question.id, provider=provider.name, model_name=draft.model_name, text=draft.text,
         cited_article_ids=draft.cited, notice=draft.notice,
-        vector=to_bytes(answer_vector) if answer_vector is not None else None,
-        vector_model=vector_model if answer_vector is not None else "",
+        vector=to_bytes(answer_vector) if answer_vector is not None else None, vector_model=model_name(),
+        question_vector=to_bytes(result.query_vector) if result.query_vector is not None else None,
         generation_ms=int((time.perf_counter() - started) * 1000),
     )
 

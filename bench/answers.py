@@ -6,12 +6,16 @@ included), the answer, its derived vector and the database writes.
 
 A throw-away SQLite database and data directory are made in a temporary folder; the fixture corpus
 is saved through the library's services (an advertiser owning the articles the corpus marks), enriched
-(e5 embeddings) and approved, as the site would have it. After one warm-up answer (the model loaded),
-every judged query is asked once: each is a new question, so nothing comes from the cache. The load
-average is printed with the figures: the machine's two cores are shared.
+(e5 embeddings) and approved, as the site would have it, in a process of its own: enrichment loads
+torch (the keyword model), whose OpenMP threads slow e5's own several times over when both live in
+one process, and a web process that answers questions never loads it. Then, after one warm-up
+answer (the model loaded), every judged query is asked once: each is a new question, so nothing
+comes from the cache. The load average is printed with the figures: the machine's two cores are
+shared.
 """
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,8 +25,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-WORK = tempfile.TemporaryDirectory(prefix="bench-answers-")
-os.environ.update({"DATABASE_URL": f"sqlite:///{WORK.name}/bench.sqlite3", "DATA_DIR": WORK.name,
+LOADER = "--load-into" in sys.argv  # the child process that builds the library
+if LOADER:
+    WORK_DIR = sys.argv[sys.argv.index("--load-into") + 1]
+else:
+    WORK = tempfile.TemporaryDirectory(prefix="bench-answers-")
+    WORK_DIR = WORK.name
+os.environ.update({"DATABASE_URL": f"sqlite:///{WORK_DIR}/bench.sqlite3", "DATA_DIR": WORK_DIR,
                    "LLM_PROVIDER": "extractive", "LOCAL_SECRET_KEY": "1",
                    "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"})
 os.environ.pop("CELERY_BROKER_URL", None)  # eager: enrichment and indexing run inline
@@ -56,16 +65,19 @@ def library_load() -> int:
 
 
 def main() -> None:
+    if LOADER:
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        count = library_load()
+        print(f"{count} articles saved, enriched and approved in {time.perf_counter() - started:.0f} s")
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="ask every judged query this many times, "
                         "each time as a new question (a numbered suffix)")
     parser.add_argument("--profile", action="store_true", help="also print where the time goes (cProfile)")
     args = parser.parse_args()
     console = Console()
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    count = library_load()
-    console.print(f"{count} articles saved, enriched and approved in {time.perf_counter() - started:.0f} s")
+    subprocess.run([sys.executable, __file__, "--load-into", WORK_DIR], check=True)
     answer_question(question_text="warm-up: 模型加载")  # loads e5 and the segmenter's dictionary
     questions = list(dict.fromkeys(q.query for q in corpus.queries()))
     timings, no_answer = [], 0

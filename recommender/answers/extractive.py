@@ -1,11 +1,11 @@
-"""The offline provider: the best sentences of the top references, quoted word for word, each cited.
+"""The offline provider: the best sentences of the first reference, quoted word for word, each cited.
 
 Sentences are scored by how much of the question's weight they hold (each question word weighted by
 how rare it is among the references' sentences), with a small bonus for a reference ranked higher
-and for a sentence near the article's start. The reference in the question's language comes first
-when the library has one. Nothing is paraphrased, so every cited sentence appears in its article.
-When retrieval says nothing fits, or no sentence holds enough of the question, it says that the
-library has no answer instead.
+and for a sentence near the article's start; when none holds enough, the reference's opening
+sentence says what it is about. A reference in the question's language among the first two comes
+first. Nothing is paraphrased, so every cited sentence appears in its article. When the caller says
+nothing fits (retrieval's judgement), the answer says that the library has no answer instead.
 """
 import math
 from collections import Counter

@@ -79,7 +79,8 @@ def answer_question(*, question_text: str, provider=None, on_delta=None) -> Answ
 
     Normalizes the question, finds or creates it (counting the ask), and reuses the current answer
     of this provider unless a cited article left the library or changed, or it is a "no answer"
-    older than ANSWER_NO_ANSWER_TTL_HOURS. Raises ApplicationError for an empty question.
+    older than ANSWER_NO_ANSWER_TTL_HOURS. An answer an editor hid is returned as it is (status
+    "hidden"): a page must not show it. Raises ApplicationError for an empty question.
     """
     provider = provider or provider_get()
     question = library_services.question_get_or_create(text=question_text, language=detect_language(question_text))

@@ -215,3 +215,18 @@ def test_editors_see_edit_hide_and_regenerate_answers_in_admin(library, editor, 
     client.post(reverse("admin:contentlib_question_changelist"),
                 {"action": "hide_selected", "_selected_action": [question.id]})
     assert Question.objects.get(id=question.id).status == Question.Status.HIDDEN
+
+
+def test_answer_quality_refuses_a_judgments_file_it_cannot_use(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("answer_quality", "--judgments", str(tmp_path / "missing.yaml"))
+    judged = tmp_path / "judged.yaml"
+    judged.write_text("- {id: q1, lang: zh, query: 仓储机器人多久能回本, type: topical, relevant: {zh-nope-99: 3}}\n",
+                      encoding="utf-8")
+    with pytest.raises(CommandError, match="zh-nope-99"):
+        call_command("answer_quality", "--judgments", str(judged))
+    judged.write_text("- {id: q1, lang: zh}\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="not in the judged-query format"):
+        call_command("answer_quality", "--judgments", str(judged))

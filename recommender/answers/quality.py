@@ -15,7 +15,7 @@ import numpy as np
 from contentlib import corpus
 from recommender.answers import citations, extractive
 from recommender.answers.base import Draft, Reference
-from recommender.answers.services import MAX_REFERENCES, RETRIEVE_K, answer_nothing_fits, combined_query
+from recommender.answers.services import MAX_REFERENCES, RETRIEVE_K, answer_nothing_fits, derived_vector
 from recommender.retrieval import RetrievalResult, retrieve
 from recommender.search import relevance
 
@@ -37,15 +37,14 @@ class FixtureLibrary:
         return self.retrievals[query]
 
 
-def fixture_library() -> FixtureLibrary:
-    """The fixture index plus every organic article as a Reference with its stored passage vector."""
-    from recommender import library_vectors  # noqa: PLC0415
-    from recommender.embeddings import encoder  # noqa: PLC0415
-
+def fixture_library(queries: list[corpus.JudgedQuery] | None = None) -> FixtureLibrary:
+    """The fixture index plus every organic article as a Reference with its stored passage vector;
+    `queries` from a judged set of elsewhere are encoded too."""
     index = relevance.fixture_index()
+    if queries:
+        index.add_queries(queries)
     rows = relevance.fixture_documents()
-    model = encoder(library=library_vectors.fit([doc.tokens.split() for _, doc, _ in rows if doc.published]))
-    vectors = relevance._encode_cached(model, [passage for _, _, passage in rows], "articles")
+    vectors = relevance._encode_cached(index.model, [passage for _, _, passage in rows], "articles")
     items = {a.id: a for a in corpus.articles()}
     references = {}
     for (corpus_id, doc, _passage), vector in zip(rows, vectors, strict=True):
@@ -149,7 +148,8 @@ def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, 
              params: extractive.ExtractiveParams | None = None, encode: Callable[[str], np.ndarray] | None = None,
              min_fit: float | None = None, combined: bool = True, progress: Callable[[str], None] = lambda _: None) -> Report:
     """Answers every query as `answer_question` does (retrieval, organic references, the provider),
-    without the database; `encode` also scores question + answer with the text encoded by the model."""
+    without the database; `encode` (a passage encoder) also scores question + answer with the answer's
+    text encoded, against its vector derived from the cited passages."""
     index = library.index
     report = Report(corpus_ids=library.corpus_ids, texts={i: r.text for i, r in library.references.items()},
                     organic={library.corpus_ids[i] for i in library.references})
@@ -168,13 +168,16 @@ def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, 
         ranked_question = [index.doc_ids[i] for i in result.ids]
         ranked_combined, ranked_encoded = ranked_question, None
         if combined and not draft.no_answer:
-            text, combined_vector = combined_query(query.query, vector, draft, references)
-            again = retrieve(text, k=RETRIEVE_K, backend=index.backend, query_vector=combined_vector,
-                             check_database=False)
+            # As the auction and the pages will ask: retrieval's own question + answer (recommender.retrieval).
+            by_id = {r.id: r for r in references}
+            answer_text = citations.strip_markers(draft.text)
+            derived = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
+            again = retrieve(query.query, answer=answer_text, answer_vector=derived, k=RETRIEVE_K,
+                             backend=index.backend, query_vector=vector, check_database=False)
             ranked_combined = [index.doc_ids[i] for i in again.ids]
             if encode is not None:
-                encoded = retrieve(text, k=RETRIEVE_K, backend=index.backend, query_vector=encode(text),
-                                   check_database=False)
+                encoded = retrieve(query.query, answer=answer_text, answer_vector=encode(answer_text), k=RETRIEVE_K,
+                                   backend=index.backend, query_vector=vector, check_database=False)
                 ranked_encoded = [index.doc_ids[i] for i in encoded.ids]
         elif encode is not None:
             ranked_encoded = ranked_question

@@ -23,7 +23,6 @@ MAX_REFERENCES = 5  # an answer cites at most this many
 RETRIEVE_K = 10  # retrieved before sponsored and generated articles are left out
 # Chosen on the dev half of the judged queries (manage.py answer_quality --tune; docs/BENCHMARKS.md).
 ANSWER_MIN_FIT = 0.3
-ANSWER_VECTOR_WEIGHT = 0.1
 
 
 def derived_vector(vectors: list[np.ndarray | None]) -> np.ndarray | None:
@@ -35,19 +34,6 @@ def derived_vector(vectors: list[np.ndarray | None]) -> np.ndarray | None:
     mean = np.mean(np.vstack(present), axis=0)
     norm = float(np.linalg.norm(mean))
     return (mean / norm).astype(np.float32) if norm > 0 else None
-
-
-def combined_query(question: str, question_vector: np.ndarray | None, draft: Draft,
-                   references: list[Reference]) -> tuple[str, np.ndarray | None]:
-    """The query of "question + answer": the question's text, and its vector plus ANSWER_VECTOR_WEIGHT
-    times the answer's derived vector, normalized. (Adding the answer's words, or more of its vector,
-    ranked worse on the dev half: the extractive answer repeats the first reference; BENCHMARKS.md.)"""
-    by_id = {r.id: r for r in references}
-    answer_vector = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
-    if question_vector is None or answer_vector is None or len(question_vector) != len(answer_vector):
-        return question, question_vector
-    summed = np.asarray(question_vector, dtype=np.float32) + ANSWER_VECTOR_WEIGHT * answer_vector
-    return question, (summed / np.linalg.norm(summed)).astype(np.float32)
 
 
 def answer_nothing_fits(result: RetrievalResult, references: list[Reference], *, min_fit: float | None = None) -> bool:

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"{label} judges articles the corpus does not have: {', '.join(unknown[:10])}.")
         console.print("Indexing the fixture corpus (embedding it on first run)…")
-        library = quality.fixture_library()
+        library = quality.fixture_library(queries if judgments is not None else None)
         chosen, min_fit = None, None
         with Progress(TextColumn("Answering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console) as bar:
@@ -60,9 +60,7 @@ class Command(BaseCommand):
                 chosen, min_fit, _ = quality.tune(library, queries, progress=lambda p: bar.update(task, advance=1))
             encode = None
             if encode_answers:
-                from recommender.embeddings import encode_query  # noqa: PLC0415
-
-                encode = lambda text: encode_query(text, model=library.index.model_name)  # noqa: E731
+                encode = lambda text: library.index.model.encode([text])[0]  # noqa: E731
             chosen_provider = None
             if provider != "extractive":
                 from recommender.answers import provider_get  # noqa: PLC0415
@@ -99,7 +97,7 @@ class Command(BaseCommand):
             ("no answer, answerable questions", f"{report.no_answer_answerable():.1%}", "≤ 10%",
              report.no_answer_answerable() <= 0.1),
             ("nDCG@5, question alone", f"{report.ndcg('question'):.3f}", "", None),
-            ("nDCG@5, question + answer (derived vector)", f"{report.ndcg('combined'):.3f}", "≥ question alone",
+            ("nDCG@5, question + answer (retrieve(answer=…), derived vector)", f"{report.ndcg('combined'):.3f}", "≥ question alone",
              report.ndcg("combined") >= report.ndcg("question")),
         ]
         if encode_answers:

@@ -14,7 +14,7 @@ from contentlib import services as library_services
 from contentlib.errors import ApplicationError
 from contentlib.models import Answer, Article, Category, Question
 from recommender.answers import provider_get
-from recommender.answers.base import Draft, Reference
+from recommender.answers.base import Reference
 from recommender.embeddings import from_bytes, model_name, to_bytes
 from recommender.retrieval import RetrievalResult, retrieve
 from recommender.text import detect_language

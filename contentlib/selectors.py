@@ -1,7 +1,11 @@
 """Reads from the library, with the related rows each caller needs."""
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from dataclasses import dataclass
 
-from contentlib.models import Article, ArticleKeyword, ArticleRevision, ModerationEvent
+from django.conf import settings
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from contentlib.models import Article, ArticleKeyword, ArticleRevision, Membership, ModerationEvent
 
 _STATUS_ORDER = Case(
     When(status=Article.Status.PENDING, then=Value(0)),
@@ -73,3 +77,66 @@ def articles_missing_minhash() -> QuerySet[Article]:
     return Article.objects.filter(Q(minhash__isnull=True) | ~Q(minhash__content_hash=F("content_hash"))).only(
         "id", "title", "text", "language", "content_hash"
     )
+
+
+# --- What a reader may see of an article: the premium wall. Every surface that shows article text
+# to readers (the article page, search snippets, and later the Q&A pages, answer excerpts, the widget
+# and its API, sitemaps and structured data) calls article_visible_text and shows nothing else.
+
+def membership_active(*, user) -> Membership | None:
+    """The reader's membership if it has not lapsed; None for anonymous readers and lapsed members."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(user_id=user.pk, until__gt=timezone.now()).first()
+
+
+def reader_may_read_premium(*, user) -> bool:
+    """Members read premium articles in full; so do staff, who moderate them."""
+    if user is not None and getattr(user, "is_staff", False) and user.is_active:
+        return True
+    return membership_active(user=user) is not None
+
+
+@dataclass(frozen=True)
+class VisibleText:
+    title: str
+    summary: str
+    paragraphs: list[str]
+    full: bool  # False: the wall stands after `paragraphs`
+    premium: bool
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    def snippet(self, length: int = 160) -> str:
+        """The summary, or else the visible text, cut to `length` characters: what a result list quotes."""
+        source = self.summary or self.text
+        return source if len(source) <= length else source[: length - 1].rstrip() + "…"
+
+
+def article_paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n") if p.strip()]
+
+
+def premium_preview_paragraphs(count: int) -> int:
+    """How many leading paragraphs of a premium article everyone may read: PREMIUM_PREVIEW_PARAGRAPHS,
+    but never more than a third of the article, so a short report is not given away."""
+    return min(settings.PREMIUM_PREVIEW_PARAGRAPHS, count // 3)
+
+
+def article_visible_text(article: Article, *, user=None, may_read_premium: bool | None = None) -> VisibleText:
+    """The part of `article` that `user` may read: all of it, unless the article is premium and the
+    reader is not a member; then its title, summary and first paragraphs.
+
+    `may_read_premium` lets a list page ask reader_may_read_premium once for all its articles.
+    """
+    paragraphs = article_paragraphs(article.text)
+    if not article.premium:
+        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=False)
+    if may_read_premium is None:
+        may_read_premium = reader_may_read_premium(user=user)
+    if may_read_premium:
+        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=True)
+    shown = paragraphs[: premium_preview_paragraphs(len(paragraphs))]
+    return VisibleText(article.title, article.summary, shown, full=False, premium=True)

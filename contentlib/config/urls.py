@@ -9,5 +9,6 @@ admin.site.index_title = _("Moderation and data")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the site's language buttons
+    path("", include("payments.urls")),
     path("", include("contentlib.site.urls")),
 ]

@@ -97,7 +97,7 @@ def order_pay(*, order_id: int, amount: Decimal, currency: str, provider: str, g
     (ALREADY_PAID, WRONG_AMOUNT) and credits nothing when the order is paid already or the amount
     or currency differ from the order's."""
     with transaction.atomic():
-        order = PaymentOrder.objects.select_for_update().select_related("plan").get(id=order_id)
+        order = PaymentOrder.objects.select_for_update(of=("self",)).select_related("plan").get(id=order_id)
         if order_paid(order) is not None:
             raise NoticeRefused(PaymentNotice.Outcome.ALREADY_PAID,
                                 _("Order %(reference)s is paid already; nothing was credited again.")

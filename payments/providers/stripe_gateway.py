@@ -88,10 +88,10 @@ class StripeProvider:
         except ValueError as error:
             raise NoticeRefused(PaymentNotice.Outcome.MALFORMED,
                                 f"The body is not a Stripe event ({error}).") from error
-        return _event_plain(event)
+        return _event_plain(event.to_dict())
 
 
-def _event_plain(event) -> GatewayEvent:
+def _event_plain(event: dict) -> GatewayEvent:
     obj = event["data"]["object"]
     currency = (obj.get("currency") or "").upper() or None
     if event["type"] == "checkout.session.completed" and obj.get("payment_status") == "paid":

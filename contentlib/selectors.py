@@ -140,3 +140,13 @@ def article_visible_text(article: Article, *, user=None, may_read_premium: bool 
         return VisibleText(article.title, article.summary, paragraphs, full=True, premium=True)
     shown = paragraphs[: premium_preview_paragraphs(len(paragraphs))]
     return VisibleText(article.title, article.summary, shown, full=False, premium=True)
+
+
+def article_visible_keywords(article: Article, visible: VisibleText) -> list[ArticleKeyword]:
+    """The article's keywords a reader may see: all of them with the full text; behind the wall only
+    those that occur in what is shown, since keywords drawn from the hidden text would quote it."""
+    keywords = article_keywords(article_id=article.id)
+    if visible.full:
+        return keywords
+    shown = "\n".join([visible.title, visible.summary, visible.text]).lower()
+    return [k for k in keywords if k.keyword.text.lower() in shown]

@@ -35,10 +35,9 @@ def article_detail(request, article_id: int):
     article = selectors.article_get_published(article_id=article_id)
     if article is None:
         raise Http404("This article does not exist or is not published.")
+    visible = selectors.article_visible_text(article, user=request.user)
     return render(request, "site/article_detail.html", {
-        "article": article,
-        "keywords": selectors.article_keywords(article_id=article.id),
-        "visible": selectors.article_visible_text(article, user=request.user),
+        "article": article, "visible": visible, "keywords": selectors.article_visible_keywords(article, visible),
     })
 
 

@@ -2,6 +2,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -50,7 +51,7 @@ def members_and_revenue_by_plan_month(*, user) -> list[PlanMonth]:
     """
     if not (user.is_active and user.is_staff and user.has_perm("payments.view_payment")):
         return []
-    zone = settings.AD_TIME_ZONE
+    zone = ZoneInfo(str(settings.AD_TIME_ZONE))
     rows: dict[tuple[str, str], PlanMonth] = {}
 
     def row(month, plan):

@@ -1,4 +1,5 @@
 """Reads from the library, with the related rows each caller needs."""
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -138,8 +139,31 @@ def article_visible_text(article: Article, *, user=None, may_read_premium: bool 
         may_read_premium = reader_may_read_premium(user=user)
     if may_read_premium:
         return VisibleText(article.title, article.summary, paragraphs, full=True, premium=True)
-    shown = paragraphs[: premium_preview_paragraphs(len(paragraphs))]
-    return VisibleText(article.title, article.summary, shown, full=False, premium=True)
+    count = premium_preview_paragraphs(len(paragraphs))
+    shown, hidden = paragraphs[:count], "\n".join(paragraphs[count:])
+    return VisibleText(article.title, summary_without_hidden(article.summary, hidden), shown, full=False,
+                       premium=True)
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
+
+
+def summary_without_hidden(summary: str, hidden: str) -> str:
+    """The summary less any sentence it quotes from the hidden text.
+
+    An extractive summary (recommender.summary) is made of the article's own sentences, and may pick
+    a paid conclusion; a written or abstractive summary quotes nothing and stays whole.
+    """
+    kept = []
+    for sentence in _SENTENCE_END.split(summary):
+        core = sentence.strip().rstrip("…").strip()
+        if not core:
+            continue
+        if len(core) >= 4 and core in hidden:
+            continue
+        kept.append(sentence.strip())
+    joiner = "" if re.search(r"[\u4e00-\u9fff]", summary) else " "
+    return joiner.join(kept)
 
 
 def article_visible_keywords(article: Article, visible: VisibleText) -> list[ArticleKeyword]:

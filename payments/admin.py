@@ -4,6 +4,8 @@ orders, payments, notices and grants cannot be edited either."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,7 +52,7 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(PaymentOrder)
 class PaymentOrderAdmin(AppendOnly, admin.ModelAdmin):
-    list_display = ("reference", "state", "purpose", "provider", "user", "plan", "amount", "currency", "created_at")
+    list_display = ("reference", "state", "user", "plan_name", "amount_shown", "created")  # provider: a filter
     list_filter = ("purpose", "provider", "plan")
     search_fields = ("reference", "user__username", "user__email", "gateway_session")
     date_hierarchy = "created_at"
@@ -68,6 +70,18 @@ class PaymentOrderAdmin(AppendOnly, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("payments.view_paymentorder")
 
+    @admin.display(description=gettext_lazy("plan"), ordering="plan__name")
+    def plan_name(self, order):
+        return order.plan.name if order.plan_id else order.advertiser
+
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
+    def amount_shown(self, order):
+        return f"¥{order.amount}" if order.currency == "CNY" else f"{order.amount} {order.currency}"
+
+    @admin.display(description=gettext_lazy("created at"), ordering="created_at")
+    def created(self, order):
+        return timezone.localtime(order.created_at).strftime("%Y-%m-%d %H:%M")
+
     @admin.display(description=gettext_lazy("state"))
     def state(self, order):
         kinds = {payment.kind for payment in order.payments.all()}
@@ -80,6 +94,11 @@ class PaymentOrderAdmin(AppendOnly, admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Confirm: the full amount of these bank transfers arrived"),
                   permissions=["confirm"])
     def confirm_bank_transfer(self, request, queryset):
+        if not request.POST.get("confirmed"):  # first a page to check the orders against the bank statement
+            return TemplateResponse(request, "admin/payments/paymentorder/confirm_bank_transfer.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta,
+                "title": _("Confirm bank transfers"), "orders": queryset.select_related("user", "plan"),
+            })
         for order in queryset:
             if order.provider != PaymentOrder.Provider.BANK_TRANSFER:
                 self.message_user(request, _("%(reference)s is paid by card: its gateway confirms it, not staff.")

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -16,10 +17,20 @@ from payments.models import PaymentNotice, PaymentOrder
 from payments.providers import providers_available
 
 
+def _safe_next(request, value: str) -> str:
+    """`value` if it is a path on this site (the report the reader came from), else ""."""
+    ok = value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure())
+    return value if ok and value.startswith("/") else ""
+
+
 def vip(request):
+    back = _safe_next(request, request.GET.get("next", ""))
+    if back:
+        request.session["vip_next"] = back  # the paid order's page links back to it
     return render(request, "payments/vip.html", {
         "plans": selectors.plans_on_sale(), "providers": providers_available(),
-        "membership": membership_active(user=request.user), "next": request.GET.get("next", ""),
+        "membership": membership_active(user=request.user), "next": back,
     })
 
 
@@ -44,6 +55,7 @@ def order(request, reference: str):
         raise Http404("No order of yours has this reference number.")
     return render(request, "payments/order.html", {
         "order": found, "paid": services.order_paid(found), "membership": membership_active(user=request.user),
+        "back": _safe_next(request, request.session.get("vip_next", "")) or reverse("site:article_list"),
         "bank": {"name": settings.BANK_TRANSFER_ACCOUNT_NAME, "bank": settings.BANK_TRANSFER_BANK,
                  "number": settings.BANK_TRANSFER_ACCOUNT_NUMBER},
     })

@@ -317,6 +317,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = env_path("EMAIL_FILE_PATH", DATA_DIR / "mail")  # for the file backend (the browser tests)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "内容库 <no-reply@localhost>")
 READER_CONFIRM_DAYS = env_int("READER_CONFIRM_DAYS", 3, minimum=1)  # a sign-up link works this long
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24, minimum=1) * 3600

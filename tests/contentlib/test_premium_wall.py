@@ -126,3 +126,20 @@ class TestVisibleText:
         article = self.article(9)
         article.summary = ""
         assert selectors.article_visible_text(article).snippet() == "第0段\n第1段"
+
+
+def test_an_extractive_summary_never_quotes_the_hidden_text(premium, readers):
+    """The enrichment's summary is made of the article's own sentences, and may pick a paid one."""
+    Article.objects.filter(id=premium.id).update(summary="二、竞争格局：头部企业加快并购，区域企业专注细分市场，公开段落乙。"
+                                                 + CLOSED[1] + CLOSED[2][:12] + "…")
+    for who in ("logged-out", "lapsed member"):
+        for surface, html in surfaces(readers[who], premium).items():
+            assert "机密数据" not in html, (who, surface)
+            assert "公开段落乙" in html, (who, surface)
+    assert "机密数据四号" in surfaces(readers["member"], premium)["home page list"]
+
+
+def test_summary_without_hidden_keeps_what_is_not_quoted():
+    hidden = "付费结论：冷库空置率降至百分之八。建议关注多温区企业。"
+    assert selectors.summary_without_hidden("冷链市场扩大。冷库空置率降至百分之八。建议关注多温", hidden) == "冷链市场扩大。"
+    assert selectors.summary_without_hidden("An open summary. Another one.", hidden) == "An open summary. Another one."

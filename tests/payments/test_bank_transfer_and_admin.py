@@ -70,13 +70,17 @@ def test_card_payment_is_refused_when_stripe_is_not_configured(client, reader, p
 def test_staff_confirm_a_transfer_in_admin_and_the_reader_becomes_a_member(client, finance, order, reader):
     client.force_login(finance)
     changelist = reverse("admin:payments_paymentorder_changelist")
-    response = client.post(changelist, {"action": "confirm_bank_transfer", "_selected_action": [order.id]},
-                           follow=True)
+    check = client.post(changelist, {"action": "confirm_bank_transfer", "_selected_action": [order.id]})
+    assert order.reference in check.content.decode() and "¥30.00" in check.content.decode()
+    assert not Payment.objects.exists()  # nothing yet: staff check the bank statement first
+    response = client.post(changelist, {"action": "confirm_bank_transfer", "_selected_action": [order.id],
+                                        "confirmed": "1"}, follow=True)
     assert f"{order.reference}：¥30.00 的转账已确认" in response.content.decode()
     payment = Payment.objects.get(order=order)
     assert payment.confirmed_by == finance and payment.amount == Decimal("30.00")
     assert Membership.objects.get(user=reader).grants.get().reference == order.reference
-    again = client.post(changelist, {"action": "confirm_bank_transfer", "_selected_action": [order.id]}, follow=True)
+    again = client.post(changelist, {"action": "confirm_bank_transfer", "_selected_action": [order.id],
+                                     "confirmed": "1"}, follow=True)
     assert "已付款；没有重复入账" in again.content.decode()
     assert Payment.objects.count() == 1 and MembershipGrant.objects.count() == 1
 

@@ -68,8 +68,15 @@ def order_create_for_topup(*, user, advertiser_id: int, amount: Decimal, provide
 
 def order_checkout_start(*, order_id: int, success_url: str, cancel_url: str):
     """Starts paying the order with its provider; remembers the gateway's session id."""
+    import stripe  # noqa: PLC0415
+
     order = PaymentOrder.objects.select_related("plan").get(id=order_id)
-    checkout = provider_get(order.provider).checkout_start(order, success_url=success_url, cancel_url=cancel_url)
+    try:
+        checkout = provider_get(order.provider).checkout_start(order, success_url=success_url, cancel_url=cancel_url)
+    except stripe.StripeError as error:
+        logger.error("checkout for order %s failed at %s: %s", order.reference, order.provider, error)
+        raise ApplicationError(_("The card payment service did not answer. Try again in a few minutes, or pay by "
+                                 "bank transfer.")) from error
     if checkout.gateway_session:
         # The one write to an order after it is made: the session id the gateway gave it, set once.
         PaymentOrder.objects.filter(id=order.id, gateway_session__isnull=True).update(

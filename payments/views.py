@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -73,7 +74,10 @@ def stripe_webhook(request):
     if not settings.STRIPE_WEBHOOK_SECRET:
         return HttpResponse("Stripe is not configured here: set STRIPE_WEBHOOK_SECRET.\n", status=503,
                             content_type="text/plain")
-    notice = services.gateway_notice_handle(provider=PaymentOrder.Provider.STRIPE, body=request.body,
-                                            signature_header=request.headers.get("Stripe-Signature", ""))
+    # A notice's record and log line are technical, read by operators next to the gateway's own
+    # dashboard: in English, whatever the default language (the outcome column is translated in admin).
+    with translation.override("en"):
+        notice = services.gateway_notice_handle(provider=PaymentOrder.Provider.STRIPE, body=request.body,
+                                                signature_header=request.headers.get("Stripe-Signature", ""))
     status = _STATUS.get(notice.outcome, 200)
     return HttpResponse(f"{notice.outcome}: {notice.detail or 'ok'}\n", status=status, content_type="text/plain")

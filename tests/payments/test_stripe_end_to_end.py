@@ -196,3 +196,15 @@ def test_concurrent_notices_pay_the_order_exactly_once(require_postgres, card_or
     assert found.count("credited") == 1 and len(found) == 8
     assert set(found) - {"credited"} == ({"replayed"} if same_event else {"already_paid"})
     assert [status for status, _ in results].count(200) == (1 if same_event else 8)
+
+
+def test_when_the_gateway_refuses_the_checkout_the_reader_is_told_what_to_do(site, stripe_gateway, reader, plan,
+                                                                             settings, client, caplog):
+    settings.STRIPE_SECRET_KEY = "sk_test_revoked"  # the gateway answers 401
+    client.force_login(reader)
+    with caplog.at_level(logging.ERROR, logger="payments.services"):
+        response = client.post(reverse("payments:subscribe", args=[plan.id]), {"provider": "stripe"})
+    assert response.status_code == 400
+    assert "银行卡支付服务没有响应。请过几分钟再试，或改用银行转账。" in response.content.decode()
+    assert "failed at stripe" in caplog.text
+    assert not Payment.objects.exists()

@@ -164,14 +164,22 @@ class PaymentNoticeAdmin(AppendOnly, admin.ModelAdmin):
 class MembershipGrantForm(forms.ModelForm):
     """Staff grant a reader a plan's days, free of charge (a prize, a complaint settled, a trial)."""
 
-    reader = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
-                                    label=gettext_lazy("reader"))
+    reader = forms.EmailField(label=gettext_lazy("reader's email"),
+                              help_text=gettext_lazy("The email address the reader signed up with."))
     plan = forms.ModelChoiceField(queryset=Plan.objects.all(), label=gettext_lazy("plan"),
                                   help_text=gettext_lazy("The reader gets this plan's days, after any days left."))
 
     class Meta:
         model = MembershipGrant
         fields = ("note",)
+
+    def clean_reader(self):
+        email = self.cleaned_data["reader"].strip()
+        reader = get_user_model().objects.filter(email__iexact=email, is_active=True).first()
+        if reader is None:
+            raise forms.ValidationError(_("No active account has the address %(email)s. Check the spelling, or ask "
+                                          "the reader to sign up and confirm the email first.") % {"email": email})
+        return reader
 
 
 @admin.register(MembershipGrant)

@@ -112,8 +112,10 @@ def test_a_refund_in_admin_is_a_reversing_row_and_ends_the_paid_days(client, fin
 
 def test_staff_grant_a_membership_in_admin(client, finance, reader, plan):
     client.force_login(finance)
-    response = client.post(reverse("admin:contentlib_membershipgrant_add"),
-                           {"reader": reader.id, "plan": plan.id, "note": "活动奖品"})
+    add = reverse("admin:contentlib_membershipgrant_add")
+    unknown = client.post(add, {"reader": "nobody@example.com", "plan": plan.id, "note": ""})
+    assert "没有已激活的账号使用 nobody@example.com" in unknown.content.decode()
+    response = client.post(add, {"reader": "Reader@Example.com", "plan": plan.id, "note": "活动奖品"})
     assert response.status_code == 302, response.content.decode()[:2000]
     grant = MembershipGrant.objects.get()
     assert grant.source == "staff" and grant.granted_by == finance and grant.days == 30 and grant.note == "活动奖品"

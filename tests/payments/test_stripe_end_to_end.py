@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from contentlib.models import Membership, MembershipGrant
 from payments import services
-from payments.models import Payment, PaymentNotice, PaymentOrder
+from payments.models import Payment, PaymentNotice
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_a_notice_for_the_wrong_amount_or_currency_is_refused(card_order, stripe
     with caplog.at_level(logging.WARNING, logger="payments.services"):
         status, body = stripe_gateway.post(stripe_gateway.completed_event(order.gateway_session, **change))
     assert status == 200 and body.startswith("wrong_amount")
-    assert f"is for 30.00 CNY" in caplog.text and "nothing was credited" in caplog.text
+    assert "is for 30.00 CNY" in caplog.text and "nothing was credited" in caplog.text
     assert not Payment.objects.exists() and not Membership.objects.exists()
     notice = PaymentNotice.objects.get()
     assert notice.outcome == "wrong_amount" and notice.order_id == order.id

@@ -104,25 +104,25 @@ class ArticleRevisionInline(admin.TabularInline):
 class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
-        fields = ("category",)
+        fields = ("category", "premium")
 
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     form = ArticleAdminForm
     list_display = (
-        "title_short", "status", "origin", "language", "source", "category", "owner",
+        "title_short", "status", "premium", "origin", "language", "source", "category", "owner",
         "enrichment_status", "duplicate_of", "created_at",
     )
     list_display_links = ("title_short",)
-    list_filter = ("status", "origin", "source", "category", "language", "owner", "enrichment_status")
+    list_filter = ("status", "premium", "origin", "source", "category", "language", "owner", "enrichment_status")
     search_fields = ("title", "canonical_url", "url", "author")
     list_per_page = 50
     date_hierarchy = "created_at"
     actions = ("approve_selected", "reject_selected", "archive_selected")
     inlines = (ArticleRevisionInline, ModerationEventInline)
     fieldsets = (
-        (None, {"fields": ("title", "status", "rejection_reason", "preview")}),
+        (None, {"fields": ("title", "status", "premium", "rejection_reason", "preview")}),
         (gettext_lazy("Enrichment"), {"fields": (
             "summary", "keyword_list", "category", "category_confidence", "category_locked", "enrichment_status",
             "enrichment_error", "language")}),
@@ -211,6 +211,8 @@ class ArticleAdmin(admin.ModelAdmin):
                 article_id=obj.id, category_id=form.cleaned_data["category"] and form.cleaned_data["category"].id,
                 actor=request.user,
             )
+        if "premium" in form.changed_data:
+            services.article_set_premium(article_id=obj.id, premium=form.cleaned_data["premium"], actor=request.user)
 
     def _apply(self, request, queryset, decide, verb: str):
         done, skipped = 0, []

@@ -165,6 +165,11 @@ class Article(models.Model):
         help_text=_("SHA-1 of the passage embedded; an unchanged passage under the same model is not embedded again."),
     )
 
+    premium = models.BooleanField(
+        _("premium"), default=False,
+        help_text=_("Readers without a VIP membership see only the title, the summary and the first paragraphs."),
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
@@ -470,3 +475,77 @@ class AnswerReference(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.position}] #{self.article_id}"
+
+class Membership(models.Model):
+    """A reader's VIP membership: premium articles in full until `until`.
+
+    Its history is the append-only MembershipGrant rows; this row holds only the current end, and the
+    end a reminder was last sent for.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("reader"), on_delete=models.PROTECT, related_name="membership",
+    )
+    until = models.DateTimeField(_("member until"))
+    plan_slug = models.CharField(_("plan"), max_length=50, help_text=_("The plan of the latest grant."))
+    reminded_until = models.DateTimeField(
+        _("reminder sent for"), null=True, blank=True,
+        help_text=_("The end date the expiry reminder was sent for: one reminder per end date."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["-until"]
+        indexes = [models.Index(fields=["until"], name="membership_until")]
+
+    def __str__(self) -> str:
+        return _("%(reader)s, member until %(until)s") % {"reader": self.user, "until": f"{self.until:%Y-%m-%d}"}
+
+
+class MembershipGrant(models.Model):
+    """One change to a membership, never edited or deleted: days granted by staff or by a payment, or
+    taken back by a reversal (a refund)."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Granted by staff")
+        PAYMENT = "payment", _("Paid")
+        REVERSAL = "reversal", _("Reversed (refund)")
+
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.PROTECT, related_name="grants",
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    plan_slug = models.CharField(_("plan"), max_length=50)
+    days = models.IntegerField(_("days"), help_text=_("Days added; negative for a reversal."))
+    until_before = models.DateTimeField(_("member until, before"), null=True, blank=True)
+    until_after = models.DateTimeField(_("member until, after"))
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("The payment order's reference number, if paid."),
+    )
+    reverses = models.OneToOneField(
+        "self", verbose_name=_("reverses"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="reversed_by",
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("membership grant")
+        verbose_name_plural = _("membership grants")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(source="reversal", days__lt=0) | Q(~Q(source="reversal"), days__gt=0),
+                                   name="membership_grant_days_sign"),
+            models.CheckConstraint(condition=~Q(source="reversal") | Q(reverses__isnull=False),
+                                   name="membership_reversal_names_its_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.days:+d} ({self.plan_slug})"

@@ -1,10 +1,13 @@
 """Reads from the library, with the related rows each caller needs."""
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from contentlib.models import Answer, Article, ArticleKeyword, ArticleRevision, ModerationEvent
+from contentlib.models import Answer, Article, ArticleKeyword, ArticleRevision, Membership, ModerationEvent
 
 _STATUS_ORDER = Case(
     When(status=Article.Status.PENDING, then=Value(0)),
@@ -105,3 +108,99 @@ def answer_references(*, answer: Answer) -> list[Article]:
     """The answer's cited articles in [n] order (an article deleted since is left out)."""
     rows = {a.id: a for a in Article.objects.filter(id__in=answer.cited_article_ids).select_related("source")}
     return [rows[i] for i in answer.cited_article_ids if i in rows]
+
+
+# --- What a reader may see of an article: the premium wall. Every surface that shows article text
+# to readers (the article page, search snippets, and later the Q&A pages, answer excerpts, the widget
+# and its API, sitemaps and structured data) calls article_visible_text and shows nothing else.
+
+def membership_active(*, user) -> Membership | None:
+    """The reader's membership if it has not lapsed; None for anonymous readers and lapsed members."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(user_id=user.pk, until__gt=timezone.now()).first()
+
+
+def reader_may_read_premium(*, user) -> bool:
+    """Members read premium articles in full; so do staff, who moderate them."""
+    if user is not None and getattr(user, "is_staff", False) and user.is_active:
+        return True
+    return membership_active(user=user) is not None
+
+
+@dataclass(frozen=True)
+class VisibleText:
+    title: str
+    summary: str
+    paragraphs: list[str]
+    full: bool  # False: the wall stands after `paragraphs`
+    premium: bool
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    def snippet(self, length: int = 160) -> str:
+        """The summary, or else the visible text, cut to `length` characters: what a result list quotes."""
+        source = self.summary or self.text
+        return source if len(source) <= length else source[: length - 1].rstrip() + "…"
+
+
+def article_paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n") if p.strip()]
+
+
+def premium_preview_paragraphs(count: int) -> int:
+    """How many leading paragraphs of a premium article everyone may read: PREMIUM_PREVIEW_PARAGRAPHS,
+    but never more than a third of the article, so a short report is not given away."""
+    return min(settings.PREMIUM_PREVIEW_PARAGRAPHS, count // 3)
+
+
+def article_visible_text(article: Article, *, user=None, may_read_premium: bool | None = None) -> VisibleText:
+    """The part of `article` that `user` may read: all of it, unless the article is premium and the
+    reader is not a member; then its title, summary and first paragraphs.
+
+    `may_read_premium` lets a list page ask reader_may_read_premium once for all its articles.
+    """
+    paragraphs = article_paragraphs(article.text)
+    if not article.premium:
+        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=False)
+    if may_read_premium is None:
+        may_read_premium = reader_may_read_premium(user=user)
+    if may_read_premium:
+        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=True)
+    count = premium_preview_paragraphs(len(paragraphs))
+    shown, hidden = paragraphs[:count], "\n".join(paragraphs[count:])
+    return VisibleText(article.title, summary_without_hidden(article.summary, hidden), shown, full=False,
+                       premium=True)
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
+
+
+def summary_without_hidden(summary: str, hidden: str) -> str:
+    """The summary less any sentence it quotes from the hidden text.
+
+    An extractive summary (recommender.summary) is made of the article's own sentences, and may pick
+    a paid conclusion; a written or abstractive summary quotes nothing and stays whole.
+    """
+    kept = []
+    for sentence in _SENTENCE_END.split(summary):
+        core = sentence.strip().rstrip("…").strip()
+        if not core:
+            continue
+        if len(core) >= 4 and core in hidden:
+            continue
+        kept.append(sentence.strip())
+    joiner = "" if re.search(r"[\u4e00-\u9fff]", summary) else " "
+    return joiner.join(kept)
+
+
+def article_visible_keywords(article: Article, visible: VisibleText) -> list[ArticleKeyword]:
+    """The article's keywords a reader may see: all of them with the full text; behind the wall only
+    those that occur in what is shown, since keywords drawn from the hidden text would quote it."""
+    keywords = article_keywords(article_id=article.id)
+    if visible.full:
+        return keywords
+    shown = "\n".join([visible.title, visible.summary, visible.text]).lower()
+    return [k for k in keywords if k.keyword.text.lower() in shown]

@@ -3,7 +3,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import nh3
 from django.conf import settings
@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -18,6 +20,8 @@ from django.utils.translation import gettext as _
 from contentlib import dedup
 from contentlib.errors import ApplicationError
 from contentlib.models import Answer, AnswerReference, Article, ArticleRevision, Category, ModerationEvent, Question
+
+from contentlib.models import Article, ArticleRevision, Category, Membership, MembershipGrant, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash as text_hash
 from contentlib.text import normalize_query, surrogate_position
@@ -710,3 +714,158 @@ def answer_hide(*, answer_id: int) -> Answer:
     """Takes the answer off the site; it is not regenerated until an editor asks for it."""
     Answer.objects.filter(id=answer_id).update(status=Answer.Status.HIDDEN)
     return Answer.objects.get(id=answer_id)
+
+def article_set_premium(*, article_id: int, premium: bool, actor) -> Article:
+    """Puts the article behind the VIP wall, or takes it out; an editor's decision."""
+    _check_moderator(actor)
+    with transaction.atomic():
+        article = Article.objects.select_for_update().get(id=article_id)
+        if article.premium != premium:
+            article.premium = premium
+            article.save(update_fields=["premium", "updated_at"])
+            logger.info("article %s premium=%s by %s", article_id, premium, getattr(actor, "username", actor))
+    return article
+
+
+# --- VIP memberships. Every change is a MembershipGrant row written with the membership's new end,
+# under a row lock, so two grants at once (staff and a payment notice) both count.
+
+def _membership_locked(user_id: int, *, plan_slug: str, now) -> Membership:
+    membership, _ = Membership.objects.get_or_create(user_id=user_id, defaults={"until": now, "plan_slug": plan_slug})
+    return Membership.objects.select_for_update().get(id=membership.id)
+
+
+def membership_extend(*, user_id: int, days: int, plan_slug: str, source: str, granted_by=None,
+                      reference: str = "", note: str = "") -> MembershipGrant:
+    """Adds `days` to the reader's membership: from its current end if it has not lapsed (a renewal),
+    from now if it has (or it is new). Returns the grant row."""
+    if days <= 0:
+        raise ApplicationError(_("A membership can only be extended by a positive number of days."))
+    if source not in (MembershipGrant.Source.STAFF, MembershipGrant.Source.PAYMENT):
+        raise ApplicationError(_("A membership is granted by staff or by a payment."))
+    with transaction.atomic():
+        now = timezone.now()
+        membership = _membership_locked(user_id, plan_slug=plan_slug, now=now)
+        before = membership.until
+        membership.until = max(before, now) + timedelta(days=days)
+        membership.plan_slug = plan_slug
+        membership.save(update_fields=["until", "plan_slug", "updated_at"])
+        return MembershipGrant.objects.create(
+            membership=membership, source=source, plan_slug=plan_slug, days=days, until_before=before,
+            until_after=membership.until, reference=reference, granted_by=granted_by, note=note,
+        )
+
+
+def membership_grant_reverse(*, grant_id: int, reference: str = "", note: str = "") -> MembershipGrant:
+    """Takes back the days a grant gave (a refund): a reversing grant row; the end moves back by as
+    many days. Reversing a grant twice is refused."""
+    with transaction.atomic():
+        grant = MembershipGrant.objects.select_related("membership").get(id=grant_id)
+        if grant.source == MembershipGrant.Source.REVERSAL:
+            raise ApplicationError(_("A reversal cannot itself be reversed; grant the days again instead."))
+        if MembershipGrant.objects.filter(reverses=grant).exists():
+            raise ApplicationError(_("This grant has already been reversed."))
+        membership = Membership.objects.select_for_update().get(id=grant.membership_id)
+        before = membership.until
+        membership.until = before - timedelta(days=grant.days)
+        membership.save(update_fields=["until", "updated_at"])
+        return MembershipGrant.objects.create(
+            membership=membership, source=MembershipGrant.Source.REVERSAL, plan_slug=grant.plan_slug,
+            days=-grant.days, until_before=before, until_after=membership.until, reverses=grant,
+            reference=reference or grant.reference, note=note,
+        )
+
+
+def membership_reminders_send(*, days_before: int, now=None) -> int:
+    """Emails every member whose membership ends within `days_before` days, once per end date (a
+    renewal moves the end, and earns a new reminder later). Returns how many were sent."""
+    from django.core.mail import send_mail  # noqa: PLC0415
+    from django.template.loader import render_to_string  # noqa: PLC0415
+
+    now = now or timezone.now()
+    due = (Membership.objects.filter(until__gt=now, until__lte=now + timedelta(days=days_before))
+           .exclude(user__email="").select_related("user"))
+    sent = 0
+    for membership in due:
+        if membership.reminded_until == membership.until:
+            continue
+        with transaction.atomic():
+            # Claimed with a conditional update, so two runs at once send one email; a failed send
+            # rolls the claim back, and the next run tries again.
+            claimed = (Membership.objects.filter(id=membership.id, until=membership.until)
+                       .exclude(reminded_until=membership.until).update(reminded_until=membership.until))
+            if not claimed:
+                continue
+            context = {"membership": membership, "until": timezone.localtime(membership.until)}
+            send_mail(
+                subject=render_to_string("contentlib/membership_reminder_subject.txt", context).strip(),
+                message=render_to_string("contentlib/membership_reminder.txt", context),
+                from_email=None, recipient_list=[membership.user.email],
+            )
+        sent += 1
+    return sent
+
+
+# --- Reader accounts: sign-up by email, confirmed by a signed link that expires.
+
+READER_CONFIRM_SALT = "contentlib.reader-confirm"
+
+
+def reader_signup(*, email: str, password: str):
+    """Creates an inactive reader account (username = email) and returns it with the token its
+    confirmation link carries. Refuses an address that already has an account."""
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+    from django.contrib.auth.password_validation import validate_password  # noqa: PLC0415
+    from django.core import signing  # noqa: PLC0415
+
+    user_model = get_user_model()
+    email = user_model.objects.normalize_email(email.strip()).lower()
+    existing = user_model.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).first()
+    if existing is not None and not existing.is_active and not existing.is_staff and existing.last_login is None:
+        # Signed up before and never confirmed: the new password holds, and a new link is sent.
+        try:
+            validate_password(password, user=existing)
+        except ValidationError as error:
+            raise ApplicationError(" ".join(error.messages), {"field": "password"}) from error
+        existing.set_password(password)
+        existing.save(update_fields=["password"])
+        return existing, signing.TimestampSigner(salt=READER_CONFIRM_SALT).sign(str(existing.pk))
+    if existing is not None:
+        raise ApplicationError(
+            _("An account with this email address already exists. Sign in, or reset its password if you forgot it."),
+            {"field": "email"})
+    candidate = user_model(username=email, email=email)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as error:
+        raise ApplicationError(" ".join(error.messages), {"field": "password"}) from error
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(username=email, email=email, password=password, is_active=False)
+    except IntegrityError as error:  # the same address signed up at the same moment
+        raise ApplicationError(_("An account with this email address already exists. Sign in, or reset its "
+                                 "password if you forgot it."), {"field": "email"}) from error
+    token = signing.TimestampSigner(salt=READER_CONFIRM_SALT).sign(str(user.pk))
+    return user, token
+
+
+def reader_confirm(*, token: str, max_age_seconds: int):
+    """Activates the account the token names; refuses a token that was altered or has expired."""
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+    from django.core import signing  # noqa: PLC0415
+
+    try:
+        user_id = signing.TimestampSigner(salt=READER_CONFIRM_SALT).unsign(token, max_age=max_age_seconds)
+    except signing.SignatureExpired as error:
+        raise ApplicationError(_("This confirmation link has expired. Sign up again with the same address to "
+                                 "get a new link."), {"expired": True}) from error
+    except signing.BadSignature as error:
+        raise ApplicationError(_("This confirmation link is not valid. Copy the whole link from the email, "
+                                 "or sign up again to get a new one.")) from error
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise ApplicationError(_("The account this link confirms no longer exists. Sign up again."))
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "recommender",
     "crawlers",
     "ads",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,7 @@ CELERY_TASK_ROUTES = {
     "recommender.tasks.*": {"queue": "nlp"},
     "recommender.search.tasks.*": {"queue": "index"},
     "ads.tasks.*": {"queue": "billing"},
+    "payments.tasks.*": {"queue": "billing"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
 CELERY_TIMEZONE = TIME_ZONE
@@ -329,10 +331,30 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
 
 # --- Library rules.
 ARTICLE_MAX_TEXT_CHARS = env_int("ARTICLE_MAX_TEXT_CHARS", 1_000_000, minimum=1000)
+# Leading paragraphs of a premium article everyone may read (never more than a third of it).
+PREMIUM_PREVIEW_PARAGRAPHS = env_int("PREMIUM_PREVIEW_PARAGRAPHS", 2, minimum=0)
+
+# --- Reader accounts, email and payments (payments/).
+EMAIL_FILE_PATH = env_path("EMAIL_FILE_PATH", DATA_DIR / "mail")  # for the file backend (the browser tests)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "内容库 <no-reply@localhost>")
+READER_CONFIRM_DAYS = env_int("READER_CONFIRM_DAYS", 3, minimum=1)  # a sign-up link works this long
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24, minimum=1) * 3600
+# Sign-ups and password-reset requests one client may make an hour (each sends an email); 0: no limit.
+ACCOUNT_EMAIL_RATE_LIMIT_PER_HOUR = env_int("ACCOUNT_EMAIL_RATE_LIMIT_PER_HOUR", 10, minimum=0)
+MEMBERSHIP_REMINDER_DAYS = env_int("MEMBERSHIP_REMINDER_DAYS", 7, minimum=1)  # days before expiry
+# Bank transfer: the account readers pay into, quoting the order's reference number.
+BANK_TRANSFER_ACCOUNT_NAME = env_str("BANK_TRANSFER_ACCOUNT_NAME", "示例科技有限公司")
+BANK_TRANSFER_BANK = env_str("BANK_TRANSFER_BANK", "示例银行上海分行")
+BANK_TRANSFER_ACCOUNT_NUMBER = env_str("BANK_TRANSFER_ACCOUNT_NUMBER", "6222 0000 0000 0000")
+# Stripe: card checkout and its webhook. Card payment is offered only when both keys are set.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env_url("STRIPE_API_BASE", ("http", "https")) or "https://api.stripe.com"
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0)
 
 LOGGING = {
     "version": 1,
@@ -360,5 +382,6 @@ CELERY_BEAT_SCHEDULE = {
     "statistics-refit": {"task": "recommender.tasks.refit_statistics", "schedule": 24 * 3600.0},
     # Emails to advertisers, once per event: decisions on articles and campaigns, low balance, campaign ends.
     "advertiser-notices": {"task": "ads.tasks.notices_send", "schedule": env_int("AD_NOTICE_SECONDS", 300, minimum=10)},
+    "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("ads.portal.urls")),  # the enterprise portal
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the site's language buttons
+    path("", include("payments.urls")),
     path("", include("contentlib.site.urls")),
 ]

@@ -98,3 +98,30 @@ def demo_curate(*, source: Source, label_every: int = 3) -> dict[str, int]:
             services.article_set_category(article_id=article.id, category_id=categories[item.category], actor=None)
             counts["labels"] += 1
     return counts
+
+
+DEMO_PLANS = [
+    {"slug": "monthly", "name": "VIP月卡", "name_en": "VIP monthly", "price": "30.00", "period_days": 30},
+    {"slug": "yearly", "name": "VIP年卡", "name_en": "VIP yearly", "price": "298.00", "period_days": 365},
+]
+
+
+def demo_vip(*, source: Source, premium_every: int = 5) -> dict[str, int]:
+    """The VIP plans, and one in five of the source's approved articles behind the premium wall (the
+    longest ones first, as reports would be). Safe to run again."""
+    from decimal import Decimal  # noqa: PLC0415
+
+    from django.db.models.functions import Length  # noqa: PLC0415
+
+    from payments.models import Plan  # noqa: PLC0415 - project level: the site may import every package
+
+    for plan in DEMO_PLANS:
+        Plan.objects.get_or_create(slug=plan["slug"], defaults={**plan, "price": Decimal(plan["price"])})
+    approved = Article.objects.filter(source=source, status=Article.Status.APPROVED, duplicate_of__isnull=True)
+    wanted = max(1, approved.count() // premium_every)
+    premium = 0
+    for article in approved.annotate(size=Length("text")).order_by("-size", "id")[:wanted]:
+        if not article.premium:
+            services.article_set_premium(article_id=article.id, premium=True, actor=None)
+        premium += 1
+    return {"plans": len(DEMO_PLANS), "premium": premium}

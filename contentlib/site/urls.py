@@ -1,15 +1,25 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
-from contentlib.site import views
+from contentlib.site import accounts, views
 
 app_name = "site"
 urlpatterns = [
     path("", views.article_list, name="article_list"),
-    # Readers' and enterprises' sign-in (accounts come later); throttled by django-axes like the admin's.
-    path("login/", auth_views.LoginView.as_view(template_name="site/login.html", redirect_authenticated_user=True),
-         name="login"),
+    # Readers' (and later enterprises') sign-in; throttled by django-axes like the admin's.
+    path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="site:article_list"), name="logout"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/confirm/<str:token>/", accounts.signup_confirm, name="signup_confirm"),
+    path("accounts/", accounts.account, name="account"),
+    path("accounts/password-reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password-reset/done/", auth_views.PasswordResetDoneView.as_view(
+        template_name="site/password_reset_done.html"), name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="site/password_reset_confirm.html", success_url=reverse_lazy("site:password_reset_complete")),
+        name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="site/password_reset_complete.html"), name="password_reset_complete"),
     path("articles/<int:article_id>/", views.article_detail, name="article_detail"),
     path("search/", views.search, name="search"),
     path("healthz", views.healthz, name="healthz"),

@@ -19,18 +19,25 @@ def article_list(request):
     articles = selectors.article_list_published(language=language, category_slug=category)
     page = Paginator(articles, 20).get_page(request.GET.get("page"))
     return render(request, "site/article_list.html", {
-        "page": page, "language": language, "category": category, "categories": Category.objects.all(),
+        "page": page, "items": _with_visible_text(request, page), "language": language, "category": category,
+        "categories": Category.objects.all(),
     })
+
+
+def _with_visible_text(request, articles):
+    """(article, what this reader may see of it) for a result list: the premium wall decides the snippet."""
+    may_read_premium = selectors.reader_may_read_premium(user=request.user)
+    return [(article, selectors.article_visible_text(article, user=request.user, may_read_premium=may_read_premium))
+            for article in articles]
 
 
 def article_detail(request, article_id: int):
     article = selectors.article_get_published(article_id=article_id)
     if article is None:
         raise Http404("This article does not exist or is not published.")
+    visible = selectors.article_visible_text(article, user=request.user)
     return render(request, "site/article_detail.html", {
-        "article": article,
-        "keywords": selectors.article_keywords(article_id=article.id),
-        "paragraphs": [p for p in article.text.split("\n") if p.strip()],
+        "article": article, "visible": visible, "keywords": selectors.article_visible_keywords(article, visible),
     })
 
 
@@ -55,7 +62,8 @@ def search(request):
         by_id = {a.id: a for a in selectors.article_published().select_related("category").filter(
             id__in=[h.id for h in result.hits])}
         articles = [by_id[h.id] for h in result.hits if h.id in by_id]
-    return render(request, "site/search.html", {"query": query, "result": result, "articles": articles})
+    return render(request, "site/search.html", {"query": query, "result": result,
+                                                "items": _with_visible_text(request, articles)})
 
 
 def too_many_requests(request, *, retry_after: int, message: str):

@@ -39,6 +39,12 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     promotional = [a for a in corpus.articles() if a.advertiser]
     assert Article.objects.filter(owner__isnull=False).count() == len(promotional)
     assert Article.objects.filter(category_locked=True).exists() and Article.objects.filter(category_locked=False).exists()
+    # VIP: the plans, and some approved articles behind the premium wall.
+    from payments.models import Plan  # noqa: PLC0415
+
+    assert set(Plan.objects.values_list("slug", flat=True)) == {"monthly", "yearly"}
+    premium = Article.objects.filter(premium=True)
+    assert premium.exists() and not premium.exclude(status="approved").exists()
     hits = retrieve("冷链物流 温控").hits
     assert hits and Article.objects.filter(id__in=[h.id for h in hits], status="approved").count() == len(hits)
     password = out.split("password")[1].split()[0]
@@ -55,5 +61,6 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     out = capsys.readouterr().out
     assert Article.objects.count() == article_pages
     assert Article.objects.filter(status="pending").count() == pending
+    assert Plan.objects.count() == 2 and Article.objects.filter(premium=True).count() == premium.count()
     assert CrawlRun.objects.order_by("-id").first().counts[CrawlPage.Outcome.UNCHANGED] == article_pages
     assert "'saved'" not in out.split("This run:")[1].splitlines()[0]

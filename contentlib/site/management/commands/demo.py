@@ -55,6 +55,8 @@ class Command(BaseCommand):
         curated = site_demo.demo_curate(source=source)
         console.print(f"  advertisers linked to their promotional articles: {curated['owners']}; "
                       f"editor category labels: {curated['labels']}")
+        vip = site_demo.demo_vip(source=source)
+        console.print(f"  VIP plans: {vip['plans']}; premium articles (behind the VIP wall): {vip['premium']}")
         table = Table(title="Library")
         table.add_column("status")
         table.add_column("articles", justify="right")

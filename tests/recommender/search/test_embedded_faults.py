@@ -184,10 +184,12 @@ READER = textwrap.dedent("""
     seen, stale, started = [], None, time.monotonic()
     print("ready", flush=True)
     while time.monotonic() - started < 120:
-        info = backend.info()
-        dim = info.vector_dim
-        vector = np.ones(dim, dtype=np.float32) / np.sqrt(dim)  # "the model the index names"
-        found = backend.search(["common"], vector, k=50)
+        for attempt in range(3):
+            dim = backend.info().vector_dim
+            vector = np.ones(dim, dtype=np.float32) / np.sqrt(dim)  # "the model the index names"
+            found = backend.search(["common"], vector, k=50)
+            if found.vector_dim == dim:
+                break  # else the rebuild landed between info() and search(): again, as retrieve() does
         seen.append([found.generation, dim, sorted(h.id for h in found.lexical), sorted(h.id for h in found.vector)])
         if dim == 16 and seen[-1][3]:
             old = np.ones(4, dtype=np.float32) / 2  # a query vector from the model before

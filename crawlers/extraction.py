@@ -80,7 +80,13 @@ class ExtractedPage:
         if self.link_text_share > max_link_share:
             return True
         chars = self.linked_text_chars or len(self.text)
-        return self.link_count >= 3 and chars / self.link_count < min_chars_per_link
+        # Teasers: each item's title is a link, so links are a fair share of the text. Inline links in
+        # an article (a documentation page's cross-references) are a few words in a long text.
+        return (self.link_count >= 3 and chars / self.link_count < min_chars_per_link
+                and self.link_text_share >= TEASER_MIN_LINK_SHARE)
+
+
+TEASER_MIN_LINK_SHARE = 0.1
 
 
 def extract_page(html: str, url: str) -> ExtractedPage | None:
@@ -89,6 +95,8 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     if tree is None:
         return None
     cleaned = deepcopy(tree)
+    _remove_hidden_and_notices(cleaned)
+    _remove_leading_metadata_tables(cleaned)
     _unwrap_layout_tables(cleaned)
     _remove_boilerplate_containers(cleaned)
     _remove_dated_items(cleaned)
@@ -131,7 +139,7 @@ _BOILERPLATE_WORDS = frozenset({
     "copyright", "statement", "disclaimer", "shengming",  # copyright and platform statements (声明)
     "sidebar", "aside", "hotlist", "rank", "ranking",  # sidebars, 热榜
     "share", "toolbar", "qrcode",  # share and tool bars, QR codes
-    "signature",  # a blog's signature block under every post
+    "signature", "sign",  # a blog's or a forum's signature block under every post
     "ad", "ads", "advert", "advertisement", "guanggao",  # 广告
     "breadcrumb", "breadcrumbs", "crumb",
     "download",  # "download our app"
@@ -148,6 +156,60 @@ _MAX_REMOVED_SHARE = 0.3  # a "container" with this share of the page's paragrap
 def _visible_chars(element) -> int:
     """Returns the number of characters of the element's text that are not white space."""
     return len("".join("".join(element.itertext()).split()))
+
+
+# Inline styles that hide an element from readers; forums hide anti-copy "jammer" strings this way
+# or by a class their stylesheet hides.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDDEN_CLASSES = frozenset({"jammer", "hidden", "hide", "sr-only", "visually-hidden"})
+# A forum's edit notice on a post ("本帖最后由 仓管老李 于 2019-9-2 08:41 编辑"), and its English form.
+_EDIT_NOTICE = re.compile(r"^(本帖最后由.{1,40}于.{6,30}编辑|Last edited by .{1,40} on .{6,40})$", re.I)
+
+
+# Only short hidden strings go: pages hide whole articles until a script reveals them (WeChat's
+# js_content starts as visibility: hidden), and those are the text.
+_MAX_HIDDEN_CHARS = 40
+
+
+def _remove_hidden_and_notices(tree) -> None:
+    """Removes short strings readers never see (hidden by an inline style, the hidden attribute or a
+    hiding class: forums' anti-copy jammers) and forum edit notices, keeping the text around them."""
+    body = tree.find("body")
+    if body is None:
+        return
+    doomed = [element for element in body.iter()
+              if isinstance(element.tag, str) and (
+                  ((element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style") or "")
+                    or class_tokens(element) & _HIDDEN_CLASSES) and _visible_chars(element) <= _MAX_HIDDEN_CHARS)
+                  or (len(element) == 0 and _EDIT_NOTICE.match(" ".join((element.text or "").split()))))]
+    for element in doomed:
+        if element.getparent() is not None and not any(a in doomed for a in element.iterancestors()):
+            _remove(element)
+
+
+_MAX_LABEL_CHARS = 8
+
+
+def _remove_leading_metadata_tables(tree) -> None:
+    """Removes label/value tables above the article's text: a government notice's 索引号 | 发布机构 |
+    成文日期 block, a record's fields. A table counts when every row alternates short labels (at
+    most 8 characters, no digits) with values, and no paragraph of text comes before it; a
+    specification table inside the article comes after its first paragraphs and stays."""
+    body = tree.find("body")
+    if body is None:
+        return
+    for element in body.iter("table", "p"):
+        if element.tag == "p":
+            if _visible_chars(element) >= 30:
+                return  # the article's text has begun
+            continue
+        rows = [row for row in element.iter("tr") if next(row.iterancestors("table"), None) is element]
+        cells = [[cell for cell in row if cell.tag in ("td", "th")] for row in rows]
+        if not 1 <= len(rows) <= 8 or any(len(row) < 2 or len(row) % 2 for row in cells):
+            continue
+        labels = [_block_text(row[i]) for row in cells for i in range(0, len(row), 2)]
+        if all(label and len(label) <= _MAX_LABEL_CHARS and not any(c.isdigit() for c in label) for label in labels):
+            _remove(element)
 
 
 def _unwrap_layout_tables(tree) -> None:
@@ -282,6 +344,7 @@ _EDGE_NOTICE = re.compile(
     r"不代表.{0,10}(立场|观点)|如有侵权|长按(识别)?二维码|扫码关注|关注(我们|公众号)|点个?[“\"]?在看"
 )
 _MAX_NOTICE_CHARS = 120
+_BLOCK_TAGS = frozenset({"div", "p", "section", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3"})
 # Containers that name a question: Q&A sites' question blocks, schema.org Question items.
 _QUESTION_WORDS = frozenset({"question", "ask"})
 
@@ -336,6 +399,11 @@ def _prepend_question(tree, title_element, body, main_text: str) -> None:
     paragraphs = [p for p in container.iter("p") if title_element not in p.iterancestors()]
     if not paragraphs:
         paragraphs = container.xpath(".//*[@itemprop='text']")
+    if not paragraphs:  # the question's text in a plain block ("<div class=q-content>"), not in a <p>
+        paragraphs = [block for block in container.iter("div", "section", "pre", "blockquote")
+                      if block is not title_element and title_element not in block.iterancestors()
+                      and block not in title_element.iterancestors()
+                      and not any(d.tag in _BLOCK_TAGS for d in block.iterdescendants()) and not _has_timestamp(block)]
     have = "".join(main_text.split())
     texts = []
     for paragraph in paragraphs:
@@ -447,6 +515,9 @@ def _squeezed_len(text: str | None) -> int:
 _TITLE_SEPARATOR = re.compile(r"\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*")
 _TITLE_SEPARATOR_AT_END = re.compile(r"(?:\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*)$")
 _TITLE_CLASS = re.compile(r"title|headline|heading", re.I)
+# A forum's thread-type prefix in square brackets ("[经验分享] ", "[求助]"), not part of the title;
+# a news headline's 【】 tag is the editor's and stays.
+_BOARD_PREFIX = re.compile(r"^\[[^\[\]]{1,8}\]\s*(?=\S.{3,})")
 
 
 def _article_title(tree, metadata_title: str | None):
@@ -459,8 +530,9 @@ def _article_title(tree, metadata_title: str | None):
     for element in tree.xpath("//body//*[self::h2 or self::td or self::div or self::span or self::p][@class]"):
         if _TITLE_CLASS.search(element.get("class") or "") and len(element) <= 3:
             headings.append((_block_text(element), element))
+    headings = [(_BOARD_PREFIX.sub("", text), element) for text, element in headings if text]
     headings = [(text, element) for text, element in headings if text]
-    title = " ".join((metadata_title or "").split())
+    title = _BOARD_PREFIX.sub("", " ".join((metadata_title or "").split()))
     if not title:
         return headings[0] if headings else ("", None)
     for text, element in headings:

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 TUNING_FILE = Path(__file__).parent / "search" / "tuning.json"
 QUERY_MAX_CHARS = 2000  # a 10,000-character paste is cut; its head says what it is about
 CANDIDATES = 50  # from each ranking, before fusion
+ANSWER_TERMS = 10  # an answer adds its most specific terms to the question's, not all of its words
+ANSWER_STATS_TERMS = 300  # distinct answer tokens whose document frequencies are looked up
 MODES = ("hybrid", "lexical", "vector")
 
 
@@ -47,6 +49,10 @@ class FusionParams:
     # embedding model failed): intercept, lexical.
     lexical_fit_coef: tuple[float, float] = (0.0, 1.0)
     lexical_fit_threshold: float = 0.5
+    # Question + answer (`retrieve(answer=...)`): the weight of the answer's top terms' BM25 beside
+    # the question's, and of the answer's vector added to the question's. 0 and 0: the question alone.
+    answer_lexical_weight: float = 0.0
+    answer_vector_weight: float = 0.0
 
     def fit_probability(self, lexical_top: float, vector_top: float | None) -> float:
         if vector_top is None:
@@ -172,9 +178,35 @@ def _query_vector(text: str, model: str = "") -> np.ndarray | None:
         return None
 
 
+def answer_terms(answer_tokens: list[str], exclude: set[str], documents: int, freqs: dict[str, int],
+                 count: int = ANSWER_TERMS) -> list[str]:
+    """The answer's `count` terms of highest tf-idf that the question lacks and the index holds."""
+    tf: dict[str, int] = {}
+    for token in answer_tokens:
+        token = token.strip().lower()
+        if token and token not in exclude and freqs.get(token, 0) > 0:
+            tf[token] = tf.get(token, 0) + 1
+    total = max(documents, 1)
+    weight = {t: n * math.log(1.0 + (total - freqs[t] + 0.5) / (freqs[t] + 0.5)) for t, n in tf.items()}
+    return sorted(weight, key=lambda t: (-weight[t], t))[:count]
+
+
+def _with_answer(found_lexical: list[Hit], normalizer: float, answer_hits: list[Hit], answer_normalizer: float,
+                 weight: float) -> list[Hit]:
+    """The question's BM25 (normalized) plus `weight` times the answer terms' (normalized), as one ranking."""
+    scores: dict[int, float] = {}
+    for hit in found_lexical:
+        scores[hit.id] = hit.score / normalizer
+    for hit in answer_hits:
+        scores[hit.id] = scores.get(hit.id, 0.0) + weight * hit.score / answer_normalizer
+    return sorted((Hit(doc_id, score) for doc_id, score in scores.items()), key=lambda h: (-h.score, h.id))
+
+
 def retrieve(
     query: str,
     *,
+    answer: str = "",
+    answer_vector: np.ndarray | None = None,
     k: int = 10,
     filters: SearchFilters = SearchFilters(),
     mode: str = "hybrid",
@@ -189,6 +221,13 @@ def retrieve(
     segmented with the same `tokenize` as the articles. `query_vector` skips the encoder (callers
     that already have it, and the benchmark). `check_database=False` is for evaluations over an
     index that is not backed by rows.
+
+    `answer` (a drafted answer to the question) and `answer_vector` (its vector, e.g. the mean of
+    the passages it cites) widen the search for long inputs without drowning the question: the
+    answer's ANSWER_TERMS most specific terms are searched beside the question's and weighted
+    (`answer_lexical_weight`), and its vector is added to the question's (`answer_vector_weight`).
+    Whether anything fits is still judged from the question alone: an answer written from general
+    knowledge is on topic whether or not the library answers it.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -219,20 +258,51 @@ def retrieve(
     lexical, vector = found.lexical, found.vector
     normalizer = lexical_normalizer(found.documents, found.doc_freqs, terms) if lexical else 1.0
     searched_vectors = mode != "lexical" and query_vector is not None
+    ranked_lexical, ranked_vector, ranked_normalizer = lexical, vector, normalizer
+    answer_text = (answer or "")[:QUERY_MAX_CHARS].strip()
+    if answer_text and (fusion.answer_lexical_weight > 0 or fusion.answer_vector_weight > 0):
+        ranked_lexical, ranked_vector, ranked_normalizer = _answer_rankings(
+            backend, seg, answer_text, answer_vector, terms, lexical, normalizer, query_vector if searched_vectors else None,
+            vector, wanted=wanted, filters=filters, fusion=fusion, mode=mode)
     if mode == "lexical":
-        ranked = [ScoredHit(h.id, h.score / normalizer, lexical=h.score / normalizer) for h in lexical]
+        ranked = [ScoredHit(h.id, h.score / ranked_normalizer, lexical=h.score / ranked_normalizer) for h in ranked_lexical]
     elif mode == "vector":
-        ranked = [ScoredHit(h.id, h.score, vector=h.score) for h in vector]
+        ranked = [ScoredHit(h.id, h.score, vector=h.score) for h in ranked_vector]
     else:
-        ranked = fuse(lexical, vector, normalizer=normalizer, params=fusion)
+        ranked = fuse(ranked_lexical, ranked_vector, normalizer=ranked_normalizer, params=fusion)
     if check_database and ranked:
-        allowed = visible_ids([h.id for h in ranked], filters)
+        allowed = visible_ids(list({h.id for h in ranked} | {h.id for h in lexical} | {h.id for h in vector}), filters)
         ranked = [h for h in ranked if h.id in allowed]
         lexical = [h for h in lexical if h.id in allowed]
         vector = [h for h in vector if h.id in allowed]
     result.hits = ranked[:k]
+    # Whether anything fits is judged from the question's own rankings (see above).
     result.lexical_top = lexical[0].score / normalizer if lexical else 0.0
     result.vector_top = (vector[0].score if vector else 0.0) if searched_vectors else None
     result.fit_probability = fusion.fit_probability(result.lexical_top, result.vector_top)
     result.nothing_fits = not result.hits or result.fit_probability < fusion.threshold(result.vector_top)
     return result
+
+
+def _answer_rankings(backend, seg, answer_text, answer_vector, terms, lexical, normalizer, query_vector, vector, *,
+                     wanted, filters, fusion, mode):
+    """The lexical and vector rankings for question + answer (their lexical scores already normalized)."""
+    answer_tokens = seg.tokens(answer_text)
+    distinct = list(dict.fromkeys(t.strip().lower() for t in answer_tokens if t.strip()))[:ANSWER_STATS_TERMS]
+    documents, freqs = backend.term_stats(distinct) if fusion.answer_lexical_weight > 0 else (0, {})
+    extra = answer_terms(answer_tokens, set(terms), documents, freqs) if fusion.answer_lexical_weight > 0 else []
+    combined = None
+    if query_vector is not None and answer_vector is not None and fusion.answer_vector_weight > 0:
+        mixed = np.asarray(query_vector, dtype=np.float32) + fusion.answer_vector_weight * np.asarray(answer_vector, dtype=np.float32)
+        norm = float(np.linalg.norm(mixed))
+        combined = mixed / norm if norm > 0 else None
+    if not extra and combined is None:
+        return lexical, vector, normalizer
+    found = backend.search(extra if mode != "vector" else [], combined, k=wanted, filters=filters, term_stats=False)
+    ranked_lexical = lexical
+    if extra and mode != "vector":
+        extra_normalizer = lexical_normalizer(documents, freqs, extra)
+        ranked_lexical = _with_answer(lexical, normalizer, found.lexical, extra_normalizer, fusion.answer_lexical_weight)
+    else:
+        ranked_lexical = [Hit(h.id, h.score / normalizer) for h in lexical]
+    return ranked_lexical, (found.vector if combined is not None else vector), 1.0

@@ -8,7 +8,7 @@ import hashlib
 import math
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,20 @@ class FixtureIndex:
     query_vectors: dict[str, np.ndarray]
     model_name: str = ""
     directory: tempfile.TemporaryDirectory | None = None
+    answer_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # queries with a written answer
+    model: object = None  # the encoder, for judged sets from elsewhere (`add_queries`)
+
+    def add_queries(self, queries: list[corpus.JudgedQuery]) -> None:
+        """Encodes (and caches) the vectors of judged queries and answers this index has not seen."""
+        new = [q for q in queries if q.id not in self.query_vectors or (q.answer and q.id not in self.answer_vectors)]
+        if not new:
+            return
+        vectors = _encode_cached(self.model, [q.query for q in new], "queries", queries=True)
+        self.query_vectors.update({q.id: v for q, v in zip(new, vectors, strict=True)})
+        answered = [q for q in new if q.answer]
+        if answered:
+            vectors = _encode_cached(self.model, [q.answer for q in answered], "answers")
+            self.answer_vectors.update({q.id: v for q, v in zip(answered, vectors, strict=True)})
 
 
 def _encode_cached(model, texts: list[str], cache_name: str, *, queries: bool = False) -> np.ndarray:
@@ -84,11 +98,10 @@ def fixture_index(directory: Path | None = None) -> FixtureIndex:
         directory = Path(temporary.name)
     backend = EmbeddedBackend(directory)
     backend.rebuild([[doc for _, doc, _ in rows]])
-    queries = corpus.queries()
-    query_vectors = _encode_cached(model, [q.query for q in queries], "queries", queries=True)
-    return FixtureIndex(backend=backend, doc_ids={doc.id: cid for cid, doc, _ in rows},
-                        query_vectors={q.id: v for q, v in zip(queries, query_vectors, strict=True)}, model_name=model.name,
-                        directory=temporary)
+    index = FixtureIndex(backend=backend, doc_ids={doc.id: cid for cid, doc, _ in rows}, query_vectors={},
+                         model_name=model.name, directory=temporary, model=model)
+    index.add_queries(corpus.queries())
+    return index
 
 
 def ndcg(ranked: list[str], relevant: dict[str, int], at: int = NDCG_AT) -> float:
@@ -147,11 +160,15 @@ def queries_of(half: str) -> list[corpus.JudgedQuery]:
 
 
 def evaluate(index: FixtureIndex, queries: Iterable[corpus.JudgedQuery], *, mode: str,
-             params: dict[str, FusionParams] | None = None,
+             params: dict[str, FusionParams] | None = None, with_answers: bool = False,
              progress: Callable[[str], None] = lambda _: None) -> Report:
+    """Scores `queries` (the question alone, or with `with_answers` the question plus its written
+    answer, where it has one)."""
     report = Report(mode)
     for query in queries:
-        result = retrieve(query.query, k=RECALL_AT, mode=mode, backend=index.backend,
+        answer = query.answer if with_answers else ""
+        result = retrieve(query.query, answer=answer, answer_vector=index.answer_vectors.get(query.id) if answer else None,
+                          k=RECALL_AT, mode=mode, backend=index.backend,
                           query_vector=index.query_vectors[query.id], check_database=False, params=params)
         report.outcomes.append(QueryOutcome(query, result, [index.doc_ids[i] for i in result.ids]))
         progress(query.id)
@@ -192,6 +209,25 @@ def _fit_model(rows: list[tuple[list[float], bool]]) -> tuple[tuple[float, ...],
     return coef, threshold
 
 
+ANSWER_WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0)
+
+
+def _tune_answer_weights(index: FixtureIndex, queries: list[corpus.JudgedQuery], fusion: FusionParams,
+                         language: str) -> tuple[float, float]:
+    """The answer's lexical and vector weights with the best question + answer nDCG@5 on these dev
+    queries; ties go to the smaller weights (nearer the question alone). (0, 0) is the question alone."""
+    if not queries:
+        return 0.0, 0.0
+    scored = []
+    for lexical_weight in ANSWER_WEIGHT_GRID:
+        for vector_weight in ANSWER_WEIGHT_GRID:
+            params = replace(fusion, answer_lexical_weight=lexical_weight, answer_vector_weight=vector_weight)
+            report = evaluate(index, queries, mode="hybrid", params={language: params}, with_answers=True)
+            scored.append((-round(report.ndcg(), 4), lexical_weight + vector_weight, lexical_weight, vector_weight))
+    _, _, lexical_weight, vector_weight = min(scored)
+    return lexical_weight, vector_weight
+
+
 def tune(index: FixtureIndex, progress: Callable[[str], None] = lambda _: None) -> dict:
     """Chooses fusion and nothing-fits parameters per language from the development half only."""
     dev = queries_of("dev")
@@ -213,7 +249,10 @@ def tune(index: FixtureIndex, progress: Callable[[str], None] = lambda _: None) 
         coef, threshold = _fit_model([([o.result.lexical_top, o.result.vector_top or 0.0], o.answerable)
                                       for o in report.outcomes])
         lexical_coef, lexical_threshold = _fit_model([([o.result.lexical_top], o.answerable) for o in report.outcomes])
+        answer_lexical, answer_vector = _tune_answer_weights(index, [q for q in queries if q.answer], chosen, language)
+        progress(f"{language} answers")
         languages[language] = {
+            "answer_lexical_weight": answer_lexical, "answer_vector_weight": answer_vector,
             "method": chosen.method, "lexical_weight": chosen.lexical_weight, "vector_weight": chosen.vector_weight,
             "rrf_k": chosen.rrf_k, "fit_coef": [round(c, 6) for c in coef], "fit_threshold": round(threshold, 6),
             "lexical_fit_coef": [round(c, 6) for c in lexical_coef], "lexical_fit_threshold": round(lexical_threshold, 6),

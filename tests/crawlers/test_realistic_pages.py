@@ -22,14 +22,18 @@ from crawlers.spiders.site import SiteSpider
 PAGES = Path(__file__).parent / "pages" / "realistic"
 EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 
-# Held-out pages that the general rules did not get right on their one final run (2026-12-01),
-# with what went wrong; no rule was tuned on them, before or after. Dates were right on all nine.
+# Held-out pages that the general rules do not get right, with what goes wrong; no rule may be tuned
+# on them. The first held-out batch (nine pages) failed on four after its one run on 2026-12-01
+# (a 百度知道 question's description, a Discuz thread's prefix, edit notice, signature and jammer
+# strings, a government notice's metadata table, a docs page taken for a listing); those pages were
+# then looked at, the rules fixed in general terms, and the batch became dev pages. The held-out
+# pages now are the second batch, written afterwards by another session blind to the rules.
 HELD_OUT_FAILURES: dict[str, str] = {
-    "baiduzhidao_factoring.html": "first sentence missing: '我们是给主机厂供货的二级供应商，账期一般120天。'",
-    "discuz_warehouse_wms.html": "title keeps its '[经验分享] ' prefix; the text keeps '本帖最后由 仓管老李 于 "
-                                 "2019-9-2 08:41 编辑', '仓库无小事，库存即现金。' and '9aKd2'",
-    "gov_notice_smart_factory.html": "the text keeps '002482113/2024-00127'",
-    "docs_offline_deploy_no_date.html": "recorded as a listing (17 links followed), not saved",
+    # The second batch's one run, 2026-12-01: 7 of 9 whole and clean, 8 of 9 dates right.
+    "gov_policy_interpretation_county_logistics.html": "the text keeps '解读机关：江澄省商务厅流通业发展处' and "
+                                                       "'联系电话：0571-87051126'; no date from its "
+                                                       "firstpublishedtime meta ('2025-06-20-16:05:31')",
+    "caijing_robot_q3_receivables.html": "the text keeps '责任编辑：蒋一帆'",
 }
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.

@@ -20,16 +20,18 @@ class Command(BaseCommand):
         languages = sorted({q.lang for q in relevance.queries_of("dev")})
         with Progress(TextColumn("Tuning on dev"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console) as bar:
-            task = bar.add_task("", total=len(relevance.FUSION_GRID) * len(languages))
+            task = bar.add_task("", total=(len(relevance.FUSION_GRID) + 1) * len(languages))
             tuning = relevance.tune(index, progress=lambda label: bar.update(task, advance=1, description=label))
         TUNING_FILE.write_text(json.dumps(tuning, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         tuned_params.cache_clear()
         table = Table(title=f"Tuned on the dev half → {TUNING_FILE.name}")
         for column in ("language", "method", "lexical weight", "vector weight", "rrf k", "fit coef", "fit threshold",
-                       "lexical-only fit coef", "lexical-only threshold"):
+                       "lexical-only fit coef", "lexical-only threshold", "answer lexical weight",
+                       "answer vector weight"):
             table.add_column(column)
         for language, values in tuning["languages"].items():
             table.add_row(language, values["method"], str(values["lexical_weight"]), str(values["vector_weight"]),
                           str(values["rrf_k"]), str(values["fit_coef"]), str(values["fit_threshold"]),
-                          str(values["lexical_fit_coef"]), str(values["lexical_fit_threshold"]))
+                          str(values["lexical_fit_coef"]), str(values["lexical_fit_threshold"]),
+                          str(values["answer_lexical_weight"]), str(values["answer_vector_weight"]))
         console.print(table)

@@ -6,7 +6,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from recommender.retrieval import FusionParams, fuse, retrieve
+from recommender.retrieval import FusionParams, answer_terms, fuse, retrieve
 from recommender.search.base import Hit
 from recommender.search.embedded import EmbeddedBackend
 
@@ -145,3 +145,57 @@ def test_without_a_vector_score_the_lexical_only_model_decides(index, monkeypatc
     with_vector = retrieve("green bond allocation report", backend=index, query_vector=unit(0, 0, 0, 1),
                            check_database=False, params=params)
     assert with_vector.vector_top is not None and with_vector.nothing_fits, "the vector model applies when it can"
+
+
+def test_answer_terms_are_the_answers_most_specific_terms_the_question_lacks():
+    freqs = {"仓储": 50, "保理": 3, "融资": 10, "账款": 2, "的": 99}
+    tokens = ["仓储", "保理", "保理", "融资", "的", "的", "账款", "没有"]
+    assert answer_terms(tokens, {"仓储"}, 100, freqs, count=3) == ["保理", "账款", "融资"]
+
+
+def test_an_answers_terms_lift_the_article_it_speaks_of(index):
+    """'仓储' alone ranks the AGV article first; an answer about receivables financing lifts the factoring one."""
+    params = {"zh": FusionParams(lexical_weight=1.0, vector_weight=0.0, answer_lexical_weight=1.0)}
+    answer = "仓储企业可以用应收账款做保理融资，把账款提前变现。"
+
+    alone = retrieve("仓储", backend=index, query_vector=unit(0, 0, 0, 1), check_database=False, params=params)
+    answered = retrieve("仓储", answer=answer, backend=index, query_vector=unit(0, 0, 0, 1), check_database=False,
+                        params=params)
+
+    assert alone.ids[0] == 1 and answered.ids[0] == 2
+
+
+def test_an_answers_vector_is_added_to_the_questions(index):
+    params = {"en": FusionParams(lexical_weight=0.0, vector_weight=1.0, answer_vector_weight=1.0)}
+
+    alone = retrieve("zzz", backend=index, query_vector=unit(1, 0, 0, 0), check_database=False, params=params)
+    answered = retrieve("zzz", answer="qqq", answer_vector=unit(0, 1, 0, 0), backend=index,
+                        query_vector=unit(1, 0, 0, 0), check_database=False, params=params)
+
+    assert alone.ids[0] in (1, 4) and answered.ids[0] == 3  # (0.8, 0.6) is nearest to (1, 1)/√2
+
+
+def test_with_zero_weights_an_answer_changes_nothing(index):
+    params = {"zh": FusionParams(lexical_weight=0.5, vector_weight=0.5)}
+    kwargs = dict(backend=index, query_vector=unit(0.3, 0.7, 0, 0), check_database=False, params=params)
+
+    alone = retrieve("仓储", **kwargs)
+    answered = retrieve("仓储", answer="保理 融资 应收 账款", answer_vector=unit(0, 0, 1, 0), **kwargs)
+
+    assert answered.ids == alone.ids and [h.score for h in answered.hits] == [h.score for h in alone.hits]
+
+
+def test_whether_anything_fits_is_judged_from_the_question_alone(index):
+    """An on-topic answer written from general knowledge must not make a question the library cannot
+    answer look answered."""
+    params = {"en": FusionParams(lexical_weight=0.5, vector_weight=0.5, fit_coef=(-4.0, 2.0, 4.0), fit_threshold=0.5,
+                                 answer_lexical_weight=1.0, answer_vector_weight=1.0)}
+    far = dict(backend=index, query_vector=unit(0, 0, 0, 1), check_database=False, params=params)
+
+    alone = retrieve("lithium battery swapping rules", **far)
+    answered = retrieve("lithium battery swapping rules", answer="A green bond allocation report lists the projects.",
+                        answer_vector=unit(0, 0, 1, 0), **far)
+
+    assert answered.ids[0] == 5  # the answer found the bonds article...
+    assert alone.nothing_fits and answered.nothing_fits  # ...but the question is still not answered by it
+    assert answered.fit_probability == alone.fit_probability

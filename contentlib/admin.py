@@ -1,5 +1,6 @@
 """Editors' tool: the moderation queue, previews, decisions (bulk, and Approve / Reject on each
-article's page), pending revisions with their diff, and each article's audit history."""
+article's page), pending revisions with their diff, each article's audit history, and readers'
+questions with their AI answers (see, edit, hide, regenerate)."""
 import difflib
 
 from django import forms
@@ -17,7 +18,10 @@ from django.views.decorators.http import require_POST
 
 from contentlib import selectors, services
 from contentlib.errors import ApplicationError
-from contentlib.models import Article, ArticleKeyword, ArticleRevision, Category, Keyword, ModerationEvent, Source
+from contentlib.models import (
+    Answer, Article, ArticleKeyword, ArticleRevision, Category, Keyword, ModerationEvent, Question, Source,
+)
+from contentlib.tasks_queue import REGENERATE_ANSWER, queue_on_commit
 
 
 def diff_table(old: str, new: str) -> str:
@@ -376,3 +380,122 @@ class ModerationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the audit record is append-only
+
+
+def _regenerate(model_admin, request, question_ids) -> None:
+    """Queues a new answer for each question (run inline without a broker); says so."""
+    for question_id in question_ids:
+        queue_on_commit(REGENERATE_ANSWER, question_id)
+    model_admin.message_user(
+        request, _("A new answer is being written for %(count)d question(s).") % {"count": len(question_ids)},
+        messages.SUCCESS)
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    fields = ("generated_at", "provider", "status", "text", "notice")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ("text", "language", "status", "asked_count", "created_at")
+    list_filter = ("status", "language")
+    search_fields = ("text", "normalized_text")
+    fields = ("text", "normalized_text", "slug", "language", "status", "asked_count", "vector_model", "created_at")
+    readonly_fields = ("text", "normalized_text", "slug", "language", "asked_count", "vector_model", "created_at")
+    actions = ("publish_selected", "hide_selected", "regenerate_selected")
+    inlines = (AnswerInline,)
+
+    def has_add_permission(self, request):
+        return False  # questions come from readers
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # hide instead: the auction's logs will point at questions
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data:
+            services.question_set_status(question_id=obj.id, status=form.cleaned_data["status"])
+
+    @admin.action(description=gettext_lazy("Publish selected questions"), permissions=["change"])
+    def publish_selected(self, request, queryset):
+        for question_id in queryset.values_list("id", flat=True):
+            services.question_set_status(question_id=question_id, status=Question.Status.PUBLISHED)
+        self.message_user(request, _("Published %(count)d question(s).") % {"count": queryset.count()})
+
+    @admin.action(description=gettext_lazy("Hide selected questions"), permissions=["change"])
+    def hide_selected(self, request, queryset):
+        for question_id in queryset.values_list("id", flat=True):
+            services.question_set_status(question_id=question_id, status=Question.Status.HIDDEN)
+        self.message_user(request, _("Hid %(count)d question(s).") % {"count": queryset.count()})
+
+    @admin.action(description=gettext_lazy("Write a new answer"), permissions=["change"])
+    def regenerate_selected(self, request, queryset):
+        _regenerate(self, request, list(queryset.values_list("id", flat=True)))
+
+
+class AnswerForm(forms.ModelForm):
+    class Meta:
+        model = Answer
+        fields = ("text",)
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    form = AnswerForm
+    list_display = ("question", "provider", "status", "reference_count", "has_notice", "generated_at")
+    list_filter = ("status", "provider")
+    search_fields = ("question__text", "text")
+    list_select_related = ("question",)
+    fields = ("question", "provider", "model_name", "status", "text", "reference_list", "notice", "edited_by",
+              "generated_at", "generation_ms", "vector_model")
+    readonly_fields = ("question", "provider", "model_name", "status", "reference_list", "notice", "edited_by",
+                       "generated_at", "generation_ms", "vector_model")
+    actions = ("hide_selected", "regenerate_selected")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if "text" in form.changed_data:
+            try:
+                services.answer_edit(answer_id=obj.id, text=form.cleaned_data["text"], actor=request.user)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+
+    @admin.display(description=gettext_lazy("references"))
+    def reference_count(self, obj):
+        return len(obj.cited_article_ids)
+
+    @admin.display(description=gettext_lazy("notice"), boolean=True)
+    def has_notice(self, obj):
+        return bool(obj.notice)
+
+    @admin.display(description=gettext_lazy("references"))
+    def reference_list(self, obj):
+        articles = selectors.answer_references(answer=obj)
+        if not articles:
+            return _("None: the library had no answer.")
+        return format_html_join(
+            mark_safe("<br>"), '[{}] <a href="{}">{}</a>',
+            ((n, reverse("admin:contentlib_article_change", args=[a.id]), a.title)
+             for n, a in enumerate(articles, start=1)))
+
+    @admin.action(description=gettext_lazy("Hide selected answers"), permissions=["change"])
+    def hide_selected(self, request, queryset):
+        for answer_id in queryset.values_list("id", flat=True):
+            services.answer_hide(answer_id=answer_id)
+        self.message_user(request, _("Hid %(count)d answer(s).") % {"count": queryset.count()})
+
+    @admin.action(description=gettext_lazy("Write a new answer"), permissions=["change"])
+    def regenerate_selected(self, request, queryset):
+        _regenerate(self, request, sorted(set(queryset.values_list("question_id", flat=True))))

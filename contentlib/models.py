@@ -85,7 +85,7 @@ class Article(models.Model):
         CRAWLED = "crawled", _("Crawled")
         SUBMITTED = "submitted", _("Submitted by an enterprise")
         OPEN_DATA = "open_data", _("Open data")
-        GENERATED = "generated", _("Generated")
+        GENERATED = "generated", _("AI-generated")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending review")
@@ -368,3 +368,105 @@ class ArticleRevision(models.Model):
 
     def __str__(self) -> str:
         return _("Revision #%(id)s of “%(title)s”") % {"id": self.id, "title": self.article.title}
+
+
+class Question(models.Model):
+    """A reader's question, stored once per normalized form (`contentlib.text.normalize_query`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        PUBLISHED = "published", _("Published on the site")
+        HIDDEN = "hidden", _("Hidden")
+
+    text = models.CharField(_("text"), max_length=500, help_text=_("The question as first asked."))
+    normalized_text = models.CharField(
+        _("normalized text"), max_length=500, unique=True,
+        help_text=_("NFKC, lowercase, no spaces between Chinese characters, no punctuation at the ends."),
+    )
+    slug = models.SlugField(_("slug"), max_length=80, unique=True, allow_unicode=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    asked_count = models.PositiveIntegerField(_("asked count"), default=0)
+    vector = models.BinaryField(_("vector"), null=True, blank=True, help_text=_("float32 vector, little-endian."))
+    vector_model = models.CharField(_("vector model"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Answer(models.Model):
+    """One generated answer to a question: text with [n] markers, and the articles they cite, in order.
+
+    An answer is reused (the cache) while it is current: every cited article still published with
+    the text it had when the answer was written. A "no answer" (no citation) expires after
+    ANSWER_NO_ANSWER_TTL_HOURS.
+    """
+
+    class Status(models.TextChoices):
+        CURRENT = "current", _("Current")
+        STALE = "stale", _("Stale (a cited article changed or left the library)")
+        HIDDEN = "hidden", _("Hidden by an editor")
+        REPLACED = "replaced", _("Replaced by a newer answer")
+
+    question = models.ForeignKey(Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="answers")
+    provider = models.CharField(_("provider"), max_length=30, help_text=_("extractive, openai or transformers."))
+    model_name = models.CharField(_("model name"), max_length=200, blank=True)
+    text = models.TextField(_("text"), help_text=_("The answer, with [n] citation markers."))
+    cited_article_ids = models.JSONField(
+        _("cited article ids"), default=list, blank=True, help_text=_("Reference [n] is the n-th id of this list."),
+    )
+    notice = models.CharField(
+        _("notice"), max_length=500, blank=True,
+        help_text=_("Shown with the answer, e.g. that the model failed and the answer was extracted instead."),
+    )
+    vector = models.BinaryField(_("vector"), null=True, blank=True, help_text=_("float32 vector, little-endian."))
+    vector_model = models.CharField(_("vector model"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CURRENT)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("edited by"), null=True, blank=True, on_delete=models.SET_NULL,
+    )
+    generated_at = models.DateTimeField(_("generated at"), auto_now_add=True, db_index=True)
+    generation_ms = models.PositiveIntegerField(_("generation time (ms)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        ordering = ["-generated_at", "-id"]
+        constraints = [
+            # The cache: one current answer per question and provider.
+            models.UniqueConstraint(fields=["question", "provider"], condition=Q(status="current"),
+                                    name="answer_one_current_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} answer #{self.id} to “{self.question.text}”"
+
+    @property
+    def is_no_answer(self) -> bool:
+        return not self.cited_article_ids
+
+
+class AnswerReference(models.Model):
+    """Reference [position] of an answer, with the cited article's content hash when it was cited."""
+
+    answer = models.ForeignKey(Answer, verbose_name=_("answer"), on_delete=models.CASCADE, related_name="references")
+    article = models.ForeignKey(
+        Article, verbose_name=_("article"), on_delete=models.CASCADE, related_name="answer_references",
+    )
+    position = models.PositiveSmallIntegerField(_("position"), help_text=_("n of the answer's [n] marker."))
+    content_hash = models.CharField(_("content hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("answer reference")
+        verbose_name_plural = _("answer references")
+        ordering = ["answer", "position"]
+        constraints = [models.UniqueConstraint(fields=["answer", "position"], name="answer_reference_position")]
+
+    def __str__(self) -> str:
+        return f"[{self.position}] #{self.article_id}"

@@ -1,7 +1,10 @@
 """Reads from the library, with the related rows each caller needs."""
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from datetime import timedelta
 
-from contentlib.models import Article, ArticleKeyword, ArticleRevision, ModerationEvent
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from contentlib.models import Answer, Article, ArticleKeyword, ArticleRevision, ModerationEvent
 
 _STATUS_ORDER = Case(
     When(status=Article.Status.PENDING, then=Value(0)),
@@ -73,3 +76,32 @@ def articles_missing_minhash() -> QuerySet[Article]:
     return Article.objects.filter(Q(minhash__isnull=True) | ~Q(minhash__content_hash=F("content_hash"))).only(
         "id", "title", "text", "language", "content_hash"
     )
+
+
+def article_references() -> QuerySet[Article]:
+    """Articles an answer may cite: published, organic (no advertiser owns them) and not AI-generated."""
+    return article_published().filter(owner__isnull=True).exclude(origin=Article.Origin.GENERATED)
+
+
+def answer_current(*, question_id: int, provider: str, no_answer_ttl: timedelta) -> Answer | None:
+    """The cached answer to reuse, if it is still good: current (or hidden or edited by an editor,
+    which stays as the editor left it), every cited article still a reference with the text it had
+    when cited, and, for a "no answer", younger than `no_answer_ttl`."""
+    answer = (Answer.objects.filter(question_id=question_id, provider=provider,
+                                    status__in=[Answer.Status.CURRENT, Answer.Status.HIDDEN])
+              .order_by("-generated_at", "-id").first())
+    if answer is None:
+        return None
+    if not answer.cited_article_ids:
+        return answer if answer.generated_at >= timezone.now() - no_answer_ttl else None
+    cited = {r.article_id: r.content_hash for r in answer.references.all()}
+    if len(cited) != len(answer.cited_article_ids):
+        return None  # a cited article was deleted
+    still = dict(article_references().filter(id__in=list(cited)).values_list("id", "content_hash"))
+    return answer if still == cited else None
+
+
+def answer_references(*, answer: Answer) -> list[Article]:
+    """The answer's cited articles in [n] order (an article deleted since is left out)."""
+    rows = {a.id: a for a in Article.objects.filter(id__in=answer.cited_article_ids).select_related("source")}
+    return [rows[i] for i in answer.cited_article_ids if i in rows]

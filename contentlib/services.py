@@ -1,5 +1,7 @@
 """Writes to the library: article upsert, moderation decisions and editors' corrections."""
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,15 +10,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from contentlib import dedup
 from contentlib.errors import ApplicationError
-from contentlib.models import Article, ArticleRevision, Category, ModerationEvent
+from contentlib.models import Answer, AnswerReference, Article, ArticleRevision, Category, ModerationEvent, Question
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash as text_hash
-from contentlib.text import surrogate_position
+from contentlib.text import normalize_query, surrogate_position
 
 logger = logging.getLogger(__name__)
 
@@ -412,6 +416,8 @@ def _moderate(*, article_id: int, actor, action: str, reason: str) -> Article:
             actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
             reason=reason,
         )
+        if target != Article.Status.APPROVED:
+            answers_mark_stale(article_ids=[article.id])  # no answer cites an unpublished article
         # The search index follows the decision after commit (retrieval also re-checks the status).
         queue_on_commit(INDEX_ARTICLE, article.id)
     logger.debug("article %s %s by %s", article.id, target, actor or SYSTEM_ACTOR)
@@ -442,6 +448,7 @@ def _original_takes_place(article: Article, *, actor) -> None:
         actor=actor, actor_name=actor.get_username() if actor is not None else SYSTEM_ACTOR,
         reason=f"article #{article.id} is the original",
     )
+    answers_mark_stale(article_ids=[copy.id])
     queue_on_commit(INDEX_ARTICLE, copy.id)  # it leaves the published set
 
 
@@ -487,6 +494,7 @@ def _revision_decide(*, revision_id: int, actor, approve: bool, reason: str) -> 
             article.save()
             # Enrichment reads the new content; it marks the article dirty, so the index follows.
             queue_on_commit(ENRICH_ARTICLE, article.id)
+            answers_mark_stale(article_ids=[article.id])  # answers quoted the text it replaces
         revision.status = ArticleRevision.Status.APPROVED if approve else ArticleRevision.Status.REJECTED
         revision.decided_at = now
         revision.decided_by = actor
@@ -520,10 +528,20 @@ def article_revision_reject(*, revision_id: int, actor=None, reason: str) -> Art
 
 
 def article_set_owner(*, article_id: int, owner_id: int | None) -> Article:
-    """Links the article to the advertiser that paid for it (or unlinks it with None)."""
+    """Links the article to the advertiser that paid for it (or unlinks it with None).
+
+    An AI-generated analysis is never sold: it cannot be given an owner. An owned article is never
+    an answer's reference, so answers citing it go stale.
+    """
+    if owner_id is not None and Article.objects.filter(id=article_id, origin=Article.Origin.GENERATED).exists():
+        raise ApplicationError(
+            f"Article #{article_id} is an AI-generated analysis; it is never sold as a sponsored article, so it "
+            "cannot have an owner.", {"code": "generated", "article_id": article_id})
     updated = Article.objects.filter(id=article_id).update(owner_id=owner_id, updated_at=timezone.now())
     if not updated:
         raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.")
+    if owner_id is not None:
+        answers_mark_stale(article_ids=[article_id])
     return Article.objects.get(id=article_id)
 
 
@@ -578,6 +596,7 @@ def article_mark_duplicate(*, article_id: int, original_id: int) -> Article:
         updated = Article.objects.filter(id=article_id).update(duplicate_of_id=root_id, updated_at=timezone.now())
         if not updated:
             raise ApplicationError(f"Article #{article_id} does not exist; it may have been deleted.")
+        answers_mark_stale(article_ids=[article_id])
     return Article.objects.get(id=article_id)
 
 
@@ -594,3 +613,100 @@ def article_resubmit(*, article_id: int) -> Article:
             article.rejection_reason = ""
             article.save(update_fields=["status", "rejection_reason", "updated_at"])
     return article
+
+# --- Questions and answers ------------------------------------------------------------------
+
+QUESTION_MAX_CHARS = 500
+
+
+def question_get_or_create(*, text: str, language: str = "") -> Question:
+    """Returns the question with this normalized form (`normalize_query`), created when new, its
+    asked count raised by one. Raises ApplicationError for a question with nothing in it."""
+    _refuse_surrogates("question", text)
+    text = " ".join((text or "").split())[:QUESTION_MAX_CHARS]
+    normalized = normalize_query(text)[:QUESTION_MAX_CHARS]
+    if not normalized:
+        raise ApplicationError(_("The question is empty. Type a question in words."), {"field": "question"})
+    digest = hashlib.sha1(normalized.encode("utf-8")).hexdigest()[:10]
+    slug = f"{slugify(normalized, allow_unicode=True)[:60].strip('-') or 'q'}-{digest}"
+    question = Question.objects.filter(normalized_text=normalized).first()
+    if question is None:
+        try:
+            with transaction.atomic():
+                return Question.objects.create(text=text, normalized_text=normalized, slug=slug,
+                                               language=(language or "")[:10], asked_count=1)
+        except IntegrityError:  # asked at the same moment by another reader
+            question = Question.objects.get(normalized_text=normalized)
+    Question.objects.filter(id=question.id).update(asked_count=F("asked_count") + 1)
+    question.refresh_from_db(fields=["asked_count"])
+    return question
+
+
+def question_set_status(*, question_id: int, status: str) -> Question:
+    """Publishes, hides or returns the question to pending (an editor's decision)."""
+    if status not in Question.Status.values:
+        raise ApplicationError(f"Unknown question status {status!r}; use one of {', '.join(Question.Status.values)}.")
+    if not Question.objects.filter(id=question_id).update(status=status):
+        raise ApplicationError(f"Question #{question_id} does not exist; it may have been deleted.")
+    return Question.objects.get(id=question_id)
+
+
+def answer_store(*, question_id: int, provider: str, model_name: str, text: str, cited_article_ids: list[int],
+                 notice: str = "", vector: bytes | None = None, vector_model: str = "",
+                 question_vector: bytes | None = None, generation_ms: int | None = None) -> Answer:
+    """Saves a new current answer for (question, provider), replacing the one before it, with one
+    reference row per cited article holding that article's content hash now; and the question's
+    vector (under `vector_model` too) when given. One transaction."""
+    cited = list(dict.fromkeys(int(i) for i in cited_article_ids))
+    with transaction.atomic():
+        questions = Question.objects.select_for_update().filter(id=question_id)  # one writer per question
+        if question_vector is not None:
+            questions.update(vector=question_vector, vector_model=vector_model)
+        else:
+            questions.first()
+        hashes = dict(Article.objects.filter(id__in=cited).values_list("id", "content_hash"))
+        missing = [i for i in cited if i not in hashes]
+        if missing:
+            raise ApplicationError(f"The answer cites articles that do not exist: {missing}.", {"code": "missing"})
+        Answer.objects.filter(question_id=question_id, provider=provider, status=Answer.Status.CURRENT).update(
+            status=Answer.Status.REPLACED)
+        answer = Answer.objects.create(
+            question_id=question_id, provider=provider, model_name=model_name[:200], text=text,
+            cited_article_ids=cited, notice=notice[:500], vector=vector, vector_model=vector_model if vector else "",
+            generation_ms=generation_ms,
+        )
+        AnswerReference.objects.bulk_create([
+            AnswerReference(answer=answer, article_id=article_id, position=n, content_hash=hashes[article_id])
+            for n, article_id in enumerate(cited, start=1)
+        ])
+    return answer
+
+
+def answers_mark_stale(*, article_ids: list[int]) -> int:
+    """Marks stale every current answer that cites one of these articles (it was unpublished, or its
+    text changed); the next ask writes a new answer. Returns how many."""
+    return Answer.objects.filter(status=Answer.Status.CURRENT, references__article_id__in=article_ids).distinct() \
+        .update(status=Answer.Status.STALE)
+
+
+def answer_edit(*, answer_id: int, text: str, actor) -> Answer:
+    """An editor's correction of the answer's text; its citations must still point at its references."""
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError(_("An answer cannot be empty. Hide it instead."), {"field": "text"})
+    answer = Answer.objects.get(id=answer_id)
+    for marker in re.findall(r"\[(\d+)\]", text):
+        if not 1 <= int(marker) <= len(answer.cited_article_ids):
+            raise ApplicationError(
+                _("The text cites [%(n)s], but the answer has %(count)d references. Cite only [1] to [%(count)d].")
+                % {"n": marker, "count": len(answer.cited_article_ids)}, {"field": "text"})
+    answer.text = text
+    answer.edited_by = actor
+    answer.save(update_fields=["text", "edited_by"])
+    return answer
+
+
+def answer_hide(*, answer_id: int) -> Answer:
+    """Takes the answer off the site; it is not regenerated until an editor asks for it."""
+    Answer.objects.filter(id=answer_id).update(status=Answer.Status.HIDDEN)
+    return Answer.objects.get(id=answer_id)

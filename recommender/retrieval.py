@@ -102,6 +102,7 @@ class RetrievalResult:
     lexical_top: float = 0.0
     vector_top: float | None = None  # None: no vector search ran (lexical mode, or the model failed)
     generation: str = ""  # the index snapshot every hit came from
+    query_vector: np.ndarray | None = None  # the query's vector as searched (None: none was)
 
     @property
     def ids(self) -> list[int]:
@@ -255,6 +256,7 @@ def retrieve(
         query_vector = _query_vector(text, model=backend.info().vector_model)
         found = backend.search(terms, query_vector, k=wanted, filters=filters)
     result.generation = found.generation
+    result.query_vector = query_vector if mode != "lexical" else None
     lexical, vector = found.lexical, found.vector
     normalizer = lexical_normalizer(found.documents, found.doc_freqs, terms) if lexical else 1.0
     searched_vectors = mode != "lexical" and query_vector is not None

@@ -73,3 +73,16 @@ def resegment_for_terms(terms: list[str]) -> int:
     for start in range(0, len(ids), BATCH_SIZE):
         enrich_batch.delay(ids[start:start + BATCH_SIZE])
     return len(ids)
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def question_answer_regenerate(question_id: int) -> int | None:
+    """Writes a new answer to the question with the configured provider (an editor asked); returns its id."""
+    from contentlib.errors import ApplicationError  # noqa: PLC0415
+    from recommender.answers.services import answer_regenerate  # noqa: PLC0415
+
+    try:
+        return answer_regenerate(question_id=question_id).id
+    except ApplicationError as error:
+        logger.warning("question %s not regenerated: %s", question_id, error.message)
+        return None

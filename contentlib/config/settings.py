@@ -262,7 +262,11 @@ LLM_PROVIDER = env_choice("LLM_PROVIDER", ("extractive", "openai", "transformers
 LLM_BASE_URL = env_url("LLM_BASE_URL", ("http", "https"))
 LLM_API_KEY = env_str("LLM_API_KEY", "")
 LLM_MODEL = env_str("LLM_MODEL", "")
-LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 30.0)
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 30.0)  # per attempt: connect, each read, the whole answer
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0)  # of connection errors, 408, 409, 429, 5xx
+LLM_MAX_TOKENS = env_int("LLM_MAX_TOKENS", 600, minimum=16)  # the answer's length limit, in model tokens
+# A "no answer" is asked again after this long: new articles may answer it.
+ANSWER_NO_ANSWER_TTL_HOURS = env_float("ANSWER_NO_ANSWER_TTL_HOURS", 24.0)
 if LLM_PROVIDER == "openai" and not (LLM_BASE_URL and LLM_MODEL):
     raise ImproperlyConfigured(
         "LLM_PROVIDER=openai needs LLM_BASE_URL and LLM_MODEL. Set both (and LLM_API_KEY if the API "

@@ -307,12 +307,15 @@ def gsp_price(*, pricing: str, bid: Decimal, quality: float, next_score: float, 
     """The least this winner could have bid and kept its rank: the next score over its own quality
     (CTR × relevance for CPC, relevance / 1000 for CPM), at least the reserve, at most its own bid.
     CPC: CNY per click, rounded up to 0.01. CPM: CNY per impression, rounded up to 0.0001."""
-    needed = Decimal(repr(next_score / quality)) if quality > 0 and next_score > 0 else Decimal(0)
+    # Scores are floats: the quotient is first rounded to a millionth, so that float noise
+    # (20.000000000003) does not round a price up by a whole step.
+    needed = (Decimal(repr(next_score / quality)).quantize(Decimal("0.000001"))
+              if quality > 0 and next_score > 0 else Decimal(0))
     if pricing == Campaign.Pricing.CPC:
         price = max(needed, reserve).quantize(CENT, ROUND_CEILING)
         return min(price, bid)
-    # For CPM, `needed` is already per impression (quality = relevance / 1000).
-    price = max(needed, reserve / THOUSAND).quantize(MILLI_CENT, ROUND_CEILING)
+    # For CPM, `needed` is per thousand impressions like the bid; the price is per impression.
+    price = (max(needed, reserve) / THOUSAND).quantize(MILLI_CENT, ROUND_CEILING)
     return min(price, (bid / THOUSAND).quantize(MILLI_CENT, ROUND_FLOOR))
 
 

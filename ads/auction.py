@@ -33,7 +33,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ads.matching import EXACT, KeywordMatcher, KeywordRule, Matches
 from ads.models import Advertiser, AuctionLog, Campaign, CampaignKeyword, Placement, Promotion, Review
-from contentlib.models import Article
+from contentlib.errors import ApplicationError
+from contentlib.models import Article, Question
 from contentlib.text import normalize_query
 from recommender.embeddings import from_bytes
 from recommender.text import Segmenter, detect_language
@@ -558,7 +559,7 @@ def _log(placement, question, text, reader, now, result: AuctionResult, seconds:
                None if o.relevance is None else round(o.relevance, 4)]
               for o in result.outcomes.values() if o.reason != "won"]
     return AuctionLog.objects.create(
-        placement=placement, question=None if isinstance(question, str) else question,
+        placement=placement, question=question if isinstance(question, Question) and question.pk else None,
         question_text=normalize_query(text)[:500], language=result.language, reader_key=(reader or "")[:64],
         ad_day=timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE)).date(), filled=len(result.slots),
         candidates=len(result.outcomes), winners=winners, losers=losers, floor=result.floor,
@@ -600,3 +601,41 @@ def auction_explain(*, campaign: Campaign, placement: Placement, question: str, 
     outcome = result.outcomes.get(campaign.id)
     return Explanation(campaign.id, outcome.reason if outcome else "no_keyword", outcome, result.floor,
                        placement.slots, result.lowest_winning_score, result)
+
+
+# --- from a stored answer -----------------------------------------------------------------------
+
+def placement_get(slug: str = "question") -> Placement:
+    placement = Placement.objects.filter(slug=slug).first()
+    if placement is None:
+        known = ", ".join(Placement.objects.values_list("slug", flat=True)) or "none"
+        raise ApplicationError(_("No placement has the slug “%(slug)s”. Known placements: %(known)s. Add it in the "
+                                 "admin (Placements).") % {"slug": slug, "known": known})
+    return placement
+
+
+def answer_inputs(answer) -> dict:
+    """What the auction needs from a stored Answer: its text, the question's and the answer's stored
+    vectors, and its references (for the citation firewall)."""
+    return {"question": answer.question, "answer_text": answer.text,
+            "question_vector": from_bytes(answer.question.vector), "answer_vector": from_bytes(answer.vector),
+            "cited_article_ids": list(answer.cited_article_ids or [])}
+
+
+def auction_for_answer(*, placement: Placement, answer, reader: str = "", now=None) -> AuctionResult:
+    """The slots beside a stored answer (vectors and references from the answer, no model run)."""
+    return placement_auction(placement=placement, reader=reader, now=now, **answer_inputs(answer))
+
+
+def explain_question(*, campaign: Campaign, question_text: str, placement: Placement | None = None,
+                     now=None) -> Explanation:
+    """Why `campaign` is (not) shown beside the answer to `question_text`, with the bids of now. The
+    question is answered as a reader's would be (the cached answer when there is one)."""
+    from recommender.answers.services import answer_question  # noqa: PLC0415 - the answers' model, on demand
+
+    if not normalize_query(question_text or ""):
+        raise ApplicationError(_("Give the question to explain, e.g. 展台设计多少钱."), {"field": "question"})
+    answer = answer_question(question_text=question_text)
+    inputs = answer_inputs(answer)
+    inputs["question"] = answer.question.text
+    return auction_explain(campaign=campaign, placement=placement or placement_get(), now=now, **inputs)

@@ -74,35 +74,26 @@ REASONS = {
 }
 
 
-FEATURES = ("cos_question", "cos_answer", "coverage", "in_question", "whole_phrase", "keyword_length")
+FEATURES = ("cosine", "coverage")
 
 
 @dataclass(frozen=True)
 class FitModel:
-    """P(a promoted article fits) = logistic(b0 + Σ b_i·feature_i) over FEATURES: the cosine of the
-    question's and of the answer's vector to the article's stored embedding, the share of the
-    question's words (weighted by their rarity among promoted articles) that the article's stored
-    tokens hold, whether a matched
-    keyword is in the question itself, whether one matched whole (exact or phrase, not broad), and
-    the longest matched keyword's length (Chinese characters, or two per English word; at most 6)."""
+    """P(a promoted article fits) = logistic(b0 + b1·cosine + b2·coverage), where cosine is the
+    similarity of the article's stored embedding to the question's vector plus `answer_weight` times
+    the answer's (normalized), and coverage the share of the question's words, weighted by their
+    rarity among promoted articles, that the article's stored tokens hold. (Features tried on the
+    dev half and dropped for overfitting: the answer's cosine on its own, whether a keyword matched
+    in the question or whole, its length; docs/BENCHMARKS.md.)"""
 
-    coef: tuple[float, ...] = (-20.0, 12.0, 12.0, 0.0, 0.0, 0.0, 0.0)
+    coef: tuple[float, float, float] = (-20.0, 20.0, 4.0)
     floor: float = 0.5
+    answer_weight: float = 0.0
+    unknown_weight: float | None = None  # see CampaignBook.coverage_weights
 
     def probability(self, features: Sequence[float]) -> float:
         z = self.coef[0] + sum(b * x for b, x in zip(self.coef[1:], features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-
-
-def keyword_length(text: str) -> int:
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
-    return min(6, cjk if cjk else 2 * len(text.split()))
-
-
-def match_features(rules: list[tuple[KeywordRule, str]]) -> tuple[float, float, float]:
-    return (float(any(where == "question" for _, where in rules)),
-            float(any(rule.match != "broad" for rule, _ in rules)),
-            float(max(keyword_length(rule.text) for rule, _ in rules)))
 
 
 @lru_cache(maxsize=1)
@@ -110,7 +101,8 @@ def tuned_fit() -> FitModel:
     if not TUNING_FILE.exists():
         return FitModel()
     data = json.loads(TUNING_FILE.read_text(encoding="utf-8"))
-    return FitModel(coef=tuple(data["fit_coef"]), floor=float(data["floor"]))
+    return FitModel(coef=tuple(data["fit_coef"]), floor=float(data["floor"]),
+                    answer_weight=float(data.get("answer_weight", 0.0)), unknown_weight=data.get("unknown_weight"))
 
 
 @dataclass(frozen=True)
@@ -168,9 +160,16 @@ class CampaignBook:
             for token in tokens:
                 self.doc_freqs[token] = self.doc_freqs.get(token, 0) + 1
 
-    def coverage_weights(self, question_tokens: Iterable[str]) -> dict[str, float]:
+    def coverage_weights(self, question_tokens: Iterable[str], unknown_weight: float | None = None) -> dict[str, float]:
+        """Each question word's weight: its idf among the promoted articles; a word that no promoted
+        article holds (often the question's own phrasing: 咋整, 贵不贵) weighs `unknown_weight`
+        when one is given."""
         n = self.documents
-        return {t: math.log(1.0 + (n + 1) / (self.doc_freqs.get(t, 0) + 0.5)) for t in set(question_tokens)}
+        out = {}
+        for t in set(question_tokens):
+            df = self.doc_freqs.get(t, 0)
+            out[t] = unknown_weight if df == 0 and unknown_weight is not None else math.log(1.0 + (n + 1) / (df + 0.5))
+        return out
 
 
 def coverage(weights: dict[str, float], tokens: frozenset[str]) -> float:
@@ -341,6 +340,10 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
         q = None
     if a is not None and (q is None or len(a) != len(q)):
         a = None
+    combined = q
+    if q is not None and a is not None and fit.answer_weight > 0:
+        summed = q + fit.answer_weight * a
+        combined = summed / max(float(np.linalg.norm(summed)), 1e-9)
     weights = None
     ranked = []
     for campaign_id in sorted(matches.positive.keys() | matches.negative.keys()):
@@ -370,17 +373,16 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
         rows = book.vectors[[p.row for p in promotions]]
         sim_q = rows @ q
         sim_a = rows @ a if a is not None else sim_q
-        matched = match_features(rules)
         if weights is None:
-            weights = book.coverage_weights(book.matcher.seg.tokens(question))
+            weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
         covered = [coverage(weights, p.tokens) for p in promotions]
-        probabilities = [fit.probability((float(x), float(y), c, *matched))
-                         for x, y, c in zip(sim_q, sim_a, covered, strict=True)]
+        cosine = rows @ combined
+        probabilities = [fit.probability((float(x), c)) for x, c in zip(cosine, covered, strict=True)]
         best = int(np.argmax(probabilities))
         outcome.relevance = probabilities[best]
         outcome.article_id = promotions[best].article_id
         outcome.similarity = (round(float(sim_q[best]), 4), round(float(sim_a[best]), 4))
-        outcome.features = (float(sim_q[best]), float(sim_a[best]), covered[best], *matched)
+        outcome.features = (float(cosine[best]), covered[best])
         if outcome.relevance < fit.floor:
             outcome.reason = "floor"
             continue

@@ -311,29 +311,62 @@ def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2):
     floor that fills the most fit questions while meeting the precision and empty goals (plus
     MARGIN) on these questions (the dev half)."""
     import numpy as np  # noqa: PLC0415
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
     from ads.auction import FitModel  # noqa: PLC0415
 
-    _, outcomes = evaluate(setup, questions, fit=FitModel(coef=(0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0), floor=0.0),
-                           slots=slots)
-    x, y = [], []
-    for q in questions:
-        for o in outcomes[q.id].outcomes.values():
-            if o.features is not None:
-                x.append(o.features)
-                y.append(int(q.fits.get(setup.article_ids[o.article_id], 0) >= 1))
-    x, y = np.array(x, dtype=float), np.array(y)
+    best = None
+    for answer_weight, unknown_weight in [(a, u) for a in ANSWER_WEIGHTS for u in UNKNOWN_WEIGHTS]:
+        # Every candidate's features (the floor at 0 lets all through; the coefficients only pick
+        # which of a campaign's promoted articles is scored, and both features rise together).
+        _, outcomes = evaluate(setup, questions, fit=FitModel(coef=(0.0, 1.0, 1.0), floor=0.0,
+                                                              answer_weight=answer_weight,
+                                                              unknown_weight=unknown_weight), slots=slots)
+        x, y = [], []
+        for q in questions:
+            for o in outcomes[q.id].outcomes.values():
+                if o.features is not None:
+                    x.append(o.features)
+                    y.append(int(q.fits.get(setup.article_ids[o.article_id], 0) >= 1))
+        x, y = np.array(x, dtype=float), np.array(y)
+        coef = _logistic(x, y)
+        if coef[1] < 0 or coef[2] < 0:
+            # Relevance must not fall as the article gets closer to the question: a negative weight
+            # is refitted with that feature left out (weight 0).
+            keep = 2 if coef[1] < 0 else 1
+            single = _logistic(x[:, [keep - 1]], y)
+            coef = (single[0], single[1], 0.0) if keep == 1 else (single[0], 0.0, single[1])
+        best = _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, best,
+                           {"candidates": len(y), "fitting": int(y.sum())})
+    return best[1], best[2], best[3]
+
+
+def _logistic(x, y) -> tuple[float, ...]:
+    """A balanced logistic fit on standardized features, folded back into raw-feature terms."""
+    import numpy as np  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
     mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
     model = LogisticRegression(C=10.0, class_weight="balanced").fit((x - mean) / scale, y)
     weights = model.coef_[0] / scale
-    coef = (float(model.intercept_[0] - (weights * mean).sum()), *(float(w) for w in weights))
-    best = None
+    return tuple(round(c, 6) for c in (float(model.intercept_[0] - (weights * mean).sum()), *(float(w) for w in weights)))
+
+
+ANSWER_WEIGHTS = (0.0, 0.1, 0.25, 0.5)
+UNKNOWN_WEIGHTS = (None, 0.0, 0.5, 1.0, 2.0)
+
+
+def _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, best, info):
+    import numpy as np  # noqa: PLC0415
+
+    from ads.auction import FitModel  # noqa: PLC0415
+
     for floor in np.round(np.arange(0.05, 0.99, 0.01), 2):
-        fit = FitModel(coef=tuple(round(c, 6) for c in coef), floor=float(floor))
+        fit = FitModel(coef=coef, floor=float(floor), answer_weight=answer_weight, unknown_weight=unknown_weight)
         scores, _ = evaluate(setup, questions, fit=fit, slots=slots)
         meets = scores.precision() >= 0.9 + MARGIN and scores.empty() >= 0.9 + MARGIN
-        key = (meets, round(scores.filled(), 4), round(scores.precision(), 4), -floor)
+        # Ties go to the question alone (the smaller answer weight), then to the higher floor.
+        key = (meets, round(scores.filled(), 4), round(scores.precision(), 4), -answer_weight,
+               unknown_weight is None, floor)
         if best is None or key > best[0]:
-            best = (key, fit, scores)
-    return best[1], best[2], {"candidates": len(y), "fitting": int(y.sum())}
+            best = (key, fit, scores, info)
+    return best

@@ -28,9 +28,9 @@ FITS, OFF_TOPIC = unit(0), unit(1)  # the question's vector is FITS
 
 @pytest.fixture(autouse=True)
 def _fit_model(monkeypatch, settings):
-    """P(fit) = logistic(10·cos(question, article) − 5): an article on FITS is relevance 0.993, one on
+    """P(fit) = logistic(10·cos(question, article) − 5 + 0·coverage): an article on FITS is relevance 0.993, one on
     OFF_TOPIC 0.007, against a floor of 0.5. The book is re-read at every auction."""
-    monkeypatch.setattr(auction, "tuned_fit", lambda: FitModel(coef=(-5.0, 10.0, 0.0, 0.0, 0.0, 0.0, 0.0), floor=0.5))
+    monkeypatch.setattr(auction, "tuned_fit", lambda: FitModel(coef=(-5.0, 10.0, 0.0), floor=0.5))
     settings.AD_AUCTION_BOOK_SECONDS = 0
     auction.book_forget()
     yield

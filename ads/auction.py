@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import lru_cache
@@ -152,13 +152,32 @@ class CampaignBook:
         self.vectors = vectors
         self.fingerprint = fingerprint
         self.built_at = time.monotonic()
-        # Document frequencies of the promoted articles' tokens: a word every ad holds says little.
-        articles = {p.article_id: p.tokens for c in self.campaigns.values() for p in c.promotions}
-        self.documents = len(articles)
-        self.doc_freqs: dict[str, int] = {}
-        for tokens in articles.values():
-            for token in tokens:
-                self.doc_freqs[token] = self.doc_freqs.get(token, 0) + 1
+        # Which of its words each promoted article holds (a sparse 0/1 matrix, one row per vector
+        # row), and their document frequencies: a word every ad holds says little.
+        from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+        rows = {p.row: p.tokens for c in self.campaigns.values() for p in c.promotions}
+        self.vocabulary: dict[str, int] = {}
+        indptr, indices = [0], []
+        for row in range(len(vectors)):
+            for token in rows.get(row, ()):
+                indices.append(self.vocabulary.setdefault(token, len(self.vocabulary)))
+            indptr.append(len(indices))
+        self.token_matrix = csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                                       shape=(len(vectors), max(len(self.vocabulary), 1)))
+        self.documents = len(rows)
+        counts = np.bincount(indices, minlength=len(self.vocabulary)) if indices else np.zeros(0, dtype=int)
+        self.doc_freqs: dict[str, int] = {t: int(counts[i]) for t, i in self.vocabulary.items()}
+
+    def coverages(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
+        """`coverage` for many vector rows at once."""
+        total = sum(weights.values())
+        known = [(self.vocabulary[t], w) for t, w in weights.items() if t in self.vocabulary]
+        if not total or not known or not rows:
+            return np.zeros(len(rows), dtype=np.float64)
+        columns = np.array([c for c, _ in known])
+        held = self.token_matrix[rows][:, columns]
+        return np.asarray(held @ np.array([w for _, w in known], dtype=np.float64)).ravel() / total
 
     def coverage_weights(self, question_tokens: Iterable[str], unknown_weight: float | None = None) -> dict[str, float]:
         """Each question word's weight: its idf among the promoted articles; a word that no promoted
@@ -214,8 +233,7 @@ class Outcome:
     relevance: float | None = None
     score: float | None = None
     article_id: int | None = None
-    similarity: tuple[float, float] | None = None
-    features: tuple[float, ...] | None = None
+    features: tuple[float, ...] | None = None  # (cosine, coverage) of its best promoted article
 
     @property
     def message(self) -> str:
@@ -322,9 +340,11 @@ def gsp_price(*, pricing: str, bid: Decimal, quality: float, next_score: float, 
 def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text: str,
                 question_vector: np.ndarray | None, answer_vector: np.ndarray | None, now,
                 cited_article_ids: Sequence[int] = (), category_ids: Iterable[int] = (),
-                fit: FitModel | None = None, matches: Matches | None = None) -> AuctionResult:
-    """The auction over `book` (whose campaigns' state is current): slots, prices and every
-    candidate's outcome. Pure: no database, no model."""
+                fit: FitModel | None = None, matches: Matches | None = None,
+                refresh: Callable[[list[int]], None] | None = None) -> AuctionResult:
+    """The auction over `book`: slots, prices and every candidate's outcome. No database and no
+    model; `refresh(campaign_ids)`, when given, brings the state of the campaigns that passed the
+    relevance floor up to date before their eligibility is checked (placement_auction reads it)."""
     fit = fit or tuned_fit()
     language = detect_language(question)
     result = AuctionResult(floor=fit.floor, language=language)
@@ -344,52 +364,66 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
     if q is not None and a is not None and fit.answer_weight > 0:
         summed = q + fit.answer_weight * a
         combined = summed / max(float(np.linalg.norm(summed)), 1e-9)
-    weights = None
-    ranked = []
-    for campaign_id in sorted(matches.positive.keys() | matches.negative.keys()):
+    # 1. Candidates: every campaign a keyword matched, less those a negative removed or whose
+    #    language (from the book) is not the question's; the checks that need fresh state come last.
+    candidates = []
+    for campaign_id, rules in matches.positive.items():
         campaign = book.campaigns.get(campaign_id)
         if campaign is None:
             continue
-        rules = matches.positive.get(campaign_id)
-        if not rules:
-            continue  # only a negative matched: not a candidate at all
-        bid, keyword = _bid_of(campaign, rules)
-        outcome = Outcome(campaign_id, campaign.advertiser_id, "", keyword=keyword, bid=bid)
+        outcome = Outcome(campaign_id, campaign.advertiser_id, "", keyword=rules[0][0].text)
         result.outcomes[campaign_id] = outcome
+        if campaign_id in matches.negative:
+            outcome.reason = "negative_keyword"
+        elif campaign.state.languages and language not in campaign.state.languages:
+            outcome.reason = "language"
+        else:
+            promotions = [p for p in campaign.promotions if p.article_id not in cited] if cited else campaign.promotions
+            if promotions:
+                candidates.append((campaign, rules, outcome, promotions))
+            else:
+                outcome.reason = "cited" if campaign.promotions else "no_promotion"
+    # 2. Relevance of every candidate's promoted articles at once; under the floor, no bid helps.
+    above = []
+    if candidates and combined is None:
+        for _campaign, _rules, outcome, _promotions in candidates:
+            outcome.reason = "floor"
+    elif candidates:
+        promoted = [p for _c, _r, _o, promotions in candidates for p in promotions]
+        cosine = book.vectors[[p.row for p in promoted]] @ combined
+        weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
+        covered = book.coverages(weights, [p.row for p in promoted])
+        b0, b_cos, b_cov = fit.coef
+        z = np.clip(b0 + b_cos * cosine.astype(np.float64) + b_cov * covered, -50.0, 50.0)
+        probability = 1.0 / (1.0 + np.exp(-z))
+        start = 0
+        for campaign, rules, outcome, promotions in candidates:
+            end = start + len(promotions)
+            best = start + int(np.argmax(probability[start:end])) if end - start > 1 else start
+            start = end
+            outcome.relevance = float(probability[best])
+            outcome.article_id = promoted[best].article_id
+            outcome.features = (float(cosine[best]), float(covered[best]))
+            if outcome.relevance < fit.floor:
+                outcome.reason = "floor"
+            else:
+                above.append((campaign, rules, outcome, promoted[best]))
+    # 3. Eligibility with fresh state (status, bids, budgets, hours, balance), then the score.
+    if refresh is not None and above:
+        refresh([campaign.id for campaign, *_ in above])
+    ranked = []
+    for campaign, rules, outcome, promoted in above:
+        bid, keyword = _bid_of(campaign, rules)
+        outcome.bid, outcome.keyword = bid, keyword
         reason = _eligibility(campaign, terms=terms, language=language, category_ids=categories, local_now=local_now,
                               bid=bid)
-        if reason is None and campaign_id in matches.negative:
-            reason = "negative_keyword"
         if reason:
             outcome.reason = reason
-            continue
-        promotions = [p for p in campaign.promotions if p.article_id not in cited]
-        if not promotions:
-            outcome.reason = "cited" if campaign.promotions else "no_promotion"
-            continue
-        if q is None:
-            outcome.reason = "floor"
-            continue
-        rows = book.vectors[[p.row for p in promotions]]
-        sim_q = rows @ q
-        sim_a = rows @ a if a is not None else sim_q
-        if weights is None:
-            weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
-        covered = [coverage(weights, p.tokens) for p in promotions]
-        cosine = rows @ combined
-        probabilities = [fit.probability((float(x), c)) for x, c in zip(cosine, covered, strict=True)]
-        best = int(np.argmax(probabilities))
-        outcome.relevance = probabilities[best]
-        outcome.article_id = promotions[best].article_id
-        outcome.similarity = (round(float(sim_q[best]), 4), round(float(sim_a[best]), 4))
-        outcome.features = (float(cosine[best]), covered[best])
-        if outcome.relevance < fit.floor:
-            outcome.reason = "floor"
             continue
         quality = (terms.ctr * outcome.relevance if campaign.pricing == Campaign.Pricing.CPC
                    else outcome.relevance / 1000.0)
         outcome.score = float(bid) * quality
-        ranked.append((campaign, outcome, promotions[best], quality))
+        ranked.append((campaign, outcome, promoted, quality))
     ranked.sort(key=lambda r: (-r[1].score, r[0].id))
     # One slot per advertiser: its best campaign competes, the others lose "advertiser_shown".
     competing, seen = [], set()
@@ -539,11 +573,10 @@ def placement_auction(*, placement: Placement, question, answer_text: str, quest
     if not placement.active:
         return AuctionResult(floor=tuned_fit().floor, language=detect_language(text))
     book = book_current(_segmenter(seg))
-    matches = book.matcher.match(text, answer_text or "")
-    _refresh_states(book, matches.positive.keys())
     result = auction_run(book, terms=Terms.of(placement), question=text, answer_text=answer_text or "",
                          question_vector=question_vector, answer_vector=answer_vector, now=now,
-                         cited_article_ids=cited_article_ids, category_ids=category_ids, matches=matches)
+                         cited_article_ids=cited_article_ids, category_ids=category_ids,
+                         refresh=lambda ids: _refresh_states(book, ids))
     if log:
         result.log_id = _log(placement, question, text, reader, now, result, time.perf_counter() - started).id
     return result
@@ -557,9 +590,19 @@ def _log(placement, question, text, reader, now, result: AuctionResult, seconds:
     winners = [{"slot": s.position, "campaign": s.campaign_id, "advertiser": s.advertiser_id, "article": s.article_id,
                 "keyword": s.keyword, "pricing": s.pricing, "bid": _money(s.bid), "price": _money(s.price),
                 "score": round(s.score, 8), "relevance": round(s.relevance, 4)} for s in result.slots]
-    losers = [[o.campaign_id, o.reason, None if o.score is None else round(o.score, 8),
-               None if o.relevance is None else round(o.relevance, 4)]
-              for o in result.outcomes.values() if o.reason != "won"]
+    # Compact: the losers' campaign ids by reason; those that passed the floor with relevance and
+    # score ([id, relevance, score or null]), under it with relevance to two places ([id, relevance]).
+    losers: dict[str, list] = {}
+    for o in result.outcomes.values():
+        if o.reason == "won":
+            continue
+        if o.reason == "floor" and o.relevance is not None:
+            entry = [o.campaign_id, round(o.relevance, 2)]
+        elif o.relevance is not None:
+            entry = [o.campaign_id, round(o.relevance, 4), None if o.score is None else round(o.score, 8)]
+        else:
+            entry = o.campaign_id
+        losers.setdefault(o.reason, []).append(entry)
     return AuctionLog.objects.create(
         placement=placement, question=question if isinstance(question, Question) and question.pk else None,
         question_text=normalize_query(text)[:500], language=result.language, reader_key=(reader or "")[:64],

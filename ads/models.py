@@ -462,7 +462,7 @@ class AuctionLog(models.Model):
     """One auction request, whether or not anything won: fill rate, why each candidate lost, prices.
 
     `winners` holds full rows (campaign, advertiser, article, scores, price); `losers` is compact:
-    [campaign id, reason code, score or null] per candidate that lost.
+    {reason code: [campaign id, or [id, relevance] under the floor, or [id, relevance, score]]}.
     """
 
     placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT,
@@ -476,7 +476,7 @@ class AuctionLog(models.Model):
     filled = models.PositiveSmallIntegerField(_("slots filled"), default=0)
     candidates = models.PositiveIntegerField(_("candidates"), default=0)
     winners = models.JSONField(_("winners"), default=list, blank=True)
-    losers = models.JSONField(_("losers"), default=list, blank=True)
+    losers = models.JSONField(_("losers"), default=dict, blank=True)
     floor = models.FloatField(_("relevance floor"))
     duration_ms = models.FloatField(_("duration (ms)"), default=0.0)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)

@@ -324,7 +324,7 @@ def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2):
         x, y = [], []
         for q in questions:
             for o in outcomes[q.id].outcomes.values():
-                if o.features is not None:
+                if o.features is not None:  # every candidate that reached the floor
                     x.append(o.features)
                     y.append(int(q.fits.get(setup.article_ids[o.article_id], 0) >= 1))
         x, y = np.array(x, dtype=float), np.array(y)

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('filled', models.PositiveSmallIntegerField(default=0, verbose_name='slots filled')),
                 ('candidates', models.PositiveIntegerField(default=0, verbose_name='candidates')),
                 ('winners', models.JSONField(blank=True, default=list, verbose_name='winners')),
-                ('losers', models.JSONField(blank=True, default=list, verbose_name='losers')),
+                ('losers', models.JSONField(blank=True, default=dict, verbose_name='losers')),
                 ('floor', models.FloatField(verbose_name='relevance floor')),
                 ('duration_ms', models.FloatField(default=0.0, verbose_name='duration (ms)')),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='when')),

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  matched keyword {outcome.keyword!r}, bid {outcome.bid}")
             if outcome.relevance is not None:
                 self.stdout.write(f"  relevance {outcome.relevance:.3f} (floor {explanation.floor:.2f}); "
-                                  f"cosine question/answer {outcome.similarity}")
+                                  f"cosine {outcome.features[0]:.3f}, word coverage {outcome.features[1]:.3f}")
             if outcome.score is not None:
                 self.stdout.write(f"  score {outcome.score:.6f}")
         if explanation.lowest_winning_score is not None:

@@ -420,8 +420,8 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = get_object_or_404(Campaign.objects.select_related("advertiser"), id=object_id)
         if not self.has_view_permission(request, campaign):
             raise PermissionDenied
-        form, explanation, error = ExplainForm(request.POST or None), None, ""
-        if request.method == "POST" and form.is_valid():
+        form, explanation, error = ExplainForm(request.GET or None), None, ""
+        if form.is_bound and form.is_valid():
             try:
                 explanation = auction.explain_question(campaign=campaign, question_text=form.cleaned_data["question"])
             except ApplicationError as failure:

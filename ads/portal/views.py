@@ -195,12 +195,14 @@ def campaign_detail(request, membership, campaign_id):
         report=request.session.pop("keyword_report", None)))
 
 
+@require_safe
 @portal_view
 def campaign_why(request, membership, campaign_id):
-    """Why this campaign of the advertiser's own was (not) shown for a question; no competitor is named."""
+    """Why this campaign of the advertiser's own was (not) shown for a question; no competitor is
+    named. A read for every role (GET): nothing is logged or charged."""
     campaign = _campaign_or_404(membership, campaign_id)
-    form, explanation, error = forms.ExplainForm(request.POST or None), None, ""
-    if request.method == "POST" and form.is_valid():
+    form, explanation, error = forms.ExplainForm(request.GET or None), None, ""
+    if form.is_bound and form.is_valid():
         try:
             explanation = auction.explain_question(campaign=campaign, question_text=form.cleaned_data["question"])
         except ApplicationError as failure:

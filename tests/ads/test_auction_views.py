@@ -38,7 +38,7 @@ def test_the_portal_explains_an_own_campaign_without_naming_the_competitor(clien
     make_campaign(bid="2.00", name="对手B的推广")
     mine = make_campaign(bid="1.00", name="我的推广")
     client.force_login(portal_user(mine))
-    page = client.post(reverse("portal:campaign_why", args=[mine.id]), {"question": "展台设计多少钱"}).content.decode()
+    page = client.get(reverse("portal:campaign_why", args=[mine.id]), {"question": "展台设计多少钱"}).content.decode()
     assert "未展示" in page or "Not shown" in page
     assert "对手" not in page and "展览公司" not in page.replace(mine.advertiser.name, "")
 
@@ -47,14 +47,14 @@ def test_the_portal_refuses_another_advertisers_campaign(client, placement):
     other = make_campaign(name="别人的推广")
     mine = make_campaign()
     client.force_login(portal_user(mine))
-    assert client.post(reverse("portal:campaign_why", args=[other.id]), {"question": "展台设计"}).status_code == 404
+    assert client.get(reverse("portal:campaign_why", args=[other.id]), {"question": "展台设计"}).status_code == 404
 
 
 def test_the_admin_page_says_why(client, placement):
     staff = get_user_model().objects.create_superuser("staff", "s@example.com", PASSWORD)
     paused = make_campaign(status="paused")
     client.force_login(staff)
-    page = client.post(reverse("admin:ads_campaign_why", args=[paused.id]), {"question": "展台设计多少钱"})
+    page = client.get(reverse("admin:ads_campaign_why", args=[paused.id]), {"question": "展台设计多少钱"})
     assert page.status_code == 200 and "暂停" in page.content.decode()
 
 

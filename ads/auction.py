@@ -243,10 +243,29 @@ class Outcome:
 @dataclass
 class AuctionResult:
     slots: list[Slot] = field(default_factory=list)
-    outcomes: dict[int, Outcome] = field(default_factory=dict)  # by campaign id, every candidate
+    known: dict[int, Outcome] = field(default_factory=dict)  # candidates that did not stop at the floor
     floor: float = 0.0
     language: str = ""
     log_id: int | None = None
+    # Candidates under the floor, kept as arrays (most of them, in a large book): their campaign ids,
+    # best promoted article ids, relevance, cosine and coverage; `outcomes` makes Outcome rows of them.
+    floored: tuple = ((), (), (), (), (), ())
+    _all: dict[int, Outcome] | None = None
+
+    @property
+    def candidates(self) -> int:
+        return len(self.known) + len(self.floored[0])
+
+    @property
+    def outcomes(self) -> dict[int, Outcome]:
+        """Every candidate's outcome, by campaign id."""
+        if self._all is None:
+            ids, advertisers, articles, relevance, cosine, covered = self.floored
+            self._all = dict(self.known)
+            for i, campaign_id in enumerate(ids):
+                self._all[campaign_id] = Outcome(campaign_id, advertisers[i], "floor", relevance=float(relevance[i]),
+                                                 article_id=articles[i], features=(float(cosine[i]), float(covered[i])))
+        return self._all
 
     @property
     def lowest_winning_score(self) -> float | None:
@@ -366,48 +385,59 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
         combined = summed / max(float(np.linalg.norm(summed)), 1e-9)
     # 1. Candidates: every campaign a keyword matched, less those a negative removed or whose
     #    language (from the book) is not the question's; the checks that need fresh state come last.
-    candidates = []
+    known = result.known
+    campaigns, rule_lists, promoted, starts = [], [], [], []
+    negative = matches.negative
     for campaign_id, rules in matches.positive.items():
         campaign = book.campaigns.get(campaign_id)
         if campaign is None:
             continue
-        outcome = Outcome(campaign_id, campaign.advertiser_id, "", keyword=rules[0][0].text)
-        result.outcomes[campaign_id] = outcome
-        if campaign_id in matches.negative:
-            outcome.reason = "negative_keyword"
+        reason = ""
+        if campaign_id in negative:
+            reason = "negative_keyword"
         elif campaign.state.languages and language not in campaign.state.languages:
-            outcome.reason = "language"
+            reason = "language"
         else:
             promotions = [p for p in campaign.promotions if p.article_id not in cited] if cited else campaign.promotions
             if promotions:
-                candidates.append((campaign, rules, outcome, promotions))
-            else:
-                outcome.reason = "cited" if campaign.promotions else "no_promotion"
+                campaigns.append(campaign)
+                rule_lists.append(rules)
+                starts.append(len(promoted))
+                promoted.extend(promotions)
+                continue
+            reason = "cited" if campaign.promotions else "no_promotion"
+        known[campaign_id] = Outcome(campaign_id, campaign.advertiser_id, reason, keyword=rules[0][0].text)
     # 2. Relevance of every candidate's promoted articles at once; under the floor, no bid helps.
     above = []
-    if candidates and combined is None:
-        for _campaign, _rules, outcome, _promotions in candidates:
-            outcome.reason = "floor"
-    elif candidates:
-        promoted = [p for _c, _r, _o, promotions in candidates for p in promotions]
-        cosine = book.vectors[[p.row for p in promoted]] @ combined
+    if campaigns and combined is None:
+        for campaign, rules in zip(campaigns, rule_lists, strict=True):
+            known[campaign.id] = Outcome(campaign.id, campaign.advertiser_id, "floor", keyword=rules[0][0].text)
+    elif campaigns:
+        rows = [p.row for p in promoted]
+        cosine = book.vectors[rows] @ combined
         weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
-        covered = book.coverages(weights, [p.row for p in promoted])
+        covered = book.coverages(weights, rows)
         b0, b_cos, b_cov = fit.coef
         z = np.clip(b0 + b_cos * cosine.astype(np.float64) + b_cov * covered, -50.0, 50.0)
         probability = 1.0 / (1.0 + np.exp(-z))
-        start = 0
-        for campaign, rules, outcome, promotions in candidates:
-            end = start + len(promotions)
-            best = start + int(np.argmax(probability[start:end])) if end - start > 1 else start
-            start = end
-            outcome.relevance = float(probability[best])
-            outcome.article_id = promoted[best].article_id
-            outcome.features = (float(cosine[best]), float(covered[best]))
-            if outcome.relevance < fit.floor:
-                outcome.reason = "floor"
-            else:
-                above.append((campaign, rules, outcome, promoted[best]))
+        if len(promoted) == len(campaigns):  # one promoted article each, the usual case
+            best = np.arange(len(campaigns))
+        else:
+            bounds = starts + [len(promoted)]
+            best = np.array([bounds[i] + int(np.argmax(probability[bounds[i]:bounds[i + 1]]))
+                             for i in range(len(campaigns))])
+        relevance = probability[best]
+        passing = relevance >= fit.floor
+        under = np.nonzero(~passing)[0]
+        result.floored = ([campaigns[i].id for i in under], [campaigns[i].advertiser_id for i in under],
+                          [promoted[best[i]].article_id for i in under], relevance[under], cosine[best[under]],
+                          covered[best[under]])
+        for i in np.nonzero(passing)[0]:
+            campaign, j = campaigns[i], best[i]
+            outcome = Outcome(campaign.id, campaign.advertiser_id, "", relevance=float(relevance[i]),
+                              article_id=promoted[j].article_id, features=(float(cosine[j]), float(covered[j])))
+            known[campaign.id] = outcome
+            above.append((campaign, rule_lists[i], outcome, promoted[j]))
     # 3. Eligibility with fresh state (status, bids, budgets, hours, balance), then the score.
     if refresh is not None and above:
         refresh([campaign.id for campaign, *_ in above])
@@ -593,12 +623,13 @@ def _log(placement, question, text, reader, now, result: AuctionResult, seconds:
     # Compact: the losers' campaign ids by reason; those that passed the floor with relevance and
     # score ([id, relevance, score or null]), under it with relevance to two places ([id, relevance]).
     losers: dict[str, list] = {}
-    for o in result.outcomes.values():
+    ids, _advertisers, _articles, relevance, _cosine, _covered = result.floored
+    if len(ids):
+        losers["floor"] = [[i, r] for i, r in zip(ids, np.round(relevance, 2).tolist(), strict=True)]
+    for o in result.known.values():
         if o.reason == "won":
             continue
-        if o.reason == "floor" and o.relevance is not None:
-            entry = [o.campaign_id, round(o.relevance, 2)]
-        elif o.relevance is not None:
+        if o.relevance is not None:
             entry = [o.campaign_id, round(o.relevance, 4), None if o.score is None else round(o.score, 8)]
         else:
             entry = o.campaign_id
@@ -607,7 +638,7 @@ def _log(placement, question, text, reader, now, result: AuctionResult, seconds:
         placement=placement, question=question if isinstance(question, Question) and question.pk else None,
         question_text=normalize_query(text)[:500], language=result.language, reader_key=(reader or "")[:64],
         ad_day=timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE)).date(), filled=len(result.slots),
-        candidates=len(result.outcomes), winners=winners, losers=losers, floor=result.floor,
+        candidates=result.candidates, winners=winners, losers=losers, floor=result.floor,
         duration_ms=round(seconds * 1000, 3))
 
 

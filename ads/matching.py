@@ -14,8 +14,9 @@ Match types, as this site defines them for questions (not short search queries):
   question or the answer.
 A negative keyword found whole in the question removes its campaign.
 """
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -92,6 +93,20 @@ class KeywordMatcher:
         self._automaton = ahocorasick.Automaton()
         for string in self._whole.keys() | self._part_users.keys():
             self._automaton.add_word(string, string)
+        # Per string, the rules it matches whole: in the question (exact and phrase), in the answer
+        # (phrase only), and the negatives (question only).
+        self._question_rules: dict[str, tuple[KeywordRule, ...]] = {}
+        self._answer_rules: dict[str, tuple[KeywordRule, ...]] = {}
+        self._negative_rules: dict[str, tuple[KeywordRule, ...]] = {}
+        for string, indexes in self._whole.items():
+            rules_of = [self.rules[i] for i in indexes]
+            if positive := tuple(r for r in rules_of if not r.negative):
+                self._question_rules[string] = positive
+            if phrase := tuple(r for r in rules_of if not r.negative and r.match == PHRASE):
+                self._answer_rules[string] = phrase
+            if negatives := tuple(r for r in rules_of if r.negative):
+                self._negative_rules[string] = negatives
+        self._part_users = {part: tuple(users) for part, users in self._part_users.items()}
         self._empty = len(self._automaton) == 0
         if not self._empty:
             self._automaton.make_automaton()
@@ -116,24 +131,22 @@ class KeywordMatcher:
         in_question = self.found(q_text)
         in_answer = self.found(a_text) if a_text else set()
         result = Matches()
+        positive, negative = result.positive, result.negative
         for string in in_question:
-            for index in self._whole.get(string, ()):
-                rule = self.rules[index]
-                if rule.negative:
-                    result.negative.setdefault(rule.campaign_id, rule)
-                else:
-                    result.positive.setdefault(rule.campaign_id, []).append((rule, "question"))
+            for rule in self._question_rules.get(string, ()):
+                positive.setdefault(rule.campaign_id, []).append((rule, "question"))
+            for rule in self._negative_rules.get(string, ()):
+                negative.setdefault(rule.campaign_id, rule)
         for string in in_answer - in_question:
-            for index in self._whole.get(string, ()):
-                rule = self.rules[index]
-                if rule.match == PHRASE and not rule.negative:
-                    result.positive.setdefault(rule.campaign_id, []).append((rule, "answer"))
+            for rule in self._answer_rules.get(string, ()):
+                positive.setdefault(rule.campaign_id, []).append((rule, "answer"))
         either = in_question | in_answer
-        broad = {i for s in either for i in self._part_users.get(s, ())}
-        for index in broad:
+        # A broad keyword matches when every one of its words was found: count the found words per rule.
+        counts = Counter(chain.from_iterable(self._part_users.get(s, ()) for s in either))
+        for index, found in counts.items():
             parts = self._parts[index]
-            if all(p in either for p in parts):
+            if found == len(parts):
                 rule = self.rules[index]
                 where = "question" if all(p in in_question for p in parts) else "answer"
-                result.positive.setdefault(rule.campaign_id, []).append((rule, where))
+                positive.setdefault(rule.campaign_id, []).append((rule, where))
         return result

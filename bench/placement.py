@@ -176,7 +176,7 @@ def run(args, words, counts, load_seconds, timezone) -> None:
         t = time.perf_counter()
         result = one(i)
         timings["placement_auction (end to end)"].append(time.perf_counter() - t)
-        candidates.append(len(result.outcomes))
+        candidates.append(result.candidates)
         t = time.perf_counter()
         one(i, full=False)
         timings["auction_run (no database)"].append(time.perf_counter() - t)

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Answer ({answer.provider}): {answer.text[:300]}")
         result = auction_for_answer(placement=placement, answer=answer)
         self.stdout.write(f"\nPlacement {placement.slug}: {len(result.slots)} of {placement.slots} slots filled, "
-                          f"{len(result.outcomes)} candidates, relevance floor {result.floor:.2f}, log #{result.log_id}")
+                          f"{result.candidates} candidates, relevance floor {result.floor:.2f}, log #{result.log_id}")
         for slot in result.slots:
             unit = "per click" if slot.pricing == "cpc" else "per impression"
             self.stdout.write(

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ads import auction
 from ads.auction import FitModel, auction_explain, gsp_price, placement_auction
@@ -349,3 +351,23 @@ def test_the_explanation_gives_the_lowest_winning_score_and_names_no_competitor(
     assert explanation.lowest_winning_score == pytest.approx(2.00 * 0.02 * explanation.outcome.relevance)
     assert explanation.outcome.score < explanation.lowest_winning_score
     assert "对手" not in explanation.message
+
+
+# --- second price, as a property ---------------------------------------------------------------------
+
+@given(pricing=st.sampled_from(["cpc", "cpm"]), bid=st.decimals("0.30", "500.00", places=2),
+       quality=st.floats(1e-5, 1.0), share=st.floats(0.0, 1.0))
+def test_a_second_price_is_within_reserve_and_bid_and_keeps_the_rank(pricing, bid, quality, share):
+    """For any winner and any lower next score: the price is at most the bid (per impression for
+    CPM), at least the reserve unless the bid is lower, and bidding it would still have kept the rank."""
+    reserve = Decimal("0.30") if pricing == "cpc" else Decimal("5.00")
+    q = quality if pricing == "cpc" else quality / 1000
+    next_score = float(bid) * q * share  # the next one scores no more than the winner
+    price = gsp_price(pricing=pricing, bid=bid, quality=q, next_score=next_score, reserve=reserve)
+    per_unit = Decimal(1) if pricing == "cpc" else Decimal(1000)
+    # A CPM bid is capped per impression at bid / 1000 rounded down to 0.0001.
+    cap = bid if pricing == "cpc" else (bid / 1000).quantize(Decimal("0.0001"), rounding="ROUND_FLOOR")
+    assert price <= cap
+    assert price * per_unit >= min(reserve, cap * per_unit)
+    assert price == cap or float(price * per_unit) * q >= next_score - 1e-6  # rounded up: it keeps the rank
+    assert price == price.quantize(Decimal("0.01") if pricing == "cpc" else Decimal("0.0001"))

@@ -16,16 +16,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from ads import notices, selectors, services
+from ads import auction, notices, selectors, services
 from ads.models import (
     Advertiser,
     AdvertiserUser,
+    AuctionLog,
     Campaign,
     CampaignChange,
     CampaignKeyword,
     CampaignReview,
     LedgerEntry,
     Notice,
+    Placement,
     Promotion,
     Submission,
     VerifiedDomain,
@@ -394,6 +396,11 @@ class ToReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ExplainForm(forms.Form):
+    question = forms.CharField(label=gettext_lazy("Question"), max_length=500,
+                               help_text=gettext_lazy("As a reader would ask it, e.g. 展台设计多少钱."))
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     """Editors review a campaign on one page: its settings, keywords, promotions, history and reviews."""
@@ -425,7 +432,24 @@ class CampaignAdmin(admin.ModelAdmin):
         return [
             path("<int:object_id>/approve/", wrap(require_POST(self.approve_view)), name="ads_campaign_approve"),
             path("<int:object_id>/reject/", wrap(require_POST(self.reject_view)), name="ads_campaign_reject"),
+            path("<int:object_id>/why-not-shown/", wrap(self.why_view), name="ads_campaign_why"),
         ] + super().get_urls()
+
+    def why_view(self, request, object_id):
+        """Why was this campaign not shown for a question: eligibility and scoring re-run now."""
+        campaign = get_object_or_404(Campaign.objects.select_related("advertiser"), id=object_id)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        form, explanation, error = ExplainForm(request.GET or None), None, ""
+        if form.is_bound and form.is_valid():
+            try:
+                explanation = auction.explain_question(campaign=campaign, question_text=form.cleaned_data["question"])
+            except ApplicationError as failure:
+                error = failure.message
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "campaign": campaign,
+                   "form": form, "explanation": explanation, "error": error,
+                   "title": _("Why was it not shown?")}
+        return TemplateResponse(request, "admin/ads/campaign/why_not_shown.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         campaign = self.get_object(request, object_id)
@@ -488,6 +512,35 @@ class VerifiedDomainAdmin(admin.ModelAdmin):
 class NoticeAdmin(admin.ModelAdmin):
     list_display = ("created_at", "advertiser", "to", "subject")
     list_select_related = ("advertiser",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Placement)
+class PlacementAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "kind", "slots", "reserve_cpc", "reserve_cpm", "active")
+    list_filter = ("kind", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its auctions point at it; deactivate instead
+
+
+@admin.register(AuctionLog)
+class AuctionLogAdmin(admin.ModelAdmin):
+    """Every auction request, read-only: what was shown, at what price, and why the others lost."""
+
+    list_display = ("created_at", "placement", "question_text", "language", "candidates", "filled", "duration_ms")
+    list_filter = ("placement", "filled", "language")
+    search_fields = ("question_text",)
+    date_hierarchy = "ad_day"
+    list_select_related = ("placement",)
 
     def has_add_permission(self, request):
         return False

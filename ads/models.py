@@ -413,3 +413,79 @@ class Notice(models.Model):
         verbose_name = _("notice")
         verbose_name_plural = _("notices")
         ordering = ["-created_at"]
+
+
+class Placement(models.Model):
+    """Where sponsored slots are shown: a page type of this site, or a widget on another host."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", _("Question page")
+        ARTICLE = "article", _("Article page")
+        SEARCH = "search", _("Search results")
+        WIDGET = "widget", _("Widget on another site")
+
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.QUESTION)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    allowed_domains = models.JSONField(
+        _("allowed domains"), default=list, blank=True,
+        help_text=_("For a widget: the hosts that may embed it (example.com also allows its subdomains)."),
+    )
+    slots = models.PositiveSmallIntegerField(_("slots"), default=2, validators=[MinValueValidator(1)])
+    reserve_cpc = models.DecimalField(
+        _("reserve price per click"), **MONEY, default=Decimal("0.30"),
+        help_text=_("CNY: the least a click is sold for here, and the least a CPC bid must be."),
+    )
+    reserve_cpm = models.DecimalField(
+        _("reserve price per thousand impressions"), **MONEY, default=Decimal("5.00"),
+        help_text=_("CNY per thousand impressions: the least a CPM bid must be."),
+    )
+    # The Beta prior of the click-through rate here: a new campaign is ranked as if it had had
+    # `ctr_prior_clicks` clicks in `ctr_prior_impressions` impressions (Tracking adds real counts).
+    ctr_prior_clicks = models.FloatField(_("prior clicks"), default=1.0)
+    ctr_prior_impressions = models.FloatField(_("prior impressions"), default=50.0)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
+        ordering = ["slug"]
+        constraints = [models.CheckConstraint(condition=Q(ctr_prior_impressions__gt=0) & Q(ctr_prior_clicks__gte=0),
+                                              name="placement_ctr_prior_positive")]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class AuctionLog(models.Model):
+    """One auction request, whether or not anything won: fill rate, why each candidate lost, prices.
+
+    `winners` holds full rows (campaign, advertiser, article, scores, price); `losers` is compact:
+    {reason code: [campaign id, or [id, relevance] under the floor, or [id, relevance, score]]}.
+    """
+
+    placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT,
+                                  related_name="auctions")
+    question = models.ForeignKey("contentlib.Question", verbose_name=_("question"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    question_text = models.CharField(_("question"), max_length=500, help_text=_("Normalized."))
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    reader_key = models.CharField(_("reader key"), max_length=64, blank=True)
+    ad_day = models.DateField(_("ad day"))
+    filled = models.PositiveSmallIntegerField(_("slots filled"), default=0)
+    candidates = models.PositiveIntegerField(_("candidates"), default=0)
+    winners = models.JSONField(_("winners"), default=list, blank=True)
+    losers = models.JSONField(_("losers"), default=dict, blank=True)
+    floor = models.FloatField(_("relevance floor"))
+    duration_ms = models.FloatField(_("duration (ms)"), default=0.0)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("auction")
+        verbose_name_plural = _("auctions")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["placement", "ad_day"], name="auctionlog_placement_day")]
+
+    def __str__(self) -> str:
+        return f"{self.placement_id} · {self.question_text[:40]} · {self.filled}"

@@ -4,11 +4,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class LexiconTerm(models.Model):
-    """A phrase the segmenter keeps whole (a category name, a bid phrase such as 物流自动化)."""
+    """A phrase the segmenter keeps whole (a category name, an editor's phrase such as 物流自动化).
+
+    Campaign keywords are never lexicon terms (the source "campaign" is retired): an advertiser must
+    not be able to re-segment the library or set off re-enrichment. The auction matches them whole
+    with its own automaton, on the segmenter's token boundaries (ads/matching.py).
+    """
 
     class Source(models.TextChoices):
         CATEGORY = "category", _("Category name")
-        CAMPAIGN = "campaign", _("Campaign bid phrase")
         EDITOR = "editor", _("Added by an editor")
 
     term = models.CharField(

@@ -118,3 +118,8 @@ class PromotionForm(forms.Form):
 
 class DomainForm(forms.Form):
     domain = forms.CharField(label=_("Domain"), max_length=253, help_text=_("For example example.com."))
+
+
+class ExplainForm(forms.Form):
+    question = forms.CharField(label=_("Question"), max_length=500,
+                               help_text=_("As a reader would ask it, e.g. 展台设计多少钱."))

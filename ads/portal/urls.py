@@ -49,6 +49,7 @@ urlpatterns = [
     path("campaigns/new/", views.campaign_edit, name="campaign_new"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:campaign_id>/why-not-shown/", views.campaign_why, name="campaign_why"),
     path("campaigns/<int:campaign_id>/submit/", views.campaign_submit, name="campaign_submit"),
     path("campaigns/<int:campaign_id>/pause/", views.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:campaign_id>/resume/", views.campaign_resume, name="campaign_resume"),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST, require_safe
 
-from ads import selectors, services
+from ads import auction, selectors, services
 from ads.models import Advertiser, Campaign
 from ads.portal import forms
 from contentlib.errors import ApplicationError
@@ -193,6 +193,22 @@ def campaign_detail(request, membership, campaign_id):
         keywords_form=forms.KeywordsForm(),
         promotion_form=forms.PromotionForm(articles=selectors.articles_promotable(membership=membership)),
         report=request.session.pop("keyword_report", None)))
+
+
+@require_safe
+@portal_view
+def campaign_why(request, membership, campaign_id):
+    """Why this campaign of the advertiser's own was (not) shown for a question; no competitor is
+    named. A read for every role (GET): nothing is logged or charged."""
+    campaign = _campaign_or_404(membership, campaign_id)
+    form, explanation, error = forms.ExplainForm(request.GET or None), None, ""
+    if form.is_bound and form.is_valid():
+        try:
+            explanation = auction.explain_question(campaign=campaign, question_text=form.cleaned_data["question"])
+        except ApplicationError as failure:
+            error = failure.message
+    return render(request, "portal/campaign_why.html", _context(
+        membership, campaign=campaign, form=form, explanation=explanation, error=error))
 
 
 @portal_view

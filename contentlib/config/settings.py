@@ -314,6 +314,7 @@ CRAWL_DUE_CHECK_MINUTES = env_int("CRAWL_DUE_CHECK_MINUTES", 5, minimum=1)
 # Reserve prices: the lowest bid accepted, in CNY per click (CPC) and per thousand impressions (CPM).
 AD_RESERVE_CPC = env_money("AD_RESERVE_CPC", "0.30")
 AD_RESERVE_CPM = env_money("AD_RESERVE_CPM", "5.00")
+AD_AUCTION_BOOK_SECONDS = env_float("AD_AUCTION_BOOK_SECONDS", 10.0)  # how stale the auction's campaign book may be (keywords, promotions)
 AD_CURRENCY = "CNY"
 # The owner is emailed once when the balance falls below this, and once when a campaign is this many days from its end.
 AD_LOW_BALANCE = env_money("AD_LOW_BALANCE", "100.00")

@@ -21,7 +21,7 @@ PUBLIC = {"signup", "login", "logout", "password_reset", "password_reset_done", 
 OWN = {"dashboard", "article_list", "article_new", "campaign_list", "campaign_new", "ledger", "users", "domains",
        "password_change", "password_change_done"}
 # Pages that only read: a POST is 405 (nothing is read or changed).
-READ_ONLY = {"dashboard", "article_list", "article_detail", "campaign_list", "campaign_detail", "ledger"}
+READ_ONLY = {"dashboard", "article_list", "article_detail", "campaign_list", "campaign_detail", "ledger", "campaign_why"}
 # Views that take only POST (a GET is 405: nothing is read or changed).
 POST_ONLY = {"campaign_submit", "campaign_pause", "campaign_resume", "campaign_archive", "keywords_add",
              "keyword_remove", "promotion_add", "promotion_archive", "domain_verify"}

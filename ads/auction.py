@@ -1,0 +1,720 @@
+"""The placement auction: which sponsored articles a reader sees beside an answer, and what each costs.
+
+    match keywords ─▶ negatives, language ─▶ relevance ─▶ floor ─▶ eligibility (fresh state) ─▶ rank
+        ─▶ second price ─▶ log
+
+Relevance gates the auction before price does: a candidate whose promoted article does not fit the
+question and its answer (P(fit) under the floor) gets no slot at any bid. P(fit) is a logistic model
+of the cosine of the question's vector (plus a weight of the answer's) to the promoted article's
+stored embedding and of the share of the question's words the article holds, calibrated on the dev
+half of the judged set (`manage.py sponsored_relevance --tune`, saved in auction_tuning.json), as
+search's "nothing fits" is.
+
+No embedding model runs here: the vectors come with the answer (`answer_question` stores them).
+The campaigns, keywords, promotions and vectors are held in a per-process `CampaignBook`, rebuilt
+when they change (checked at most every AD_AUCTION_BOOK_SECONDS); what changes by the minute
+(status, bids, budgets, hours, balance) is read fresh at every auction for the campaigns over the
+relevance floor.
+"""
+import gc
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ads.matching import EXACT, KeywordMatcher, KeywordRule, Matches
+from ads.models import Advertiser, AuctionLog, Campaign, CampaignKeyword, Placement, Promotion, Review
+from contentlib.errors import ApplicationError
+from contentlib.models import Article, Question
+from contentlib.text import normalize_query
+from recommender.embeddings import from_bytes
+from recommender.text import Segmenter, detect_language
+
+logger = logging.getLogger(__name__)
+
+TUNING_FILE = Path(__file__).with_name("auction_tuning.json")
+CENT = Decimal("0.01")
+MILLI_CENT = Decimal("0.0001")  # a CPM price is kept to this, per impression
+THOUSAND = Decimal(1000)
+
+# Campaign statuses kept in the book (so that an explanation can say "paused"); only ACTIVE serves.
+BOOK_STATUSES = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED, Campaign.Status.OUT_OF_DAILY_BUDGET,
+                 Campaign.Status.OUT_OF_BUDGET, Campaign.Status.ENDED)
+
+# Why a candidate did not get a slot, in the order they are checked.
+REASONS = {
+    "won": _("Shown."),
+    "not_in_book": _("The campaign is not running: it is a draft, pending review, rejected or archived."),
+    "no_keyword": _("No approved keyword of the campaign matched this question or its answer."),
+    "advertiser_status": _("The advertiser's account is not active (awaiting approval, suspended or closed)."),
+    "status": _("The campaign is not running (paused or ended). Resume it in the portal."),
+    "daily_budget": _("The campaign is out of its daily budget; it resumes on the next ad day."),
+    "budget": _("The campaign is out of its total budget. Raise the budget to resume it."),
+    "schedule": _("Outside the campaign's start and end dates."),
+    "hours": _("Outside the campaign's hours of the day (business time zone)."),
+    "language": _("The question's language is not one the campaign targets."),
+    "category": _("The question's category is not one the campaign targets."),
+    "balance": _("The advertiser's balance cannot pay for one more click or impression. Top up the balance."),
+    "reserve": _("The bid is below this placement's reserve price. Raise the bid."),
+    "negative_keyword": _("One of the campaign's negative keywords is in the question."),
+    "no_promotion": _("The campaign has no approved, published promoted article with an embedding."),
+    "cited": _("The promoted article is a reference of the answer: a reference is never sold."),
+    "floor": _("The promoted article does not fit the question and its answer well enough (under the relevance floor); no bid buys past it."),
+    "advertiser_shown": _("Another campaign of the same advertiser ranked higher here; one slot per advertiser."),
+    "rank": _("Other campaigns ranked higher for every slot (bid × expected click rate × relevance)."),
+}
+
+
+FEATURES = ("cosine", "coverage")
+
+
+@dataclass(frozen=True)
+class FitModel:
+    """P(a promoted article fits) = logistic(b0 + b1·cosine + b2·coverage), where cosine is the
+    similarity of the article's stored embedding to the question's vector plus `answer_weight` times
+    the answer's (normalized), and coverage the share of the question's words, weighted by their
+    rarity among promoted articles, that the article's stored tokens hold. (Features tried on the
+    dev half and dropped for overfitting: the answer's cosine on its own, whether a keyword matched
+    in the question or whole, its length; docs/BENCHMARKS.md.)"""
+
+    coef: tuple[float, float, float] = (-20.0, 20.0, 4.0)
+    floor: float = 0.5
+    answer_weight: float = 0.0
+    unknown_weight: float | None = None  # see CampaignBook.coverage_weights
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = self.coef[0] + sum(b * x for b, x in zip(self.coef[1:], features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@lru_cache(maxsize=1)
+def tuned_fit() -> FitModel:
+    if not TUNING_FILE.exists():
+        return FitModel()
+    data = json.loads(TUNING_FILE.read_text(encoding="utf-8"))
+    return FitModel(coef=tuple(data["fit_coef"]), floor=float(data["floor"]),
+                    answer_weight=float(data.get("answer_weight", 0.0)), unknown_weight=data.get("unknown_weight"))
+
+
+@dataclass(frozen=True)
+class Promoted:
+    promotion_id: int
+    article_id: int
+    title: str  # the headline, or the article's title
+    row: int  # its vector's row in the book's matrix
+    tokens: frozenset[str] = frozenset()  # the article's stored tokens (as enrichment segmented it)
+
+
+@dataclass
+class CampaignState:
+    """What changes by the minute; read fresh at every auction for the campaigns over the floor."""
+
+    status: str
+    advertiser_status: str
+    balance: Decimal
+    max_bid: Decimal
+    daily_budget: Decimal
+    total_budget: Decimal
+    start_date: object
+    end_date: object
+    hours: frozenset[int]
+    languages: frozenset[str]
+
+
+@dataclass
+class BookCampaign:
+    id: int
+    name: str
+    advertiser_id: int
+    advertiser_name: str
+    pricing: str
+    category_ids: frozenset[int]
+    promotions: list[Promoted]
+    state: CampaignState
+
+
+class CampaignBook:
+    """Every campaign that may run, its keywords in one automaton, and its promoted articles' vectors."""
+
+    def __init__(self, campaigns: Iterable[BookCampaign], rules: Iterable[KeywordRule], vectors: np.ndarray,
+                 seg: Segmenter, fingerprint: tuple = ()):
+        self.campaigns = {c.id: c for c in campaigns}
+        self.matcher = KeywordMatcher(rules, seg)
+        self.vectors = vectors
+        self.fingerprint = fingerprint
+        self.built_at = time.monotonic()
+        # Which of its words each promoted article holds (a sparse 0/1 matrix, one row per vector
+        # row), and their document frequencies: a word every ad holds says little.
+        from scipy.sparse import csr_matrix  # noqa: PLC0415
+
+        rows = {p.row: p.tokens for c in self.campaigns.values() for p in c.promotions}
+        self.vocabulary: dict[str, int] = {}
+        indptr, indices = [0], []
+        for row in range(len(vectors)):
+            for token in rows.get(row, ()):
+                indices.append(self.vocabulary.setdefault(token, len(self.vocabulary)))
+            indptr.append(len(indices))
+        self.token_matrix = csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                                       shape=(len(vectors), max(len(self.vocabulary), 1)))
+        self.documents = len(rows)
+        counts = np.bincount(indices, minlength=len(self.vocabulary)) if indices else np.zeros(0, dtype=int)
+        self.doc_freqs: dict[str, int] = {t: int(counts[i]) for t, i in self.vocabulary.items()}
+
+    def coverages(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
+        """For each vector row, the share of the question's weighted words its article's tokens hold."""
+        total = sum(weights.values())
+        known = [(self.vocabulary[t], w) for t, w in weights.items() if t in self.vocabulary]
+        if not total or not known or not rows:
+            return np.zeros(len(rows), dtype=np.float64)
+        columns = np.array([c for c, _ in known])
+        held = self.token_matrix[rows][:, columns]
+        return np.asarray(held @ np.array([w for _, w in known], dtype=np.float64)).ravel() / total
+
+    def coverage_weights(self, question_tokens: Iterable[str], unknown_weight: float | None = None) -> dict[str, float]:
+        """Each question word's weight: its idf among the promoted articles; a word that no promoted
+        article holds (often the question's own phrasing: 咋整, 贵不贵) weighs `unknown_weight`
+        when one is given."""
+        n = self.documents
+        out = {}
+        for t in set(question_tokens):
+            df = self.doc_freqs.get(t, 0)
+            out[t] = unknown_weight if df == 0 and unknown_weight is not None else math.log(1.0 + (n + 1) / (df + 0.5))
+        return out
+
+
+# --- results ------------------------------------------------------------------------------------
+
+@dataclass
+class Slot:
+    position: int
+    campaign_id: int
+    campaign_name: str
+    advertiser_id: int
+    advertiser_name: str  # always shown with the 广告 / Sponsored label
+    article_id: int
+    promotion_id: int
+    title: str
+    pricing: str
+    bid: Decimal
+    price: Decimal  # CPC: per click (0.01); CPM: per impression (0.0001)
+    score: float
+    relevance: float
+    keyword: str
+
+    @property
+    def label(self) -> str:
+        return str(_("Sponsored"))
+
+
+@dataclass
+class Outcome:
+    """One candidate's fate: a reason code (REASONS) and the scores it got that far."""
+
+    campaign_id: int
+    advertiser_id: int
+    reason: str
+    keyword: str = ""
+    bid: Decimal | None = None
+    relevance: float | None = None
+    score: float | None = None
+    article_id: int | None = None
+    features: tuple[float, ...] | None = None  # (cosine, coverage) of its best promoted article
+
+    @property
+    def message(self) -> str:
+        return str(REASONS[self.reason])
+
+
+@dataclass
+class AuctionResult:
+    slots: list[Slot] = field(default_factory=list)
+    known: dict[int, Outcome] = field(default_factory=dict)  # candidates that did not stop at the floor
+    floor: float = 0.0
+    language: str = ""
+    log_id: int | None = None
+    # Candidates under the floor, kept as arrays (most of them, in a large book): their campaign ids,
+    # best promoted article ids, relevance, cosine and coverage; `outcomes` makes Outcome rows of them.
+    floored: tuple = ((), (), (), (), (), ())
+    _all: dict[int, Outcome] | None = None
+
+    @property
+    def candidates(self) -> int:
+        return len(self.known) + len(self.floored[0])
+
+    @property
+    def outcomes(self) -> dict[int, Outcome]:
+        """Every candidate's outcome, by campaign id."""
+        if self._all is None:
+            ids, advertisers, articles, relevance, cosine, covered = self.floored
+            self._all = dict(self.known)
+            for i, campaign_id in enumerate(ids):
+                self._all[campaign_id] = Outcome(campaign_id, advertisers[i], "floor", relevance=float(relevance[i]),
+                                                 article_id=articles[i], features=(float(cosine[i]), float(covered[i])))
+        return self._all
+
+    @property
+    def lowest_winning_score(self) -> float | None:
+        return min((s.score for s in self.slots), default=None)
+
+
+# --- the auction itself (no database) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Terms:
+    """A placement's slots, reserves and CTR prior (from a Placement row, or given by an evaluation)."""
+
+    slots: int = 2
+    reserve_cpc: Decimal = Decimal("0.30")
+    reserve_cpm: Decimal = Decimal("5.00")
+    ctr_prior_clicks: float = 1.0
+    ctr_prior_impressions: float = 50.0
+
+    @classmethod
+    def of(cls, placement: Placement) -> "Terms":
+        return cls(slots=placement.slots, reserve_cpc=placement.reserve_cpc, reserve_cpm=placement.reserve_cpm,
+                   ctr_prior_clicks=placement.ctr_prior_clicks, ctr_prior_impressions=placement.ctr_prior_impressions)
+
+    @property
+    def ctr(self) -> float:
+        """The Beta prior's mean: the predicted CTR of a campaign with no clicks recorded yet."""
+        return self.ctr_prior_clicks / self.ctr_prior_impressions
+
+
+def _unit_cost(pricing: str, bid: Decimal) -> Decimal:
+    """The most one click (CPC) or one impression (CPM) can cost at this bid."""
+    return bid if pricing == Campaign.Pricing.CPC else (bid / THOUSAND).quantize(MILLI_CENT, ROUND_FLOOR)
+
+
+def _eligibility(campaign: BookCampaign, *, terms: Terms, language: str, category_ids: frozenset[int],
+                 local_now, bid: Decimal) -> str | None:
+    """The reason the campaign may not take part now, or None."""
+    state = campaign.state
+    if state.advertiser_status != Advertiser.Status.ACTIVE:
+        return "advertiser_status"
+    if state.status == Campaign.Status.OUT_OF_DAILY_BUDGET:
+        return "daily_budget"
+    if state.status == Campaign.Status.OUT_OF_BUDGET:
+        return "budget"
+    if state.status != Campaign.Status.ACTIVE:
+        return "status"
+    today = local_now.date()
+    if today < state.start_date or (state.end_date is not None and today > state.end_date):
+        return "schedule"
+    if state.hours and local_now.hour not in state.hours:
+        return "hours"
+    if state.languages and language not in state.languages:
+        return "language"
+    if campaign.category_ids and category_ids and not (campaign.category_ids & category_ids):
+        return "category"
+    unit = _unit_cost(campaign.pricing, bid)
+    # Spend counters arrive with the Tracking issue; until then a campaign needs the balance and the
+    # budgets to cover one more unit at its bid.
+    if state.balance < unit:
+        return "balance"
+    if state.daily_budget < unit or state.total_budget < unit:
+        return "budget"
+    reserve = terms.reserve_cpc if campaign.pricing == Campaign.Pricing.CPC else terms.reserve_cpm
+    if bid < reserve:
+        return "reserve"
+    return None
+
+
+def _bid_of(campaign: BookCampaign, rules: list[tuple[KeywordRule, str]]) -> tuple[Decimal, str]:
+    """The bid of the best-paying matched keyword (its own bid, else the campaign's), and its text."""
+    best = max(rules, key=lambda r: (r[0].bid or campaign.state.max_bid, r[0].match == EXACT, r[0].text))
+    return best[0].bid or campaign.state.max_bid, best[0].text
+
+
+def gsp_price(*, pricing: str, bid: Decimal, quality: float, next_score: float, reserve: Decimal) -> Decimal:
+    """The least this winner could have bid and kept its rank: the next score over its own quality
+    (CTR × relevance for CPC, relevance / 1000 for CPM), at least the reserve, at most its own bid.
+    CPC: CNY per click, rounded up to 0.01. CPM: CNY per impression, rounded up to 0.0001."""
+    # Scores are floats: the quotient is first rounded to a millionth, so that float noise
+    # (20.000000000003) does not round a price up by a whole step.
+    needed = (Decimal(repr(next_score / quality)).quantize(Decimal("0.000001"))
+              if quality > 0 and next_score > 0 else Decimal(0))
+    if pricing == Campaign.Pricing.CPC:
+        price = max(needed, reserve).quantize(CENT, ROUND_CEILING)
+        return min(price, bid)
+    # For CPM, `needed` is per thousand impressions like the bid; the price is per impression.
+    price = (max(needed, reserve) / THOUSAND).quantize(MILLI_CENT, ROUND_CEILING)
+    return min(price, (bid / THOUSAND).quantize(MILLI_CENT, ROUND_FLOOR))
+
+
+def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text: str,
+                question_vector: np.ndarray | None, answer_vector: np.ndarray | None, now,
+                cited_article_ids: Sequence[int] = (), category_ids: Iterable[int] = (),
+                fit: FitModel | None = None, matches: Matches | None = None,
+                refresh: Callable[[list[int]], None] | None = None) -> AuctionResult:
+    """The auction over `book`: slots, prices and every candidate's outcome. No database and no
+    model; `refresh(campaign_ids)`, when given, brings the state of the campaigns that passed the
+    relevance floor up to date before their eligibility is checked (placement_auction reads it)."""
+    fit = fit or tuned_fit()
+    language = detect_language(question)
+    result = AuctionResult(floor=fit.floor, language=language)
+    matches = matches if matches is not None else book.matcher.match(question, answer_text)
+    local_now = timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE))
+    categories = frozenset(category_ids)
+    cited = set(cited_article_ids)
+    q = None if question_vector is None else np.asarray(question_vector, dtype=np.float32)
+    a = None if answer_vector is None else np.asarray(answer_vector, dtype=np.float32)
+    if q is not None and len(book.vectors) and len(q) != book.vectors.shape[1]:
+        logger.error("question vector has %d dimensions, the book's %d: relevance cannot be judged",
+                     len(q), book.vectors.shape[1])
+        q = None
+    if a is not None and (q is None or len(a) != len(q)):
+        a = None
+    combined = q
+    if q is not None and a is not None and fit.answer_weight > 0:
+        summed = q + fit.answer_weight * a
+        combined = summed / max(float(np.linalg.norm(summed)), 1e-9)
+    # 1. Candidates: every campaign a keyword matched, less those a negative removed or whose
+    #    language (from the book) is not the question's; the checks that need fresh state come last.
+    known = result.known
+    campaigns, rule_lists, promoted, starts = [], [], [], []
+    negative = matches.negative
+    for campaign_id, rules in matches.positive.items():
+        campaign = book.campaigns.get(campaign_id)
+        if campaign is None:
+            continue
+        reason = ""
+        if campaign_id in negative:
+            reason = "negative_keyword"
+        elif campaign.state.languages and language not in campaign.state.languages:
+            reason = "language"
+        else:
+            promotions = [p for p in campaign.promotions if p.article_id not in cited] if cited else campaign.promotions
+            if promotions:
+                campaigns.append(campaign)
+                rule_lists.append(rules)
+                starts.append(len(promoted))
+                promoted.extend(promotions)
+                continue
+            reason = "cited" if campaign.promotions else "no_promotion"
+        known[campaign_id] = Outcome(campaign_id, campaign.advertiser_id, reason, keyword=rules[0][0].text)
+    # 2. Relevance of every candidate's promoted articles at once; under the floor, no bid helps.
+    above = []
+    if campaigns and combined is None:
+        for campaign, rules in zip(campaigns, rule_lists, strict=True):
+            known[campaign.id] = Outcome(campaign.id, campaign.advertiser_id, "floor", keyword=rules[0][0].text)
+    elif campaigns:
+        rows = [p.row for p in promoted]
+        cosine = book.vectors[rows] @ combined
+        weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
+        covered = book.coverages(weights, rows)
+        b0, b_cos, b_cov = fit.coef
+        z = np.clip(b0 + b_cos * cosine.astype(np.float64) + b_cov * covered, -50.0, 50.0)
+        probability = 1.0 / (1.0 + np.exp(-z))
+        if len(promoted) == len(campaigns):  # one promoted article each, the usual case
+            best = np.arange(len(campaigns))
+        else:
+            bounds = starts + [len(promoted)]
+            best = np.array([bounds[i] + int(np.argmax(probability[bounds[i]:bounds[i + 1]]))
+                             for i in range(len(campaigns))])
+        relevance = probability[best]
+        passing = relevance >= fit.floor
+        under = np.nonzero(~passing)[0]
+        result.floored = ([campaigns[i].id for i in under], [campaigns[i].advertiser_id for i in under],
+                          [promoted[best[i]].article_id for i in under], relevance[under], cosine[best[under]],
+                          covered[best[under]])
+        for i in np.nonzero(passing)[0]:
+            campaign, j = campaigns[i], best[i]
+            outcome = Outcome(campaign.id, campaign.advertiser_id, "", relevance=float(relevance[i]),
+                              article_id=promoted[j].article_id, features=(float(cosine[j]), float(covered[j])))
+            known[campaign.id] = outcome
+            above.append((campaign, rule_lists[i], outcome, promoted[j]))
+    # 3. Eligibility with fresh state (status, bids, budgets, hours, balance), then the score.
+    if refresh is not None and above:
+        refresh([campaign.id for campaign, *_ in above])
+    ranked = []
+    for campaign, rules, outcome, promoted in above:
+        bid, keyword = _bid_of(campaign, rules)
+        outcome.bid, outcome.keyword = bid, keyword
+        reason = _eligibility(campaign, terms=terms, language=language, category_ids=categories, local_now=local_now,
+                              bid=bid)
+        if reason:
+            outcome.reason = reason
+            continue
+        quality = (terms.ctr * outcome.relevance if campaign.pricing == Campaign.Pricing.CPC
+                   else outcome.relevance / 1000.0)
+        outcome.score = float(bid) * quality
+        ranked.append((campaign, outcome, promoted, quality))
+    ranked.sort(key=lambda r: (-r[1].score, r[0].id))
+    # One slot per advertiser: its best campaign competes, the others lose "advertiser_shown".
+    competing, seen = [], set()
+    for entry in ranked:
+        if entry[0].advertiser_id in seen:
+            entry[1].reason = "advertiser_shown"
+            continue
+        seen.add(entry[0].advertiser_id)
+        competing.append(entry)
+    for position, (campaign, outcome, promoted, quality) in enumerate(competing):
+        if position >= terms.slots:
+            outcome.reason = "rank"
+            continue
+        next_score = competing[position + 1][1].score if position + 1 < len(competing) else 0.0
+        reserve = terms.reserve_cpc if campaign.pricing == Campaign.Pricing.CPC else terms.reserve_cpm
+        price = gsp_price(pricing=campaign.pricing, bid=outcome.bid, quality=quality, next_score=next_score,
+                          reserve=reserve)
+        outcome.reason = "won"
+        result.slots.append(Slot(
+            position=position + 1, campaign_id=campaign.id, campaign_name=campaign.name,
+            advertiser_id=campaign.advertiser_id, advertiser_name=campaign.advertiser_name,
+            article_id=promoted.article_id, promotion_id=promoted.promotion_id, title=promoted.title,
+            pricing=campaign.pricing, bid=outcome.bid, price=price, score=outcome.score,
+            relevance=outcome.relevance, keyword=outcome.keyword))
+    return result
+
+
+# --- the book from the database -----------------------------------------------------------------
+
+_book: CampaignBook | None = None
+_book_lock = threading.Lock()
+
+
+def _fingerprint() -> tuple:
+    """Changes whenever a campaign, an approved keyword or promotion, or an advertiser's article does."""
+    live = Q(archived=False, review=Review.APPROVED)
+    return (
+        tuple(Campaign.objects.aggregate(n=Count("id"), changed=Max("updated_at")).values()),
+        tuple(CampaignKeyword.objects.filter(live).aggregate(n=Count("id"), ids=Sum("id")).values()),
+        tuple(Promotion.objects.filter(live).aggregate(n=Count("id"), ids=Sum("id")).values()),
+        tuple(Article.objects.filter(owner__isnull=False).aggregate(changed=Max("updated_at")).values()),
+    )
+
+
+def _state_of(row: dict) -> CampaignState:
+    return CampaignState(
+        status=row["status"], advertiser_status=row["advertiser__status"], balance=row["advertiser__balance"],
+        max_bid=row["max_bid"], daily_budget=row["daily_budget"], total_budget=row["total_budget"],
+        start_date=row["start_date"], end_date=row["end_date"], hours=frozenset(int(h) for h in row["hours"] or ()),
+        languages=frozenset(row["languages"] or ()))
+
+
+STATE_FIELDS = ("id", "status", "advertiser__status", "advertiser__balance", "max_bid", "daily_budget", "total_budget",
+                "start_date", "end_date", "hours", "languages")
+
+
+def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
+    """Reads every campaign that may run, with its approved keywords and promotions, into a book."""
+    rows = list(Campaign.objects.filter(status__in=BOOK_STATUSES).values(*STATE_FIELDS, "name", "pricing",
+                                                                          "advertiser_id", "advertiser__name"))
+    ids = [r["id"] for r in rows]
+    categories: dict[int, set[int]] = {}
+    for campaign_id, category_id in Campaign.categories.through.objects.filter(campaign_id__in=ids).values_list(
+            "campaign_id", "category_id"):
+        categories.setdefault(campaign_id, set()).add(category_id)
+    promotions: dict[int, list[Promoted]] = {}
+    vectors = []
+    owners = {r["id"]: r["advertiser_id"] for r in rows}
+    for p in (Promotion.objects.filter(campaign_id__in=ids, archived=False, review=Review.APPROVED,
+                                       article__status=Article.Status.APPROVED, article__embedding__isnull=False)
+              .values("id", "campaign_id", "article_id", "headline", "article__title", "article__owner_id",
+                      "article__embedding", "article__tokens").order_by("id")):
+        vector = from_bytes(p["article__embedding"])
+        if vector is None or p["article__owner_id"] != owners[p["campaign_id"]]:
+            continue  # only the advertiser's own article, and only one that can be scored
+        if vectors and len(vector) != len(vectors[0]):
+            logger.error("promotion %s: its article's embedding has another dimension; re-embed the library", p["id"])
+            continue
+        promotions.setdefault(p["campaign_id"], []).append(
+            Promoted(p["id"], p["article_id"], p["headline"] or p["article__title"], len(vectors),
+                     frozenset((p["article__tokens"] or "").split())))
+        vectors.append(vector)
+    campaigns = [BookCampaign(id=r["id"], name=r["name"], advertiser_id=r["advertiser_id"],
+                              advertiser_name=r["advertiser__name"], pricing=r["pricing"],
+                              category_ids=frozenset(categories.get(r["id"], ())), promotions=promotions.get(r["id"], []),
+                              state=_state_of(r)) for r in rows]
+    rules = [KeywordRule(k["campaign_id"], k["id"], k["text"], k["match_type"], k["negative"], k["bid"])
+             for k in CampaignKeyword.objects.filter(campaign_id__in=ids, archived=False, review=Review.APPROVED)
+             .values("id", "campaign_id", "text", "match_type", "negative", "bid")]
+    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
+    book = CampaignBook(campaigns, rules, matrix, seg, fingerprint)
+    # A large book is millions of long-lived objects: the cyclic collector would walk them all at
+    # every full collection (pauses of 100+ ms in the bench's p99). Frozen, it skips them; a
+    # rebuilt book's predecessor is freed by reference counting all the same.
+    gc.freeze()
+    return book
+
+
+def book_current(seg: Segmenter) -> CampaignBook:
+    """The process's book, rebuilt when the campaigns changed (checked every AD_AUCTION_BOOK_SECONDS)."""
+    global _book
+    book = _book
+    if book is not None and time.monotonic() - book.built_at < settings.AD_AUCTION_BOOK_SECONDS:
+        return book
+    fingerprint = _fingerprint()
+    with _book_lock:
+        if _book is None or _book.fingerprint != fingerprint or _book.matcher.seg is not seg:
+            _book = book_build(seg, fingerprint)
+        else:
+            _book.built_at = time.monotonic()
+        return _book
+
+
+def book_forget() -> None:
+    global _book
+    with _book_lock:
+        _book = None
+
+
+def _refresh_states(book: CampaignBook, campaign_ids: Iterable[int]) -> None:
+    ids = [i for i in campaign_ids if i in book.campaigns]
+    if not ids:
+        return
+    for row in Campaign.objects.filter(id__in=ids).values(*STATE_FIELDS):
+        book.campaigns[row["id"]].state = _state_of(row)
+
+
+def _segmenter(seg: Segmenter | None) -> Segmenter:
+    if seg is not None:
+        return seg
+    from recommender.lexicon import segmenter_refresh  # noqa: PLC0415
+
+    return segmenter_refresh()
+
+
+def placement_auction(*, placement: Placement, question, answer_text: str, question_vector: np.ndarray | None,
+                      answer_vector: np.ndarray | None, reader: str = "", now=None,
+                      cited_article_ids: Sequence[int] = (), category_ids: Iterable[int] = (),
+                      seg: Segmenter | None = None, log: bool = True) -> AuctionResult:
+    """The sponsored slots for a question and its answer on `placement`, priced, and logged.
+
+    `question` is a contentlib Question or its text. `cited_article_ids` are the answer's references
+    (the citation firewall drops any of them a campaign promotes); `category_ids` the categories of
+    those references (empty: the question's category is unknown and campaigns' categories are not
+    checked). `reader` is the reader key (frequency caps arrive with the Tracking issue). Never runs
+    a model; a bounded number of queries (lexicon state, at most four book checks, one state read,
+    one log row).
+    """
+    started = time.perf_counter()
+    now = now or timezone.now()
+    text = question if isinstance(question, str) else question.text
+    if not placement.active:
+        return AuctionResult(floor=tuned_fit().floor, language=detect_language(text))
+    book = book_current(_segmenter(seg))
+    result = auction_run(book, terms=Terms.of(placement), question=text, answer_text=answer_text or "",
+                         question_vector=question_vector, answer_vector=answer_vector, now=now,
+                         cited_article_ids=cited_article_ids, category_ids=category_ids,
+                         refresh=lambda ids: _refresh_states(book, ids))
+    if log:
+        result.log_id = _log(placement, question, text, reader, now, result, time.perf_counter() - started).id
+    return result
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _log(placement, question, text, reader, now, result: AuctionResult, seconds: float) -> AuctionLog:
+    winners = [{"slot": s.position, "campaign": s.campaign_id, "advertiser": s.advertiser_id, "article": s.article_id,
+                "keyword": s.keyword, "pricing": s.pricing, "bid": _money(s.bid), "price": _money(s.price),
+                "score": round(s.score, 8), "relevance": round(s.relevance, 4)} for s in result.slots]
+    # Compact: the losers' campaign ids by reason; those that passed the floor with relevance and
+    # score ([id, relevance, score or null]), under it with relevance to two places ([id, relevance]).
+    losers: dict[str, list] = {}
+    ids, _advertisers, _articles, relevance, _cosine, _covered = result.floored
+    if len(ids):
+        losers["floor"] = [[i, r] for i, r in zip(ids, np.round(relevance, 2).tolist(), strict=True)]
+    for o in result.known.values():
+        if o.reason == "won":
+            continue
+        if o.relevance is not None:
+            entry = [o.campaign_id, round(o.relevance, 4), None if o.score is None else round(o.score, 8)]
+        else:
+            entry = o.campaign_id
+        losers.setdefault(o.reason, []).append(entry)
+    return AuctionLog.objects.create(
+        placement=placement, question=question if isinstance(question, Question) and question.pk else None,
+        question_text=normalize_query(text)[:500], language=result.language, reader_key=(reader or "")[:64],
+        ad_day=timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE)).date(), filled=len(result.slots),
+        candidates=result.candidates, winners=winners, losers=losers, floor=result.floor,
+        duration_ms=round(seconds * 1000, 3))
+
+
+# --- "why was this campaign not shown" ----------------------------------------------------------
+
+@dataclass
+class Explanation:
+    campaign_id: int
+    reason: str
+    outcome: Outcome | None
+    floor: float
+    slots: int
+    lowest_winning_score: float | None  # a number only: no competitor is ever named
+    result: AuctionResult | None = None
+
+    @property
+    def message(self) -> str:
+        return str(REASONS[self.reason])
+
+    @property
+    def shown(self) -> bool:
+        return self.reason == "won"
+
+
+def auction_explain(*, campaign: Campaign, placement: Placement, question: str, answer_text: str,
+                    question_vector, answer_vector, cited_article_ids: Sequence[int] = (),
+                    category_ids: Iterable[int] = (), now=None) -> Explanation:
+    """Why `campaign` was (not) shown for this question: eligibility and scoring re-run now with the
+    current bids, nothing logged. The result names only this campaign; of the others, only the
+    lowest winning score is given."""
+    if campaign.status not in BOOK_STATUSES:
+        return Explanation(campaign.id, "not_in_book", None, tuned_fit().floor, placement.slots, None)
+    result = placement_auction(placement=placement, question=question, answer_text=answer_text,
+                               question_vector=question_vector, answer_vector=answer_vector, now=now,
+                               cited_article_ids=cited_article_ids, category_ids=category_ids, log=False)
+    outcome = result.outcomes.get(campaign.id)
+    return Explanation(campaign.id, outcome.reason if outcome else "no_keyword", outcome, result.floor,
+                       placement.slots, result.lowest_winning_score, result)
+
+
+# --- from a stored answer -----------------------------------------------------------------------
+
+def placement_get(slug: str = "question") -> Placement:
+    placement = Placement.objects.filter(slug=slug).first()
+    if placement is None:
+        known = ", ".join(Placement.objects.values_list("slug", flat=True)) or "none"
+        raise ApplicationError(_("No placement has the slug “%(slug)s”. Known placements: %(known)s. Add it in the "
+                                 "admin (Placements).") % {"slug": slug, "known": known})
+    return placement
+
+
+def answer_inputs(answer) -> dict:
+    """What the auction needs from a stored Answer: its text, the question's and the answer's stored
+    vectors, and its references (for the citation firewall)."""
+    return {"question": answer.question, "answer_text": answer.text,
+            "question_vector": from_bytes(answer.question.vector), "answer_vector": from_bytes(answer.vector),
+            "cited_article_ids": list(answer.cited_article_ids or [])}
+
+
+def auction_for_answer(*, placement: Placement, answer, reader: str = "", now=None) -> AuctionResult:
+    """The slots beside a stored answer (vectors and references from the answer, no model run)."""
+    return placement_auction(placement=placement, reader=reader, now=now, **answer_inputs(answer))
+
+
+def explain_question(*, campaign: Campaign, question_text: str, placement: Placement | None = None,
+                     now=None) -> Explanation:
+    """Why `campaign` is (not) shown beside the answer to `question_text`, with the bids of now. The
+    question is answered as a reader's would be (the cached answer when there is one)."""
+    from recommender.answers.services import answer_question  # noqa: PLC0415 - the answers' model, on demand
+
+    if not normalize_query(question_text or ""):
+        raise ApplicationError(_("Give the question to explain, e.g. 展台设计多少钱."), {"field": "question"})
+    answer = answer_question(question_text=question_text)
+    inputs = answer_inputs(answer)
+    inputs["question"] = answer.question.text
+    return auction_explain(campaign=campaign, placement=placement or placement_get(), now=now, **inputs)

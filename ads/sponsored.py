@@ -1,0 +1,372 @@
+"""The judged set of sponsored relevance (fixtures/sponsored, format in docs/SPONSORED_RELEVANCE.md):
+its campaigns, promoted articles and judged questions, and the fixed dev/test split of the questions.
+
+The split is made once, deterministically, and committed in `sponsored_split.json` before any floor
+or weight was tuned: within each (language, question type) stratum the questions are ordered by a
+hash of their id and dealt alternately to dev and test (as recommender.search.split deals the
+search queries).
+"""
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+from django.conf import settings
+
+from contentlib import corpus
+from recommender.search.split import split_make
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ads.auction import CampaignBook
+
+SPONSORED_DIR = settings.BASE_DIR / "fixtures" / "sponsored"
+SPLIT_FILE = Path(__file__).with_name("sponsored_split.json")
+TYPES = ("fit", "no_fit", "keyword_trap")
+
+
+@dataclass(frozen=True)
+class JudgedKeyword:
+    text: str
+    match: str
+    bid: str | None = None
+
+
+@dataclass(frozen=True)
+class JudgedCampaign:
+    id: str
+    advertiser: str
+    name: str
+    pricing: str
+    bid: str
+    daily_budget: str
+    language: str  # zh | en | any
+    categories: list[str]
+    promotes: list[str]
+    keywords: list[JudgedKeyword]
+    negatives: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JudgedQuestion:
+    id: str
+    lang: str
+    question: str
+    type: str
+    fits: dict[str, int]
+    note: str = ""
+
+
+@dataclass
+class JudgedSet:
+    campaigns: list[JudgedCampaign]
+    questions: list[JudgedQuestion]
+    articles: dict[str, corpus.CorpusArticle]  # every promoted article, by id
+
+
+def campaigns_read(path: Path) -> list[JudgedCampaign]:
+    out = []
+    for row in yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []:
+        out.append(JudgedCampaign(
+            id=str(row["id"]), advertiser=str(row["advertiser"]), name=str(row["name"]), pricing=row["pricing"],
+            bid=str(row["bid"]), daily_budget=str(row.get("daily_budget") or "1000.00"),
+            language=str(row.get("language") or "any"), categories=[str(c) for c in row.get("categories") or []],
+            promotes=[str(a) for a in row["promotes"]],
+            keywords=[JudgedKeyword(text=str(k["text"]), match=k.get("match", "phrase"),
+                                    bid=str(k["bid"]) if k.get("bid") else None) for k in row.get("keywords") or []],
+            negatives=[str(n) for n in row.get("negatives") or []],
+        ))
+    return out
+
+
+def questions_read(path: Path) -> list[JudgedQuestion]:
+    out = []
+    for row in yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []:
+        if row["type"] not in TYPES:
+            raise ValueError(f"{path}: question {row['id']} has type {row['type']!r}; use one of {', '.join(TYPES)}")
+        out.append(JudgedQuestion(id=str(row["id"]), lang=row["lang"], question=str(row["question"]), type=row["type"],
+                                  fits={str(k): int(v) for k, v in (row.get("fits") or {}).items()},
+                                  note=str(row.get("note") or "")))
+    return out
+
+
+def judged_set(directory: Path = SPONSORED_DIR, *, questions: Path | None = None) -> JudgedSet:
+    """The campaigns and questions of `directory` (or the questions of another file), with the
+    promoted articles from its articles/ folder and the demo corpus."""
+    campaigns = campaigns_read(Path(directory) / "campaigns.yaml")
+    judged = questions_read(questions or Path(directory) / "questions.yaml")
+    articles = {a.id: a for a in corpus.articles()}
+    articles.update({a.id: a for a in corpus.articles(Path(directory))})
+    wanted = {a for c in campaigns for a in c.promotes}
+    missing = sorted(wanted - articles.keys())
+    if missing:
+        raise ValueError(f"Promoted articles not found in {directory}/articles or the corpus: {', '.join(missing)}")
+    return JudgedSet(campaigns=campaigns, questions=judged, articles={i: articles[i] for i in sorted(wanted)})
+
+
+def split_from_questions(questions: list[JudgedQuestion]) -> dict[str, list[str]]:
+    strata: dict[tuple[str, str], list[str]] = {}
+    for q in questions:
+        strata.setdefault((q.lang, q.type), []).append(q.id)
+    return split_make(strata)
+
+
+def split_load() -> dict[str, list[str]]:
+    return json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+
+
+def questions_of(questions: list[JudgedQuestion], half: str) -> list[JudgedQuestion]:
+    """The questions of the committed "dev" or "test" half; "all" for every one. A set from elsewhere
+    (`--judgments`), whose ids the split does not know, is all test."""
+    if half == "all":
+        return questions
+    split = split_load()
+    known = set(split["dev"]) | set(split["test"])
+    if not any(q.id in known for q in questions):
+        return questions if half == "test" else []
+    return [q for q in questions if q.id in set(split[half])]
+
+
+# --- the evaluation: the judged set's campaigns in an in-memory book, questions answered ----------
+
+@dataclass
+class Case:
+    """One judged question as the auction sees it: answered by the extractive provider over the
+    fixture library, with the question's vector and the answer's derived vector."""
+
+    question: JudgedQuestion
+    vector: "np.ndarray"
+    answer_text: str
+    answer_vector: "np.ndarray | None"
+    cited: list[int]
+    category_ids: set[int]  # of the cited references: not given to the auction (docs/SPONSORED_RELEVANCE.md)
+
+
+@dataclass
+class Setup:
+    book: "CampaignBook"
+    cases: dict[str, Case]
+    article_ids: dict[int, str]  # book article id -> judged article id
+    campaign_ids: dict[int, str]  # book campaign id -> judged campaign id
+    judged: JudgedSet
+
+
+def setup_build(judged: JudgedSet, progress=lambda _: None) -> Setup:
+    """The judged campaigns in a CampaignBook (promoted articles embedded as enrichment embeds them,
+    every campaign active and funded), and every question answered as `answer_question` answers it."""
+    import datetime as dt  # noqa: PLC0415
+    from decimal import Decimal  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from ads.auction import BookCampaign, CampaignBook, CampaignState, Promoted  # noqa: PLC0415
+    from ads.matching import KeywordRule  # noqa: PLC0415
+    from recommender.answers import extractive  # noqa: PLC0415
+    from recommender.answers.quality import fixture_library, references_of  # noqa: PLC0415
+    from recommender.answers.services import answer_nothing_fits, derived_vector  # noqa: PLC0415
+    from recommender.embeddings import article_passage  # noqa: PLC0415
+    from recommender.search import relevance  # noqa: PLC0415
+    from recommender.text import segmenter, tokenize  # noqa: PLC0415
+
+    library = fixture_library()
+    index = library.index
+    progress("fixture library ready")
+    by_corpus_id = {cid: doc_id for doc_id, cid in index.doc_ids.items()}
+    doc_categories = {doc.id: doc.category for _, doc, _ in relevance.fixture_documents()}
+    slugs = sorted({c["slug"] for c in corpus.categories()} | {c for cam in judged.campaigns for c in cam.categories}
+                   | {a.category for a in judged.articles.values()})
+    category_id = {slug: n for n, slug in enumerate(slugs, start=1)}
+    article_id, next_id = {}, max(index.doc_ids, default=0) + 1000
+    for aid in judged.articles:
+        if aid in by_corpus_id:
+            article_id[aid] = by_corpus_id[aid]
+        else:
+            article_id[aid], next_id = next_id, next_id + 1
+    ordered = sorted(judged.articles)
+    passages = [article_passage(title=judged.articles[a].title, summary="", text="\n".join(judged.articles[a].paragraphs))
+                for a in ordered]
+    vectors = np.asarray(relevance._encode_cached(index.model, passages, "sponsored-articles"), dtype=np.float32)
+    row_of = {a: n for n, a in enumerate(ordered)}
+    # Stored tokens as enrichment makes them: the title and text, segmented.
+    tokens = {a: frozenset(tokenize(f"{judged.articles[a].title}\n{judged.articles[a].body}")) for a in ordered}
+    progress("promoted articles embedded")
+    advertisers = {name: n for n, name in enumerate(sorted({c.advertiser for c in judged.campaigns}), start=1)}
+    campaigns, rules, keyword_id = [], [], 0
+    for number, c in enumerate(judged.campaigns, start=1):
+        state = CampaignState(status="active", advertiser_status="active", balance=Decimal("1000000.00"),
+                              max_bid=Decimal(c.bid), daily_budget=Decimal(c.daily_budget),
+                              total_budget=Decimal("1000000.00"), start_date=dt.date(2000, 1, 1), end_date=None,
+                              hours=frozenset(), languages=frozenset() if c.language == "any" else frozenset({c.language}))
+        campaigns.append(BookCampaign(
+            id=number, name=c.name, advertiser_id=advertisers[c.advertiser], advertiser_name=c.advertiser,
+            pricing=c.pricing, category_ids=frozenset(category_id[s] for s in c.categories),
+            promotions=[Promoted(number * 100 + i, article_id[a], judged.articles[a].title, row_of[a], tokens[a])
+                        for i, a in enumerate(c.promotes)], state=state))
+        for k in c.keywords:
+            keyword_id += 1
+            rules.append(KeywordRule(number, keyword_id, k.text, k.match, False, Decimal(k.bid) if k.bid else None))
+        for n in c.negatives:
+            keyword_id += 1
+            rules.append(KeywordRule(number, keyword_id, n, "phrase", True))
+    book = CampaignBook(campaigns, rules, vectors, segmenter())
+    queries = [corpus.JudgedQuery(id=q.id, lang=q.lang, query=q.question, type=q.type) for q in judged.questions]
+    index.add_queries(queries)
+    cases = {}
+    for q in judged.questions:
+        vector = index.query_vectors[q.id]
+        result, _seconds = library.retrieve(q.question, vector)
+        references = references_of(library, result)
+        draft = extractive.compose(q.question, references, language=result.language,
+                                   nothing_fits=answer_nothing_fits(result, references))
+        by_id = {r.id: r for r in references}
+        cases[q.id] = Case(question=q, vector=vector, answer_text="" if draft.no_answer else draft.text,
+                           answer_vector=derived_vector([by_id[i].vector for i in draft.cited if i in by_id]),
+                           cited=list(draft.cited),
+                           category_ids={category_id[doc_categories[i]] for i in draft.cited
+                                         if doc_categories.get(i) in category_id})
+    progress("questions answered")
+    return Setup(book=book, cases=cases, article_ids={v: k for k, v in article_id.items()},
+                 campaign_ids={n: c.id for n, c in enumerate(judged.campaigns, start=1)}, judged=judged)
+
+
+@dataclass
+class Served:
+    question: JudgedQuestion
+    articles: list[str]  # judged article ids in the slots, in order
+
+
+@dataclass
+class Scores:
+    served: list[Served] = field(default_factory=list)
+
+    def precision(self) -> float:
+        slots = [(s.question, a) for s in self.served for a in s.articles]
+        return sum(q.fits.get(a, 0) >= 1 for q, a in slots) / len(slots) if slots else 1.0
+
+    def slots(self) -> int:
+        return sum(len(s.articles) for s in self.served)
+
+    def filled(self) -> float:
+        rows = [s for s in self.served if s.question.type == "fit"]
+        return sum(any(s.question.fits.get(a, 0) >= 1 for a in s.articles) for s in rows) / len(rows) if rows else 0.0
+
+    def empty(self, types: tuple[str, ...] = ("no_fit", "keyword_trap")) -> float:
+        rows = [s for s in self.served if s.question.type in types]
+        return sum(not s.articles for s in rows) / len(rows) if rows else 1.0
+
+    def meets_goals(self) -> bool:
+        return self.precision() >= 0.9 and self.filled() >= 0.8 and self.empty() >= 0.9
+
+
+def evaluate(setup: Setup, questions: list[JudgedQuestion], *, fit=None, slots: int = 2) -> tuple[Scores, dict]:
+    """The auction's slots for every question (a question page with `slots`), and the outcomes."""
+    import datetime as dt  # noqa: PLC0415
+
+    from ads.auction import Terms, auction_run  # noqa: PLC0415
+
+    scores, outcomes = Scores(), {}
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    for q in questions:
+        case = setup.cases[q.id]
+        result = auction_run(setup.book, terms=Terms(slots=slots), question=q.question, answer_text=case.answer_text,
+                             question_vector=case.vector, answer_vector=case.answer_vector, now=now,
+                             cited_article_ids=case.cited, fit=fit)
+        scores.served.append(Served(q, [setup.article_ids[s.article_id] for s in result.slots]))
+        outcomes[q.id] = result
+    return scores, outcomes
+
+
+def baseline(judged: JudgedSet, questions: list[JudgedQuestion], *, slots: int = 2) -> Scores:
+    """Keyword substring: a campaign whose keyword appears in the question (lowercased) competes
+    unless a negative does; highest bid first, one slot per advertiser, its first promoted article."""
+    scores = Scores()
+    for q in questions:
+        text = q.question.lower()
+        hits = []
+        for c in judged.campaigns:
+            if any(n.lower() in text for n in c.negatives):
+                continue
+            bids = [float(k.bid or c.bid) / (1 if c.pricing == "cpc" else 1000 / 50) for k in c.keywords
+                    if k.text.lower() in text]
+            if bids:
+                hits.append((-max(bids), c.id, c))
+        chosen, seen = [], set()
+        for _bid, _id, c in sorted(hits):
+            if c.advertiser not in seen and len(chosen) < slots:
+                seen.add(c.advertiser)
+                chosen.append(c.promotes[0])
+        scores.served.append(Served(q, chosen))
+    return scores
+
+
+# --- tuning the floor (dev half only) -------------------------------------------------------------
+
+MARGIN = 0.02  # on dev, the goals plus this margin, for the test half
+
+
+def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2):
+    """The fit model (logistic on the candidates' two cosines, labelled by the judgments) and the
+    floor that fills the most fit questions while meeting the precision and empty goals (plus
+    MARGIN) on these questions (the dev half)."""
+    import numpy as np  # noqa: PLC0415
+
+    from ads.auction import FitModel  # noqa: PLC0415
+
+    best = None
+    for answer_weight, unknown_weight in [(a, u) for a in ANSWER_WEIGHTS for u in UNKNOWN_WEIGHTS]:
+        # Every candidate's features (the floor at 0 lets all through; the coefficients only pick
+        # which of a campaign's promoted articles is scored, and both features rise together).
+        _, outcomes = evaluate(setup, questions, fit=FitModel(coef=(0.0, 1.0, 1.0), floor=0.0,
+                                                              answer_weight=answer_weight,
+                                                              unknown_weight=unknown_weight), slots=slots)
+        x, y = [], []
+        for q in questions:
+            for o in outcomes[q.id].outcomes.values():
+                if o.features is not None:  # every candidate that reached the floor
+                    x.append(o.features)
+                    y.append(int(q.fits.get(setup.article_ids[o.article_id], 0) >= 1))
+        x, y = np.array(x, dtype=float), np.array(y)
+        coef = _logistic(x, y)
+        if coef[1] < 0 or coef[2] < 0:
+            # Relevance must not fall as the article gets closer to the question: a negative weight
+            # is refitted with that feature left out (weight 0).
+            keep = 2 if coef[1] < 0 else 1
+            single = _logistic(x[:, [keep - 1]], y)
+            coef = (single[0], single[1], 0.0) if keep == 1 else (single[0], 0.0, single[1])
+        best = _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, best,
+                           {"candidates": len(y), "fitting": int(y.sum())})
+    return best[1], best[2], best[3]
+
+
+def _logistic(x, y) -> tuple[float, ...]:
+    """A balanced logistic fit on standardized features, folded back into raw-feature terms."""
+    import numpy as np  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
+    mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    model = LogisticRegression(C=10.0, class_weight="balanced").fit((x - mean) / scale, y)
+    weights = model.coef_[0] / scale
+    return tuple(round(c, 6) for c in (float(model.intercept_[0] - (weights * mean).sum()), *(float(w) for w in weights)))
+
+
+ANSWER_WEIGHTS = (0.0, 0.1, 0.25, 0.5)
+UNKNOWN_WEIGHTS = (None, 0.0, 0.5, 1.0, 2.0)
+
+
+def _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, best, info):
+    import numpy as np  # noqa: PLC0415
+
+    from ads.auction import FitModel  # noqa: PLC0415
+
+    for floor in np.round(np.arange(0.05, 0.99, 0.01), 2):
+        fit = FitModel(coef=coef, floor=float(floor), answer_weight=answer_weight, unknown_weight=unknown_weight)
+        scores, _ = evaluate(setup, questions, fit=fit, slots=slots)
+        meets = scores.precision() >= 0.9 + MARGIN and scores.empty() >= 0.9 + MARGIN
+        # Ties go to the question alone (the smaller answer weight), then to the higher floor.
+        key = (meets, round(scores.filled(), 4), round(scores.precision(), 4), -answer_weight,
+               unknown_weight is None, floor)
+        if best is None or key > best[0]:
+            best = (key, fit, scores, info)
+    return best

@@ -48,3 +48,16 @@ def test_search_escapes_markup_and_survives_odd_queries(client):
         response = client.get(reverse("site:search"), {"q": query})
         assert response.status_code == 200
         assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_article_without_author_or_date_shows_no_empty_separators(client, article_factory, editor):
+    import re
+
+    article = article_factory(title="无作者无日期的文章", author="", published_at=None)
+    services.article_approve(article_id=article.id, actor=editor)
+
+    for url in (reverse("site:article_detail", args=[article.id]), reverse("site:article_list")):
+        page = client.get(url).content.decode()
+        meta = re.findall(r'<div class="meta">(.*?)</div>', page, re.S)
+        assert meta and not any(re.search(r"·\s*(·|$)", m.strip()) for m in meta), meta

@@ -4,6 +4,7 @@ WhiteNoise. The demo editor signs in, the admin's stylesheet loads, one article 
 rejected with a reason from their change pages, and a revision is approved from its diff; no
 Content-Security-Policy violation on the way; then the readers' home and 404 pages. Screenshots go
 to var/screenshots/admin/."""
+import contextlib
 import os
 import shutil
 import socket
@@ -62,10 +63,12 @@ def library(transactional_db):
             "password": password}
 
 
-@pytest.fixture
-def demo_server(library, tmp_path):
-    """`collectstatic`, then `runserver` with DEBUG=0 on this test database, as `make demo` serves."""
-    environment = {**crawl_command_env(), "DEBUG": "0", "LOCAL_SECRET_KEY": "1", "STATIC_ROOT": str(tmp_path / "static")}
+@contextlib.contextmanager
+def site_server(tmp_path, **extra_env):
+    """`collectstatic`, then `runserver` with DEBUG=0 on this test database, as `make demo` serves;
+    yields its base URL and stops it afterwards."""
+    environment = {**crawl_command_env(), "DEBUG": "0", "LOCAL_SECRET_KEY": "1", "STATIC_ROOT": str(tmp_path / "static"),
+                   **extra_env}
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=settings.BASE_DIR,
                    env=environment, check=True, timeout=300)
     port = _free_port()
@@ -90,6 +93,13 @@ def demo_server(library, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def demo_server(library, tmp_path):
+    """The site as `make demo` serves it, on this test database."""
+    with site_server(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture

@@ -5,10 +5,7 @@ reads the full text. No Content-Security-Policy violation on the way. Screenshot
 var/screenshots/vip/."""
 import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +16,8 @@ from django.db import connection
 
 from contentlib import demo, services
 from contentlib.models import Membership, Source
-from crawlers.runner import crawl_command_env
 from payments.models import Payment, PaymentOrder, Plan
-from tests.site.test_browser import _free_port, browser  # noqa: F401 - the Chromium fixture
+from tests.site.test_browser import browser, site_server  # noqa: F401 - the Chromium fixture
 
 SCREENSHOTS = Path(settings.BASE_DIR, "var", "screenshots", "vip")
 OPEN = ["冷链物流市场在二〇二六年继续扩大，医药冷链增速最快，全年规模预计突破六千亿元。",
@@ -50,34 +46,11 @@ def vip_library(transactional_db):
 
 @pytest.fixture
 def vip_server(vip_library, tmp_path):
+    """The site with emails written to files, which the test reads as the reader would."""
     mails = tmp_path / "mail"
-    environment = {**crawl_command_env(), "DEBUG": "0", "LOCAL_SECRET_KEY": "1", "STATIC_ROOT": str(tmp_path / "static"),
-                   "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-                   "EMAIL_FILE_PATH": str(mails)}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=settings.BASE_DIR,
-                   env=environment, check=True, timeout=300)
-    port = _free_port()
-    log = tmp_path / "runserver.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                                  cwd=settings.BASE_DIR, env=environment, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"runserver did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with site_server(tmp_path, EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+                     EMAIL_FILE_PATH=str(mails)) as base:
         yield base, mails
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _confirmation_link(mails: Path) -> str:

@@ -182,7 +182,7 @@ def card_topup(live_server, stripe_gateway, owner, advertiser):
     stripe_gateway.webhook_url = live_server.url + reverse("payments:stripe_webhook")
     order = services.order_create_for_topup(user=owner, advertiser_id=advertiser.id, amount="1200.50",
                                             provider="stripe")
-    page = live_server.url + "/portal/"
+    page = live_server.url + reverse("portal:topup_order", args=[order.reference])
     services.order_checkout_start(order_id=order.id, success_url=page, cancel_url=page)
     order.refresh_from_db()
     return order

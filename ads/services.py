@@ -744,13 +744,13 @@ def campaign_reject(*, campaign_id: int, actor, reason: str) -> CampaignReview:
 # --- Money: the append-only ledger ---------------------------------------------------------------
 
 def _post(*, advertiser: Advertiser, kind: str, amount: Decimal, actor, note: str,
-          reverses: LedgerEntry | None = None) -> LedgerEntry:
+          reverses: LedgerEntry | None = None, actor_name: str = "") -> LedgerEntry:
     """Writes one ledger entry and the advertiser's new balance in the caller's transaction (row locked)."""
     advertiser.balance = (advertiser.balance + amount).quantize(CENT)
     advertiser.save(update_fields=["balance"])
     return LedgerEntry.objects.create(advertiser=advertiser, kind=kind, amount=amount, currency=advertiser.currency,
                                       balance_after=advertiser.balance, reverses=reverses, note=note.strip(),
-                                      actor=actor, actor_name=_name(actor))
+                                      actor=actor, actor_name=actor_name or _name(actor))
 
 
 def ledger_top_up(*, advertiser_id: int, amount, actor, note: str = "") -> LedgerEntry:
@@ -760,6 +760,60 @@ def ledger_top_up(*, advertiser_id: int, amount, actor, note: str = "") -> Ledge
     with transaction.atomic():
         advertiser = Advertiser.objects.select_for_update().get(id=advertiser_id)
         return _post(advertiser=advertiser, kind=LedgerEntry.Kind.TOP_UP, amount=amount, actor=actor, note=note)
+
+
+ONLINE_PAYMENT_ACTOR = "在线支付 / online payment"
+
+
+def _online_key(payment_id: int, what: str = "payment") -> str:
+    # Bracketed so that payment 1's key is not inside payment 12's.
+    return f"[{what}:{payment_id}]"
+
+
+def _online_entry(advertiser_id: int, payment_id: int, kind: str, what: str = "payment") -> LedgerEntry | None:
+    return LedgerEntry.objects.filter(advertiser_id=advertiser_id, kind=kind, actor__isnull=True,
+                                      actor_name=ONLINE_PAYMENT_ACTOR,
+                                      note__contains=_online_key(payment_id, what)).first()
+
+
+def ledger_top_up_online(*, advertiser_id: int, amount: Decimal, payment_id: int, reference: str) -> LedgerEntry:
+    """The top-up entry for money an advertiser paid online (payment `payment_id` of order `reference`),
+    in the caller's transaction with the advertiser's row locked. Once per payment: a second call
+    returns the entry written by the first and writes nothing."""
+    amount = _money(amount, "amount")
+    with transaction.atomic():
+        advertiser = Advertiser.objects.select_for_update().get(id=advertiser_id)
+        existing = _online_entry(advertiser_id, payment_id, LedgerEntry.Kind.TOP_UP)
+        if existing is not None:
+            return existing
+        entry = _post(advertiser=advertiser, kind=LedgerEntry.Kind.TOP_UP, amount=amount, actor=None,
+                      note=f"{reference} {_online_key(payment_id)}", actor_name=ONLINE_PAYMENT_ACTOR)
+        return entry
+
+
+def ledger_top_up_online_reverse(*, advertiser_id: int, payment_id: int, refund_id: int, reference: str,
+                                 allow_negative: bool) -> LedgerEntry:
+    """The refund entry reversing the online top-up of payment `payment_id` (refund `refund_id`), in the
+    caller's transaction, once. Refused (ApplicationError) when the advertiser has spent part of it and
+    `allow_negative` is False; a gateway's refund, already sent back, is recorded anyway."""
+    with transaction.atomic():
+        advertiser = Advertiser.objects.select_for_update().get(id=advertiser_id)
+        top_up = _online_entry(advertiser_id, payment_id, LedgerEntry.Kind.TOP_UP)
+        if top_up is None:
+            raise ApplicationError(_("No online top-up entry for this payment is in the advertiser's ledger; "
+                                     "nothing can be reversed."), {"code": "not_found"})
+        existing = _online_entry(advertiser_id, refund_id, LedgerEntry.Kind.REFUND, "refund")
+        if existing is not None:
+            return existing
+        if advertiser.balance < top_up.amount and not allow_negative:
+            raise ApplicationError(_("The advertiser's balance is %(balance)s, less than the %(amount)s top-up: part "
+                                     "of it has been spent. Nothing was refunded. Refund at most the balance from the "
+                                     "advertiser's ledger instead.")
+                                   % {"balance": advertiser.balance, "amount": top_up.amount}, {"field": "amount"})
+        entry = _post(advertiser=advertiser, kind=LedgerEntry.Kind.REFUND, amount=-top_up.amount, actor=None,
+                      note=f"{reference} {_online_key(refund_id, 'refund')} of {_online_key(payment_id)}",
+                      reverses=top_up, actor_name=ONLINE_PAYMENT_ACTOR)
+        return entry
 
 
 @dataclass(frozen=True)

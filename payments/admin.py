@@ -143,8 +143,10 @@ class PaymentAdmin(AppendOnly, admin.ModelAdmin):
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
-                self.message_user(request, _("%(reference)s refunded; the membership days it bought are taken back.")
-                                  % {"reference": payment.order.reference}, messages.SUCCESS)
+                done = (_("%(reference)s refunded; the top-up is taken back from the advertiser's balance.")
+                        if payment.order.purpose == PaymentOrder.Purpose.ADVERTISER_TOPUP else
+                        _("%(reference)s refunded; the membership days it bought are taken back."))
+                self.message_user(request, done % {"reference": payment.order.reference}, messages.SUCCESS)
 
     def has_refund_permission(self, request):
         return request.user.has_perm("payments.refund_payment")

@@ -8,7 +8,7 @@ the same transaction.
 """
 import logging
 import secrets
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -54,16 +54,59 @@ def order_create_for_plan(*, user, plan_id: int, provider: str) -> PaymentOrder:
     raise ApplicationError(_("We could not create the order. Try again in a moment."))
 
 
-def order_create_for_topup(*, user, advertiser_id: int, amount: Decimal, provider: str) -> PaymentOrder:
-    """An advertiser's online top-up. Refused until the portal's ledger is wired (payments.topup)."""
+def _topup_amount(value) -> Decimal:
+    from django.conf import settings  # noqa: PLC0415
+
+    try:
+        amount = Decimal(str(value).strip().replace(",", "").replace("，", ""))
+    except (InvalidOperation, ValueError):
+        raise ApplicationError(_("“%(value)s” is not an amount. Enter a number of yuan, such as 500 or 1200.50.")
+                               % {"value": value}, {"field": "amount"}) from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ApplicationError(_("Enter the amount in yuan with at most two decimals (fen), such as 1200.50."),
+                               {"field": "amount"})
+    if amount < settings.AD_TOPUP_MIN:
+        raise ApplicationError(_("The smallest online top-up is %(minimum)s yuan. Enter %(minimum)s or more.")
+                               % {"minimum": settings.AD_TOPUP_MIN}, {"field": "amount"})
+    if amount > settings.AD_TOPUP_MAX:
+        raise ApplicationError(_("The largest online top-up is %(maximum)s yuan. Enter at most %(maximum)s, or top "
+                                 "up in several orders.") % {"maximum": settings.AD_TOPUP_MAX}, {"field": "amount"})
+    return amount.quantize(Decimal("0.01"))
+
+
+def order_create_for_topup(*, user, advertiser_id: int, amount, provider: str) -> PaymentOrder:
+    """An advertiser's online top-up of `amount` yuan (AD_TOPUP_MIN to AD_TOPUP_MAX), by its owner only,
+    while the advertiser is active. Credited to its ledger when paid (payments.topup)."""
+    from ads.models import Advertiser, AdvertiserUser  # noqa: PLC0415
+
     if not topup.topup_ledger_available():
         raise ApplicationError(_("Online top-up is not open yet. Ask our staff to top up your balance."))
-    if amount <= 0:
-        raise ApplicationError(_("Enter an amount greater than zero."))
-    return PaymentOrder.objects.create(
-        reference=_reference_new().replace("VIP", "TOP", 1), purpose=PaymentOrder.Purpose.ADVERTISER_TOPUP,
-        provider=provider, user=user, advertiser_id=advertiser_id, amount=amount, currency="CNY",
-    )
+    if not user.is_authenticated or not user.is_active:
+        raise ApplicationError(_("Sign in to top up."), {"code": "forbidden"})
+    membership = AdvertiserUser.objects.filter(user_id=user.pk, advertiser_id=advertiser_id).first()
+    if membership is None:
+        raise ApplicationError(_("There is no such advertiser in your account."), {"code": "not_found"})
+    if membership.role != AdvertiserUser.Role.OWNER:
+        raise ApplicationError(_("Only your account's owner can top up the balance. Ask your owner to do it."),
+                               {"code": "forbidden"})
+    advertiser = Advertiser.objects.get(id=advertiser_id)
+    if advertiser.status != Advertiser.Status.ACTIVE:
+        raise ApplicationError(_("Your company's account is %(status)s: it cannot be topped up. Contact our staff.")
+                               % {"status": advertiser.get_status_display().lower()}, {"code": "forbidden"})
+    if provider not in providers_available():
+        raise ApplicationError(_("This way of paying is not available. Choose bank transfer."), {"field": "provider"})
+    amount = _topup_amount(amount)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return PaymentOrder.objects.create(
+                    reference=_reference_new().replace("VIP", "TOP", 1),
+                    purpose=PaymentOrder.Purpose.ADVERTISER_TOPUP, provider=provider, user=user,
+                    advertiser_id=advertiser_id, amount=amount, currency=advertiser.currency,
+                )
+        except IntegrityError:  # the reference was taken: draw another
+            continue
+    raise ApplicationError(_("We could not create the order. Try again in a moment."))
 
 
 def order_checkout_start(*, order_id: int, success_url: str, cancel_url: str):

@@ -318,6 +318,9 @@ AD_AUCTION_BOOK_SECONDS = env_float("AD_AUCTION_BOOK_SECONDS", 10.0)  # how stal
 AD_CURRENCY = "CNY"
 # The owner is emailed once when the balance falls below this, and once when a campaign is this many days from its end.
 AD_LOW_BALANCE = env_money("AD_LOW_BALANCE", "100.00")
+# An online top-up (the portal's 在线充值, paid by bank transfer or card) is between these amounts, in CNY.
+AD_TOPUP_MIN = env_money("AD_TOPUP_MIN", "100.00")
+AD_TOPUP_MAX = env_money("AD_TOPUP_MAX", "50000.00")
 AD_CAMPAIGN_END_NOTICE_DAYS = env_int("AD_CAMPAIGN_END_NOTICE_DAYS", 3, minimum=1)
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an invitation link expires after this
 # Domain verification fetches the advertiser's site; addresses inside our network are refused unless this is 1

@@ -2,13 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from ads.portal import urls as portal_urls
+from payments import portal as payments_portal
+
 admin.site.site_header = _("Content library")
 admin.site.site_title = _("Content library admin")
 admin.site.index_title = _("Moderation and data")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("portal/", include("ads.portal.urls")),  # the enterprise portal
+    # The enterprise portal; its online top-up pages are payments' (ads may not import payments).
+    path("portal/", include((portal_urls.urlpatterns + payments_portal.urlpatterns, portal_urls.app_name))),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the site's language buttons
     path("", include("payments.urls")),
     path("", include("contentlib.site.urls")),

@@ -61,9 +61,14 @@ def make_company(letter: str, *, staff) -> Company:
     domain = VerifiedDomain.objects.create(advertiser=advertiser, domain=f"{letter.lower()}.example.com",
                                            token=f"token-{letter}")
     entry = services.ledger_top_up(advertiser_id=advertiser.id, amount="1000", actor=staff, note="transfer")
+    from payments import services as payments  # noqa: PLC0415  (tests only: ads itself never imports payments)
+
+    topup = payments.order_create_for_topup(user=roles["owner"].user, advertiser_id=advertiser.id, amount="500",
+                                            provider="bank_transfer")
     company.ids = {
         "article_id": approved.id, "campaign_id": company.campaign.id, "promotion_id": promotion.id,
         "keyword_id": company.campaign.keywords.first().id, "domain_id": domain.id, "entry_id": entry.id,
+        "reference": topup.reference,
     }
     return company
 

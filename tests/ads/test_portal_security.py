@@ -4,11 +4,10 @@ import re
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, reverse
+from django.urls import URLPattern, get_resolver, reverse
 
 from ads import services
 from ads.models import Advertiser, CampaignKeyword, Promotion, VerifiedDomain
-from ads.portal import urls as portal_urls
 from contentlib.models import Article
 from tests.contentlib.test_security import inline_code
 
@@ -19,16 +18,22 @@ PUBLIC = {"signup", "login", "logout", "password_reset", "password_reset_done", 
           "password_reset_complete", "invitation_accept"}
 # Pages without an object id: they show the signed-in user's own advertiser only.
 OWN = {"dashboard", "article_list", "article_new", "campaign_list", "campaign_new", "ledger", "users", "domains",
-       "password_change", "password_change_done"}
+       "password_change", "password_change_done", "topup"}
 # Pages that only read: a POST is 405 (nothing is read or changed).
-READ_ONLY = {"dashboard", "article_list", "article_detail", "campaign_list", "campaign_detail", "ledger", "campaign_why"}
+READ_ONLY = {"dashboard", "article_list", "article_detail", "campaign_list", "campaign_detail", "ledger", "campaign_why",
+             "topup_order"}
+# Pages only the owner may open (online top-up, payments/portal.py): a member or reporter gets 403.
+OWNER_ONLY = {"topup", "topup_order"}
 # Views that take only POST (a GET is 405: nothing is read or changed).
 POST_ONLY = {"campaign_submit", "campaign_pause", "campaign_resume", "campaign_archive", "keywords_add",
              "keyword_remove", "promotion_add", "promotion_archive", "domain_verify"}
 
 
 def portal_patterns() -> list[URLPattern]:
-    return [p for p in portal_urls.urlpatterns if isinstance(p, URLPattern)]
+    """Every pattern in the portal's namespace as the project mounts it (ads.portal.urls and the top-up
+    pages of payments.portal)."""
+    namespace = get_resolver().namespace_dict["portal"][1]
+    return [p for p in namespace.url_patterns if isinstance(p, URLPattern)]
 
 
 def with_ids(pattern: URLPattern) -> list[str]:
@@ -120,7 +125,9 @@ class TestRoles:
             if pattern.name in PUBLIC or pattern.name.startswith("password"):
                 continue
             url = url_for(pattern, company_a.ids)
-            if pattern.name not in POST_ONLY:
+            if pattern.name in OWNER_ONLY:
+                assert client.get(url).status_code == 403, url
+            elif pattern.name not in POST_ONLY:
                 assert client.get(url).status_code == 200, url
             posted = client.post(url, {"title": "x", "body": "x", "language": "zh", "name": "x", "lines": "x",
                                        "match_type": "exact", "article": company_a.approved.id, "email": "x@example.com",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contentlib.errors import ApplicationError
 from contentlib.models import Membership, MembershipGrant
-from payments import selectors, services, topup
+from payments import selectors, services
 from payments.errors import NoticeRefused
 from payments.models import Payment, PaymentNotice, PaymentOrder, Plan
 
@@ -143,33 +143,6 @@ def test_memberships_and_grants_cannot_be_edited_or_deleted(client, finance, rea
         page = client.post(reverse(f"admin:contentlib_{model}_change", args=[obj.id]), {"days": 999})
         assert page.status_code == 403
     assert MembershipGrant.objects.get().days == 30
-
-
-def test_top_ups_wait_for_the_portal_ledger(reader):
-    from ads.models import Advertiser  # noqa: PLC0415
-
-    advertiser = Advertiser.objects.create(name="示例物流")
-    with pytest.raises(ApplicationError, match="在线充值尚未开放"):
-        services.order_create_for_topup(user=reader, advertiser_id=advertiser.id, amount=Decimal("500"),
-                                        provider="bank_transfer")
-    assert topup.topup_ledger_available() is False
-
-
-def test_a_paid_top_up_calls_the_ledger_hook_inside_the_payments_transaction(reader, finance, monkeypatch):
-    """The seam the portal will fill: the hook runs once, and its failure undoes the payment."""
-    from ads.models import Advertiser  # noqa: PLC0415
-
-    advertiser = Advertiser.objects.create(name="示例物流")
-    monkeypatch.setattr(topup, "topup_ledger_available", lambda: True)
-    made = services.order_create_for_topup(user=reader, advertiser_id=advertiser.id, amount=Decimal("500.00"),
-                                           provider="bank_transfer")
-    with pytest.raises(NotImplementedError):  # not wired: nothing may be credited that no ledger records
-        services.bank_transfer_confirm(order_id=made.id, amount=Decimal("500.00"), actor=finance)
-    assert not Payment.objects.exists()
-    calls = []
-    monkeypatch.setattr(topup, "advertiser_topup_credit", lambda **kw: calls.append(kw))
-    payment = services.bank_transfer_confirm(order_id=made.id, amount=Decimal("500.00"), actor=finance)
-    assert calls == [{"order": made, "payment": payment}]
 
 
 def test_members_and_revenue_by_plan_and_month(finance, reader, plan, analyst, capsys):

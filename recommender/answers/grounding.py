@@ -2,6 +2,7 @@
 number them by first use, and fall back to the extractive answer, with a notice, when none is left
 or the model fails (`ModelProvider`)."""
 import logging
+from abc import ABC, abstractmethod
 from typing import Callable
 
 from django.utils import translation
@@ -39,14 +40,15 @@ def ground(raw: str, references: list[Reference], *, provider: str, model_name: 
                  provider=provider, model_name=model_name)
 
 
-class ModelProvider:
+class ModelProvider(ABC):
     """A provider that asks a language model (`complete`), grounded and with the extractive fallback."""
 
     name = ""
     model_name = ""
 
+    @abstractmethod
     def complete(self, messages: list[dict], *, on_delta: Callable[[str], None] | None = None) -> str:
-        raise NotImplementedError
+        """The model's reply to `messages`, each new piece of text passed to `on_delta` as it streams."""
 
     def describe_failure(self, error: Exception) -> str:
         return f"{type(error).__name__}: {error}"[:300]

@@ -91,6 +91,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_limits(name: str, default: str) -> list[tuple[int, int]]:
+    """Returns rate limits written "COUNT/SECONDS,..." (e.g. "1/60,3/600") as (seconds, count) pairs."""
+    value = _raw(name)
+    text = default if value is None else value
+    limits = []
+    for item in (part.strip() for part in text.split(",")):
+        count, _, seconds = item.partition("/")
+        if not (count.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0):
+            raise ImproperlyConfigured(f"{name}={text!r}: {item!r} is not a limit. Give COUNT/SECONDS pairs separated "
+                                       "by commas, such as 1/60,3/600,10/3600,25/86400.")
+        limits.append((int(seconds), int(count)))
+    return limits
+
+
 def env_url(name: str, schemes: tuple[str, ...], default: str | None = None) -> str | None:
     """Returns the URL in `name`, or `default` when unset; refuses a URL with another scheme."""
     value = _raw(name)

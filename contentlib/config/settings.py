@@ -17,6 +17,7 @@ from contentlib.config.env import (
     env_choice,
     env_float,
     env_int,
+    env_limits,
     env_list,
     env_money,
     env_path,
@@ -327,6 +328,17 @@ PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an i
 # (the tests' local server).
 AD_DOMAIN_VERIFY_ALLOW_PRIVATE = env_bool("AD_DOMAIN_VERIFY_ALLOW_PRIVATE", False)
 AD_DOMAIN_VERIFY_TIMEOUT_SECONDS = env_float("AD_DOMAIN_VERIFY_TIMEOUT_SECONDS", 5.0)
+# --- Tracking: the sponsored block, click redirects and invalid traffic (ads/traffic.py, ads/tracking.py).
+# A click sooner than this after its impression was served is not a person's (too_fast, never billed).
+AD_CLICK_MIN_SECONDS = env_float("AD_CLICK_MIN_SECONDS", 0.5)
+# Clicks one IP address may make that count, per window: COUNT/SECONDS pairs (more are ip_limit, never billed).
+AD_CLICK_LIMITS = env_limits("AD_CLICK_LIMITS", "1/60,3/600,10/3600,25/86400")
+# A click link (/c/<token>) and a viewability beacon are signed; they expire this long after serving.
+AD_CLICK_TOKEN_SECONDS = env_int("AD_CLICK_TOKEN_SECONDS", 2 * 3600, minimum=60)
+# Appended to an advertiser's landing URL with every click (unless its URL sets them itself): utm_source, and the
+# name of the click-id parameter.
+AD_UTM_SOURCE = env_str("AD_UTM_SOURCE", "contentlib")
+AD_CLICK_ID_PARAM = env_str("AD_CLICK_ID_PARAM", "clid")
 # Emails (invitations, password resets, notices to advertisers): printed on the console unless EMAIL_BACKEND
 # is django.core.mail.backends.smtp.EmailBackend with the EMAIL_HOST... settings below.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

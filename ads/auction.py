@@ -35,6 +35,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ads import billing
 from ads.matching import EXACT, KeywordMatcher, KeywordRule, Matches
 from ads.models import Advertiser, AuctionLog, Campaign, CampaignKeyword, Placement, Promotion, Review
 from contentlib.errors import ApplicationError
@@ -68,6 +69,7 @@ REASONS = {
     "language": _("The question's language is not one the campaign targets."),
     "category": _("The question's category is not one the campaign targets."),
     "balance": _("The advertiser's balance cannot pay for one more click or impression. Top up the balance."),
+    "paced": _("Held back by daily pacing: today's spend is ahead of the share of the day's running hours gone by. It is shown again later today."),
     "reserve": _("The bid is below this placement's reserve price. Raise the bid."),
     "negative_keyword": _("One of the campaign's negative keywords is in the question."),
     "no_promotion": _("The campaign has no approved, published promoted article with an embedding."),
@@ -132,6 +134,10 @@ class CampaignState:
     end_date: object
     hours: frozenset[int]
     languages: frozenset[str]
+    spend_today: Decimal = Decimal(0)  # on ad day `spend_day` (the tracking counters, ads.billing)
+    spend_day: object = None
+    spend_total: Decimal = Decimal(0)
+    accrued: Decimal = Decimal(0)  # the advertiser's accrued CPM spend, owed from the balance
 
 
 @dataclass
@@ -213,6 +219,7 @@ class Slot:
     score: float
     relevance: float
     keyword: str
+    keyword_id: int | None = None  # the matched keyword that set the bid (tracking charges it)
 
     @property
     def label(self) -> str:
@@ -232,6 +239,7 @@ class Outcome:
     score: float | None = None
     article_id: int | None = None
     features: tuple[float, ...] | None = None  # (cosine, coverage) of its best promoted article
+    keyword_id: int | None = None
 
     @property
     def message(self) -> str:
@@ -320,22 +328,28 @@ def _eligibility(campaign: BookCampaign, *, terms: Terms, language: str, categor
     if campaign.category_ids and category_ids and not (campaign.category_ids & category_ids):
         return "category"
     unit = _unit_cost(campaign.pricing, bid)
-    # Spend counters arrive with the Tracking issue; until then a campaign needs the balance and the
-    # budgets to cover one more unit at its bid.
-    if state.balance < unit:
+    # The balance (less CPM spend accrued but not yet charged) and the budgets must cover one more
+    # click or impression at its bid; today's spend must be within the daily pacing allowance.
+    if state.balance - state.accrued < unit:
         return "balance"
-    if state.daily_budget < unit or state.total_budget < unit:
+    spent_today = state.spend_today if state.spend_day == today else Decimal(0)
+    if state.total_budget - state.spend_total < unit:
         return "budget"
+    if state.daily_budget - spent_today < unit:
+        return "daily_budget"
+    if not billing.pace_allows(spend_today=spent_today, daily_budget=state.daily_budget, hours=state.hours,
+                               at=local_now):
+        return "paced"
     reserve = terms.reserve_cpc if campaign.pricing == Campaign.Pricing.CPC else terms.reserve_cpm
     if bid < reserve:
         return "reserve"
     return None
 
 
-def _bid_of(campaign: BookCampaign, rules: list[tuple[KeywordRule, str]]) -> tuple[Decimal, str]:
-    """The bid of the best-paying matched keyword (its own bid, else the campaign's), and its text."""
+def _bid_of(campaign: BookCampaign, rules: list[tuple[KeywordRule, str]]) -> tuple[Decimal, str, int]:
+    """The bid of the best-paying matched keyword (its own bid, else the campaign's), its text and id."""
     best = max(rules, key=lambda r: (r[0].bid or campaign.state.max_bid, r[0].match == EXACT, r[0].text))
-    return best[0].bid or campaign.state.max_bid, best[0].text
+    return best[0].bid or campaign.state.max_bid, best[0].text, best[0].keyword_id
 
 
 def gsp_price(*, pricing: str, bid: Decimal, quality: float, next_score: float, reserve: Decimal) -> Decimal:
@@ -441,8 +455,8 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
         refresh([campaign.id for campaign, *_ in above])
     ranked = []
     for campaign, rules, outcome, promoted in above:
-        bid, keyword = _bid_of(campaign, rules)
-        outcome.bid, outcome.keyword = bid, keyword
+        bid, keyword, keyword_id = _bid_of(campaign, rules)
+        outcome.bid, outcome.keyword, outcome.keyword_id = bid, keyword, keyword_id
         reason = _eligibility(campaign, terms=terms, language=language, category_ids=categories, local_now=local_now,
                               bid=bid)
         if reason:
@@ -475,7 +489,7 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
             advertiser_id=campaign.advertiser_id, advertiser_name=campaign.advertiser_name,
             article_id=promoted.article_id, promotion_id=promoted.promotion_id, title=promoted.title,
             pricing=campaign.pricing, bid=outcome.bid, price=price, score=outcome.score,
-            relevance=outcome.relevance, keyword=outcome.keyword))
+            relevance=outcome.relevance, keyword=outcome.keyword, keyword_id=outcome.keyword_id))
     return result
 
 
@@ -501,11 +515,13 @@ def _state_of(row: dict) -> CampaignState:
         status=row["status"], advertiser_status=row["advertiser__status"], balance=row["advertiser__balance"],
         max_bid=row["max_bid"], daily_budget=row["daily_budget"], total_budget=row["total_budget"],
         start_date=row["start_date"], end_date=row["end_date"], hours=frozenset(int(h) for h in row["hours"] or ()),
-        languages=frozenset(row["languages"] or ()))
+        languages=frozenset(row["languages"] or ()), spend_today=row["spend_today"], spend_day=row["spend_day"],
+        spend_total=row["spend_total"], accrued=row["advertiser__accrued"])
 
 
 STATE_FIELDS = ("id", "status", "advertiser__status", "advertiser__balance", "max_bid", "daily_budget", "total_budget",
-                "start_date", "end_date", "hours", "languages")
+                "start_date", "end_date", "hours", "languages", "spend_today", "spend_day", "spend_total",
+                "advertiser__accrued")
 
 
 def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:

@@ -4,6 +4,7 @@ reviews, verified domains, the money ledger and the notices sent to advertisers.
 Nothing here is ever deleted: advertisers, campaigns, promotions and ledger rows are archived or
 reversed (`on_delete=PROTECT` everywhere money or an audit row points).
 """
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# What is spent and charged is kept to 0.0001 CNY (a CPM impression's price), so that nothing is
+# ever rounded or carried; amounts people enter (bids, budgets, top-ups) stay whole cents.
+FINE_MONEY = {"max_digits": 18, "decimal_places": 4}
 
 
 class Advertiser(models.Model):
@@ -37,8 +41,13 @@ class Advertiser(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
     balance = models.DecimalField(
-        _("balance"), default=Decimal("0.00"), **MONEY,
+        _("balance"), default=Decimal("0.00"), **FINE_MONEY,
         help_text=_("Prepaid balance; always the sum of the ledger, written with each ledger entry."),
+    )
+    accrued = models.DecimalField(
+        _("accrued CPM spend"), default=Decimal("0"), **FINE_MONEY,
+        help_text=_("Viewable impressions' price not yet charged in the ledger (its campaigns' accrued spend); "
+                    "the balance minus this is what is left to spend."),
     )
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     refusal_reason = models.TextField(_("refusal reason"), blank=True)
@@ -203,6 +212,13 @@ class Campaign(models.Model):
     )
     status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    # Spend counters, changed only by ads.billing's conditional updates. spend_total = the campaign's
+    # charges in the ledger, less its credits, plus `accrued` (CPM not yet moved to the ledger).
+    spend_today = models.DecimalField(_("spend on its ad day"), default=Decimal("0"), **FINE_MONEY)
+    spend_day = models.DateField(_("ad day of that spend"), null=True, blank=True)
+    spend_total = models.DecimalField(_("total spend"), default=Decimal("0"), **FINE_MONEY)
+    accrued = models.DecimalField(_("accrued CPM spend"), default=Decimal("0"), **FINE_MONEY,
+                                  help_text=_("Viewable impressions' price not yet in the ledger."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -211,6 +227,12 @@ class Campaign(models.Model):
         verbose_name_plural = _("campaigns")
         ordering = ["-created_at", "-id"]
         permissions = [("review_campaign", "Can approve and reject campaigns")]
+        constraints = [
+            models.CheckConstraint(condition=Q(spend_total__lte=models.F("total_budget")) | Q(spend_total=0),
+                                   name="campaign_spend_within_total"),
+            models.CheckConstraint(condition=Q(spend_today__gte=0) & Q(spend_total__gte=0) & Q(accrued__gte=0),
+                                   name="campaign_spend_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -371,9 +393,22 @@ class LedgerEntry(models.Model):
     advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
                                    related_name="ledger")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    amount = models.DecimalField(_("amount"), **MONEY, help_text=_("Positive adds to the balance, negative takes from it."))
+    amount = models.DecimalField(_("amount"), **FINE_MONEY,
+                                 help_text=_("Positive adds to the balance, negative takes from it."))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
-    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    balance_after = models.DecimalField(_("balance after"), **FINE_MONEY)
+    # A charge or credit carries what it paid for, so that it never depends on raw events that
+    # retention deletes: the campaign, keyword, placement, ad day and how many clicks or impressions.
+    campaign = models.ForeignKey("Campaign", verbose_name=_("campaign"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="ledger")
+    keyword = models.ForeignKey("CampaignKeyword", verbose_name=_("keyword"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    placement = models.ForeignKey("Placement", verbose_name=_("placement"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    ad_day = models.DateField(_("ad day"), null=True, blank=True)
+    units = models.PositiveIntegerField(_("clicks or impressions"), default=0)
+    event = models.CharField(_("event"), max_length=60, blank=True,
+                             help_text=_("The click or impression charged or credited (click:<id>, impression:<id>)."))
     reverses = models.ForeignKey("self", verbose_name=_("reverses"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="reversals")
     note = models.TextField(_("note"), blank=True)
@@ -393,7 +428,10 @@ class LedgerEntry(models.Model):
                            | Q(kind="refund", amount__lt=0) | Q(kind="charge", amount__lt=0)),
                 name="ledger_sign_follows_kind",
             ),
+            # One charge per click, one credit per event: a retried write cannot bill twice.
+            models.UniqueConstraint(fields=["kind", "event"], condition=~Q(event=""), name="ledger_event_once"),
         ]
+        indexes = [models.Index(fields=["campaign", "ad_day"], name="ledger_campaign_day")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency}"
@@ -489,3 +527,123 @@ class AuctionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.placement_id} · {self.question_text[:40]} · {self.filled}"
+
+
+class InvalidReason(models.TextChoices):
+    """Why an impression or click is not billed: invalid traffic (the first group, ads.traffic decides
+    it from the request), a bad token, or billing's own limits (the last group: valid traffic that the
+    budgets, balance or pacing did not allow)."""
+
+    BOT = "bot", _("Bot or crawler (user agent)")
+    PREFETCH = "prefetch", _("Prefetch or preview request")
+    TOO_FAST = "too_fast", _("Clicked sooner after serving than a person can")
+    IP_LIMIT = "ip_limit", _("Over the click limit for its address")
+    STAFF = "staff", _("Staff member")
+    ENTERPRISE = "enterprise", _("Enterprise user")
+    PREVIEW = "preview", _("Portal preview")
+    UNKNOWN_BROWSER = "unknown_browser", _("Browser not recognized")
+    BROWSER_MISMATCH = "browser_mismatch", _("Browser or OS differs from the impression's")
+    TOKEN_TAMPERED = "token_tampered", _("Click token altered")
+    TOKEN_EXPIRED = "token_expired", _("Click token expired")
+    TOKEN_UNKNOWN = "token_unknown", _("Click token names no impression")
+    REPEAT = "repeat", _("Repeat click on one impression")
+    NOT_SERVED = "not_served", _("Impression was not served")
+    BUDGET = "budget", _("Out of total budget")
+    DAILY_BUDGET = "daily_budget", _("Out of daily budget")
+    BALANCE = "balance", _("Advertiser's balance too low")
+    PACED = "paced", _("Held back by daily pacing")
+
+
+# Valid traffic that was not billed because money or pacing did not allow it.
+BILLING_REASONS = frozenset({InvalidReason.BUDGET, InvalidReason.DAILY_BUDGET, InvalidReason.BALANCE,
+                             InvalidReason.PACED})
+
+
+class Impression(models.Model):
+    """One sponsored slot served to a reader, then perhaps viewable (the beacon). Its id is made at
+    serving and travels in the click and beacon tokens; the IP is stored only truncated."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    auction = models.ForeignKey(AuctionLog, verbose_name=_("auction"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="impressions")
+    placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="impressions")
+    keyword = models.ForeignKey(CampaignKeyword, verbose_name=_("keyword"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    promotion = models.ForeignKey(Promotion, verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(_("slot"), default=1)
+    pricing = models.CharField(_("pricing"), max_length=3, choices=Campaign.Pricing.choices)
+    price = models.DecimalField(_("price"), **FINE_MONEY,
+                                help_text=_("CNY per click (CPC) or per impression (CPM), from the auction."))
+    served_at = models.DateTimeField(_("served at"), db_index=True)
+    ad_day = models.DateField(_("ad day"))
+    viewable_at = models.DateTimeField(_("viewable at"), null=True, blank=True)
+    reader_key = models.CharField(_("reader key"), max_length=64, blank=True)
+    ip_prefix = models.CharField(_("IP network"), max_length=45, blank=True)
+    browser_family = models.CharField(_("browser"), max_length=60, blank=True)
+    os_family = models.CharField(_("operating system"), max_length=60, blank=True)
+    invalid_reason = models.CharField(_("invalid because"), max_length=20, choices=InvalidReason.choices, blank=True)
+    # CPM: the price accrued when its beacon was accepted (0: not billed, see unbilled_reason), and
+    # the ledger entry of the batch that charged it.
+    cost = models.DecimalField(_("cost"), default=Decimal("0"), **FINE_MONEY)
+    unbilled_reason = models.CharField(_("not billed because"), max_length=20, choices=InvalidReason.choices,
+                                       blank=True)
+    ledger_entry = models.ForeignKey(LedgerEntry, verbose_name=_("charged in"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="impressions")
+    credited_at = models.DateTimeField(_("credited at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("impression")
+        verbose_name_plural = _("impressions")
+        ordering = ["-served_at"]
+        indexes = [
+            models.Index(fields=["campaign", "ad_day"], name="impression_campaign_day"),
+            models.Index(fields=["reader_key", "ad_day", "campaign"], name="impression_reader_day"),
+            models.Index(fields=["campaign"], condition=Q(cost__gt=0, ledger_entry__isnull=True),
+                         name="impression_accrued"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Click(models.Model):
+    """One click through /c/<token>, billed or not, with its reason. Its id is its idempotent key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    impression = models.ForeignKey(Impression, verbose_name=_("impression"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="clicks")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="clicks")
+    keyword = models.ForeignKey(CampaignKeyword, verbose_name=_("keyword"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    placement = models.ForeignKey(Placement, verbose_name=_("placement"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("clicked at"), db_index=True)
+    ad_day = models.DateField(_("ad day"))
+    reader_key = models.CharField(_("reader key"), max_length=64, blank=True)
+    ip_prefix = models.CharField(_("IP network"), max_length=45, blank=True)
+    browser_family = models.CharField(_("browser"), max_length=60, blank=True)
+    os_family = models.CharField(_("operating system"), max_length=60, blank=True)
+    reason = models.CharField(_("not billed because"), max_length=20, choices=InvalidReason.choices, blank=True,
+                              help_text=_("Empty: billed."))
+    billed = models.BooleanField(_("billed"), default=False)
+    amount = models.DecimalField(_("charged"), default=Decimal("0"), **FINE_MONEY)
+    ledger_entry = models.OneToOneField(LedgerEntry, verbose_name=_("charge"), null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="click")
+    credited_at = models.DateTimeField(_("credited at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("click")
+        verbose_name_plural = _("clicks")
+        ordering = ["-at"]
+        constraints = [
+            # An impression's click is billed once, whatever the concurrency.
+            models.UniqueConstraint(fields=["impression"], condition=Q(billed=True), name="click_billed_once"),
+            models.CheckConstraint(condition=Q(billed=False) | Q(reason=""), name="click_billed_has_no_reason"),
+        ]
+        indexes = [models.Index(fields=["campaign", "ad_day"], name="click_campaign_day")]
+
+    def __str__(self) -> str:
+        return str(self.id)

@@ -11,7 +11,7 @@ import re
 import secrets
 import socket
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import requests
@@ -47,6 +47,7 @@ from contentlib.readers import ad_day
 from contentlib.text import normalize_query
 
 CENT = Decimal("0.01")
+FINE = Decimal("0.0001")  # the ledger's and the balance's precision (CPM prices are per impression)
 INVITATION_SALT = "ads.invitation"
 KEYWORD_MAX_CHARS = 100
 VERIFY_FILE = "/.well-known/contentlib-verify.txt"
@@ -746,7 +747,7 @@ def campaign_reject(*, campaign_id: int, actor, reason: str) -> CampaignReview:
 def _post(*, advertiser: Advertiser, kind: str, amount: Decimal, actor, note: str,
           reverses: LedgerEntry | None = None, actor_name: str = "") -> LedgerEntry:
     """Writes one ledger entry and the advertiser's new balance in the caller's transaction (row locked)."""
-    advertiser.balance = (advertiser.balance + amount).quantize(CENT)
+    advertiser.balance = (advertiser.balance + amount).quantize(FINE)
     advertiser.save(update_fields=["balance"])
     return LedgerEntry.objects.create(advertiser=advertiser, kind=kind, amount=amount, currency=advertiser.currency,
                                       balance_after=advertiser.balance, reverses=reverses, note=note.strip(),
@@ -850,9 +851,12 @@ def ledger_effect(*, advertiser_id: int, kind: str, amount, reverses_id: int | N
         if reverses is not None and reverses.kind != LedgerEntry.Kind.TOP_UP:
             raise ApplicationError(_("A refund reverses a top-up; entry #%(id)s is not one.") % {"id": reverses.id},
                                    {"field": "reverses"})
-        if amount > advertiser.balance:
+        # Accrued CPM spend is owed already (the next flush charges it): it cannot be refunded.
+        available = advertiser.balance - advertiser.accrued
+        if amount > available:
             raise ApplicationError(_("The balance is %(balance)s; a refund of %(amount)s would make it negative. Refund "
-                                     "at most %(balance)s.") % {"balance": advertiser.balance, "amount": amount},
+                                     "at most %(balance)s.") % {"balance": available.quantize(CENT, ROUND_FLOOR),
+                                                                "amount": amount},
                                    {"field": "amount"})
         signed = -amount
     elif kind == LedgerEntry.Kind.CREDIT:
@@ -862,7 +866,7 @@ def ledger_effect(*, advertiser_id: int, kind: str, amount, reverses_id: int | N
         signed = amount
     else:
         raise ApplicationError(_("Choose a refund or a credit."), {"field": "kind"})
-    return LedgerEffect(advertiser, kind, signed, advertiser.balance, (advertiser.balance + signed).quantize(CENT),
+    return LedgerEffect(advertiser, kind, signed, advertiser.balance, (advertiser.balance + signed).quantize(FINE),
                         reverses)
 
 

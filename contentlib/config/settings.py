@@ -323,6 +323,16 @@ AD_LOW_BALANCE = env_money("AD_LOW_BALANCE", "100.00")
 AD_TOPUP_MIN = env_money("AD_TOPUP_MIN", "100.00")
 AD_TOPUP_MAX = env_money("AD_TOPUP_MAX", "50000.00")
 AD_CAMPAIGN_END_NOTICE_DAYS = env_int("AD_CAMPAIGN_END_NOTICE_DAYS", 3, minimum=1)
+# Tracking and billing (ads/events.py, ads/billing.py).
+# Daily pacing: a campaign may spend while today's spend is within its daily budget times the share
+# of today's running hours elapsed plus one interval of this many minutes. 0 turns pacing off.
+AD_PACING_INTERVAL_MINUTES = env_int("AD_PACING_INTERVAL_MINUTES", 15, minimum=0)
+AD_VIEWABLE_MIN_SECONDS = env_float("AD_VIEWABLE_MIN_SECONDS", 1.0)  # a beacon sooner than this after serving is refused
+AD_CPM_FLUSH_SECONDS = env_int("AD_CPM_FLUSH_SECONDS", 60, minimum=5)  # accrued CPM spend moved to the ledger this often
+# The owner is emailed when the balance falls below this many days of the advertiser's recent
+# average daily spend (over AD_SPEND_AVERAGE_DAYS ad days).
+AD_BALANCE_DAYS_LEFT = env_int("AD_BALANCE_DAYS_LEFT", 3, minimum=1)
+AD_SPEND_AVERAGE_DAYS = env_int("AD_SPEND_AVERAGE_DAYS", 7, minimum=1)
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an invitation link expires after this
 # Domain verification fetches the advertiser's site; addresses inside our network are refused unless this is 1
 # (the tests' local server).
@@ -398,6 +408,9 @@ CELERY_BEAT_SCHEDULE = {
     "statistics-refit": {"task": "recommender.tasks.refit_statistics", "schedule": 24 * 3600.0},
     # Emails to advertisers, once per event: decisions on articles and campaigns, low balance, campaign ends.
     "advertiser-notices": {"task": "ads.tasks.notices_send", "schedule": env_int("AD_NOTICE_SECONDS", 300, minimum=10)},
+    # Accrued CPM spend into the ledger, and "out of daily budget" lifted when a new ad day starts.
+    "cpm-flush": {"task": "ads.tasks.cpm_flush", "schedule": float(AD_CPM_FLUSH_SECONDS)},
+    "ad-day-start": {"task": "ads.tasks.daily_budgets_reset", "schedule": 60.0},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

@@ -1,0 +1,337 @@
+"""Money for sponsored slots: CPC charges, CPM accrual and its flush to the ledger, daily pacing,
+out-of-budget statuses and the ad day's reset, credits for billed events later found invalid.
+
+Invariants (tests/ads/test_billing_*.py check them under concurrency and with Hypothesis):
+
+- A campaign's counters move only by one conditional UPDATE of its row, which adds the price to
+  today's spend, the total spend (and, for CPM, the accrued spend) only when the sum stays within
+  the daily budget, the total budget and the pacing allowance. Nothing reads the row first and
+  writes it later, so no campaign row is locked per event beyond that one statement's transaction.
+- The balance is a separate conditional UPDATE of the advertiser's row (balance − accrued ≥ price)
+  in the same transaction as the campaign's and as the ledger entry; if it refuses, the savepoint
+  undoes the campaign's update too. An UPDATE on the campaign that read the balance in a subquery
+  would not do: under READ COMMITTED two campaigns of one advertiser could both see the same
+  balance. Rows are always taken campaign first, then advertiser, so charges cannot deadlock.
+- For every campaign, at every moment: −(its charges and credits in the ledger) + accrued = total
+  spend. For every advertiser: balance = the ledger's sum, and balance − accrued ≥ 0.
+"""
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ads.models import Advertiser, Campaign, CampaignChange, Click, Impression, InvalidReason, LedgerEntry
+from contentlib.errors import ApplicationError
+from contentlib.readers import ad_day
+
+logger = logging.getLogger(__name__)
+
+FINE = Decimal("0.0001")
+ZERO = Decimal("0")
+THOUSAND = Decimal(1000)
+SYSTEM = "system"
+
+
+def fine(value) -> Decimal:
+    """An amount kept to 0.0001 CNY."""
+    return Decimal(value).quantize(FINE)
+
+
+def decimal_sum(queryset, field: str) -> Decimal:
+    """The exact sum of a decimal column (SQLite sums decimals as floats, so there it is added here)."""
+    if connection.vendor == "sqlite":
+        return sum((Decimal(v) for v in queryset.values_list(field, flat=True)), ZERO).quantize(FINE)
+    return fine(queryset.aggregate(total=Sum(field))["total"] or ZERO)
+
+
+# --- Pacing -------------------------------------------------------------------------------------
+
+def pace_share(*, hours, at: dt.datetime) -> float:
+    """The share of its daily budget a campaign may have spent by `at`: the share of today's running
+    hours (business time zone) elapsed, plus one pacing interval; 1.0 without pacing."""
+    interval = settings.AD_PACING_INTERVAL_MINUTES
+    if interval <= 0:
+        return 1.0
+    local = timezone.localtime(at, ZoneInfo(settings.AD_TIME_ZONE))
+    running = sorted({int(h) for h in hours}) if hours else list(range(24))
+    minute_now = local.hour * 60 + local.minute + local.second / 60.0
+    elapsed = sum(min(60.0, max(0.0, minute_now - h * 60)) for h in running)
+    return min(1.0, (elapsed + interval) / (60.0 * len(running)))
+
+
+def pace_allows(*, spend_today: Decimal, daily_budget: Decimal, hours, at: dt.datetime) -> bool:
+    """Eligible while today's spend ≤ daily budget × (share of running hours elapsed + one interval)."""
+    return spend_today <= daily_budget * Decimal(repr(pace_share(hours=hours, at=at)))
+
+
+def today_spend(campaign: Campaign, day: dt.date) -> Decimal:
+    """The campaign's spend on ad day `day` (its counter belongs to another day: nothing yet)."""
+    return campaign.spend_today if campaign.spend_day == day else ZERO
+
+
+def unit_cost(campaign: Campaign) -> Decimal:
+    """The most one more click (CPC) or impression (CPM) can cost it: its bid."""
+    return campaign.max_bid if campaign.pricing == Campaign.Pricing.CPC else fine(campaign.max_bid / THOUSAND)
+
+
+# --- The conditional update ---------------------------------------------------------------------
+
+class _Refused(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _spend(*, campaign_id: int, advertiser_id: int, price: Decimal, at: dt.datetime, hours, accrue: bool) -> None:
+    """Adds `price` to the campaign's counters and takes it from the advertiser's balance (CPC) or
+    adds it to the advertiser's accrued spend (CPM), or raises _Refused with the limit that refused.
+    Runs inside the caller's transaction; the caller's savepoint undoes a half-done spend."""
+    day = ad_day(at)
+    spent_today = Case(When(spend_day=day, then=F("spend_today")), default=Value(ZERO))
+    share = Decimal(repr(pace_share(hours=hours, at=at)))
+    updated = (Campaign.objects.filter(id=campaign_id)
+               .filter(LessThanOrEqual(F("spend_total") + price, F("total_budget")))
+               .filter(LessThanOrEqual(spent_today + price, F("daily_budget")))
+               .filter(LessThanOrEqual(spent_today, F("daily_budget") * share))
+               .update(spend_today=spent_today + price, spend_day=day, spend_total=F("spend_total") + price,
+                       accrued=F("accrued") + (price if accrue else ZERO)))
+    if not updated:
+        raise _Refused(_refusal(campaign_id, price, at, share))
+    money = Advertiser.objects.filter(id=advertiser_id, balance__gte=F("accrued") + price)
+    if accrue:
+        paid = money.update(accrued=F("accrued") + price)
+    else:
+        paid = money.update(balance=F("balance") - price)
+    if not paid:
+        raise _Refused(InvalidReason.BALANCE)
+
+
+def _refusal(campaign_id: int, price: Decimal, at: dt.datetime, share: Decimal) -> str:
+    """Which limit refused a spend (read after the fact: only to name the reason)."""
+    campaign = Campaign.objects.get(id=campaign_id)
+    spent = today_spend(campaign, ad_day(at))
+    if campaign.spend_total + price > campaign.total_budget:
+        return InvalidReason.BUDGET
+    if spent + price > campaign.daily_budget:
+        return InvalidReason.DAILY_BUDGET
+    if spent > campaign.daily_budget * share:
+        return InvalidReason.PACED
+    return InvalidReason.BUDGET  # changed between the update and this read: say budget
+
+
+def _ledger_write(*, advertiser_id: int, kind: str, amount: Decimal, note: str, campaign_id: int,
+                  keyword_id: int | None, placement_id: int | None, day: dt.date, units: int, event: str = "",
+                  reverses_id: int | None = None, actor=None, actor_name: str = SYSTEM) -> LedgerEntry:
+    """The ledger entry of a balance change the caller already made (its row is locked by that update)."""
+    advertiser = Advertiser.objects.values("balance", "currency").get(id=advertiser_id)
+    return LedgerEntry.objects.create(
+        advertiser_id=advertiser_id, kind=kind, amount=amount, currency=advertiser["currency"],
+        balance_after=advertiser["balance"], note=note, campaign_id=campaign_id, keyword_id=keyword_id,
+        placement_id=placement_id, ad_day=day, units=units, event=event, reverses_id=reverses_id,
+        actor=actor, actor_name=actor_name)
+
+
+@dataclass(frozen=True)
+class Charge:
+    entry: LedgerEntry | None
+    reason: str  # "" when charged, else an InvalidReason code (budget, daily_budget, balance, paced)
+
+
+def cpc_charge(*, click: Click, impression: Impression, at: dt.datetime) -> Charge:
+    """Charges a valid first click at its impression's price, writing the click (billed or with the
+    reason it was not) and its ledger entry in one transaction. A second billed click on the same
+    impression, however concurrent, breaks the click_billed_once constraint and is recorded "repeat"."""
+    from django.db import IntegrityError  # noqa: PLC0415
+
+    campaign = impression.campaign
+    price = impression.price
+    try:
+        with transaction.atomic():
+            _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=price, at=at,
+                   hours=campaign.hours, accrue=False)
+            entry = _ledger_write(
+                advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CHARGE, amount=-price,
+                note=f"CPC {campaign.name}", campaign_id=campaign.id, keyword_id=impression.keyword_id,
+                placement_id=impression.placement_id, day=ad_day(at), units=1, event=f"click:{click.id}")
+            click.billed, click.amount, click.ledger_entry, click.reason = True, price, entry, ""
+            click.save(force_insert=True)
+    except _Refused as refused:
+        reason = refused.reason
+    except IntegrityError:
+        reason = InvalidReason.REPEAT
+    else:
+        statuses_update(campaign_id=campaign.id, at=at)
+        return Charge(entry, "")
+    click.billed, click.amount, click.ledger_entry, click.reason = False, ZERO, None, reason
+    click.save(force_insert=True)
+    statuses_update(campaign_id=campaign.id, at=at)
+    return Charge(None, reason)
+
+
+def cpm_accrue(*, impression: Impression, at: dt.datetime) -> str:
+    """Adds a viewable CPM impression's price to its campaign's accrued spend (and its advertiser's)
+    by the same conditional update as a click; returns "" or the reason it was not billed. The
+    ledger entry follows in the next flush. Inside the caller's transaction."""
+    campaign = impression.campaign
+    try:
+        with transaction.atomic():
+            _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=impression.price, at=at,
+                   hours=campaign.hours, accrue=True)
+            Impression.objects.filter(id=impression.id).update(cost=impression.price)
+    except _Refused as refused:
+        Impression.objects.filter(id=impression.id).update(unbilled_reason=refused.reason)
+        return refused.reason
+    return ""
+
+
+# --- CPM: accrued spend into the ledger -----------------------------------------------------------
+
+def cpm_flush(*, campaign_ids=None) -> int:
+    """Moves every campaign's accrued CPM spend into the ledger: one charge per campaign × keyword ×
+    placement × ad day, each naming how many impressions it bills. Returns the entries written.
+    Safe to run twice or in two workers at once: an impression charged in a batch is never charged
+    again, and what is still accrued stays counted until a flush moves it."""
+    queryset = Campaign.objects.filter(accrued__gt=0)
+    if campaign_ids is not None:
+        queryset = queryset.filter(id__in=list(campaign_ids))
+    written = 0
+    for campaign_id in queryset.values_list("id", flat=True):
+        written += _flush_one(campaign_id)
+    return written
+
+
+def _flush_one(campaign_id: int) -> int:
+    with transaction.atomic():
+        # The campaign's row is locked for the flush (not per impression): an accrual waiting on it
+        # commits after the flush and is left for the next one, so ledger + accrued never moves.
+        campaign = Campaign.objects.select_for_update().get(id=campaign_id)
+        Advertiser.objects.select_for_update().filter(id=campaign.advertiser_id).first()
+        pending = Impression.objects.filter(campaign_id=campaign_id, cost__gt=0, ledger_entry__isnull=True,
+                                            credited_at__isnull=True)
+        groups = list(pending.order_by().values("keyword_id", "placement_id", "ad_day").annotate(n=Count("id")))
+        total = ZERO
+        for group in groups:
+            rows = pending.filter(keyword_id=group["keyword_id"], placement_id=group["placement_id"],
+                                  ad_day=group["ad_day"])
+            amount = decimal_sum(rows, "cost")
+            Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=F("balance") - amount,
+                                                                        accrued=F("accrued") - amount)
+            entry = _ledger_write(
+                advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CHARGE, amount=-amount,
+                note=f"CPM {campaign.name}: {group['n']}", campaign_id=campaign_id, keyword_id=group["keyword_id"],
+                placement_id=group["placement_id"], day=group["ad_day"], units=group["n"])
+            rows.update(ledger_entry=entry)
+            total += amount
+        if total:
+            Campaign.objects.filter(id=campaign_id).update(accrued=F("accrued") - total)
+        return len(groups)
+
+
+# --- Statuses: out of daily or total budget, the ad day's reset -----------------------------------
+
+def _status_set(campaign_id: int, old: str, new: str) -> bool:
+    changed = Campaign.objects.filter(id=campaign_id, status=old).update(status=new, updated_at=timezone.now())
+    if changed:
+        CampaignChange.objects.create(campaign_id=campaign_id, field="status", old=old, new=new, actor_name=SYSTEM)
+    return bool(changed)
+
+
+def statuses_update(*, campaign_id: int, at: dt.datetime | None = None) -> str:
+    """Marks a running campaign out of its total or daily budget once it cannot pay for one more
+    click or impression at its bid; returns its status."""
+    at = at or timezone.now()
+    campaign = Campaign.objects.get(id=campaign_id)
+    if campaign.status != Campaign.Status.ACTIVE:
+        return campaign.status
+    unit = unit_cost(campaign)
+    if campaign.spend_total + unit > campaign.total_budget:
+        _status_set(campaign_id, Campaign.Status.ACTIVE, Campaign.Status.OUT_OF_BUDGET)
+        return Campaign.Status.OUT_OF_BUDGET
+    if today_spend(campaign, ad_day(at)) + unit > campaign.daily_budget:
+        _status_set(campaign_id, Campaign.Status.ACTIVE, Campaign.Status.OUT_OF_DAILY_BUDGET)
+        return Campaign.Status.OUT_OF_DAILY_BUDGET
+    return campaign.status
+
+
+def daily_budgets_reset(*, at: dt.datetime | None = None) -> int:
+    """At the start of an ad day, runs again every campaign that was out of its daily budget on an
+    earlier day (and any out of total budget whose budget was raised); returns how many."""
+    at = at or timezone.now()
+    today = ad_day(at)
+    count = 0
+    for campaign in Campaign.objects.filter(status=Campaign.Status.OUT_OF_DAILY_BUDGET).filter(
+            Q(spend_day__lt=today) | Q(spend_day__isnull=True)):
+        count += _status_set(campaign.id, Campaign.Status.OUT_OF_DAILY_BUDGET, Campaign.Status.ACTIVE)
+    for campaign in Campaign.objects.filter(status__in=[Campaign.Status.OUT_OF_BUDGET,
+                                                        Campaign.Status.OUT_OF_DAILY_BUDGET]):
+        unit = unit_cost(campaign)
+        if campaign.spend_total + unit <= campaign.total_budget and \
+                today_spend(campaign, today) + unit <= campaign.daily_budget:
+            count += _status_set(campaign.id, campaign.status, Campaign.Status.ACTIVE)
+    return count
+
+
+# --- Credits: billed events later found invalid ----------------------------------------------------
+
+def event_credit(*, event: str, actor, reason: str, invalid_reason: str = "") -> LedgerEntry:
+    """Credits back one billed click (`click:<id>`) or viewable CPM impression (`impression:<id>`)
+    found invalid later: a credit entry reversing its charge and naming the event, the campaign's
+    spend reduced by its price, and the event marked credited so that rollups leave it out."""
+    from ads.services import _check_staff  # noqa: PLC0415
+
+    _check_staff(actor, "ads.manage_balance")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("Say why the event is credited; the reason is kept in the ledger."),
+                               {"field": "reason"})
+    kind, _sep, event_id = (event or "").partition(":")
+    model = {"click": Click, "impression": Impression}.get(kind)
+    found = model.objects.filter(id=event_id).select_related("campaign").first() if model and event_id else None
+    if found is None:
+        raise ApplicationError(_("There is no event “%(event)s”. Give click:<id> or impression:<id> as shown in "
+                                 "admin.") % {"event": event}, {"field": "event"})
+    if kind == "impression" and found.cost > 0 and found.ledger_entry_id is None and found.credited_at is None:
+        cpm_flush(campaign_ids=[found.campaign_id])  # charge its batch first: the credit reverses a charge
+        found.refresh_from_db()
+    amount = found.amount if kind == "click" else found.cost
+    charge_id = found.ledger_entry_id
+    if found.credited_at is not None:
+        raise ApplicationError(_("This %(kind)s was credited already, on %(when)s; nothing was done.")
+                               % {"kind": kind, "when": found.credited_at}, {"code": "noop"})
+    if charge_id is None or amount <= 0:
+        raise ApplicationError(_("This %(kind)s was never billed, so there is nothing to credit.") % {"kind": kind},
+                               {"code": "noop"})
+    now = timezone.now()
+    campaign = found.campaign
+    with transaction.atomic():
+        day = found.ad_day
+        spent_today = Case(When(spend_day=day, then=F("spend_today") - amount), default=F("spend_today"))
+        Campaign.objects.filter(id=campaign.id).update(spend_total=F("spend_total") - amount, spend_today=spent_today)
+        marked = model.objects.filter(id=found.id, credited_at__isnull=True).update(credited_at=now)
+        if not marked:
+            raise ApplicationError(_("This %(kind)s was credited already; nothing was done.") % {"kind": kind},
+                                   {"code": "noop"})
+        Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=F("balance") + amount)
+        note = f"{reason} [{event}]" + (f" ({invalid_reason})" if invalid_reason else "")
+        return _ledger_write(advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CREDIT, amount=amount,
+                             note=note, campaign_id=campaign.id, keyword_id=found.keyword_id,
+                             placement_id=found.placement_id, day=day, units=1, event=event, reverses_id=charge_id,
+                             actor=actor, actor_name=actor.get_username() if actor is not None else SYSTEM)
+
+
+# --- Checks ----------------------------------------------------------------------------------------
+
+def campaign_books(campaign_id: int) -> dict:
+    """The campaign's counters beside what its ledger says (the invariant every test checks)."""
+    campaign = Campaign.objects.get(id=campaign_id)
+    ledger = -decimal_sum(LedgerEntry.objects.filter(campaign_id=campaign_id), "amount")
+    return {"spend_total": campaign.spend_total, "accrued": campaign.accrued, "ledger": ledger,
+            "agree": ledger + campaign.accrued == campaign.spend_total}

@@ -1,0 +1,186 @@
+"""Impressions, viewability and clicks, recorded once each with the reason they are not billed.
+
+    auction ─▶ impressions_serve (one row per slot, id made here) ─▶ page
+    beacon  ─▶ viewable_record   (once, ≥ AD_VIEWABLE_MIN_SECONDS after serving; CPM accrues)
+    /c/<t>  ─▶ click_record      (once per click; the impression's first valid click is charged, CPC)
+
+The request side (ads.traffic: who the visitor is and whether the traffic is valid; ads.tracking:
+the signed tokens) hands in a `Visitor` and the token's problem, if any. Events are written
+straight to the database (docs/BENCHMARKS.md, "Tracking events", has the measured rate).
+"""
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ads import billing
+from ads.auction import AuctionResult
+from ads.models import Campaign, Click, Impression, InvalidReason, Placement, Promotion
+from contentlib.readers import ad_day
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is looking, as ads.traffic read it from the request (never the full IP)."""
+
+    reader_key: str  # contentlib.readers.reader_key(request)
+    ip_prefix: str  # contentlib.readers.ip_truncate(client_ip(request))
+    browser_family: str  # ua-parser
+    os_family: str
+    invalid_reason: str = ""  # "" = valid; else an InvalidReason code
+
+
+@dataclass(frozen=True)
+class ServedImpression:
+    """One served slot: what the card shows and the impression id its tokens carry."""
+
+    impression_id: uuid.UUID
+    position: int
+    campaign_id: int
+    advertiser_id: int
+    advertiser_name: str  # shown beside 广告 / Sponsored
+    promotion_id: int
+    article_id: int
+    title: str
+    landing_url: str  # the promotion's verified landing URL, or "" (the article's page here)
+    pricing: str
+    price: Decimal
+    served_at: dt.datetime
+    invalid_reason: str
+    browser_family: str = ""
+    os_family: str = ""
+
+
+@dataclass(frozen=True)
+class ClickOutcome:
+    click_id: uuid.UUID
+    billed: bool
+    reason: str  # "" when billed (or a valid click on a CPM impression); else an InvalidReason code
+    amount: Decimal
+    promotion_id: int | None
+    article_id: int | None
+    campaign_id: int | None
+    landing_url: str = ""
+
+
+def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: Visitor, now=None,
+                      preview: bool = False) -> list[ServedImpression]:
+    """Records one impression per slot of `result`, as served, with the visitor's invalid reason
+    (a portal preview: "preview", never billed); returns them in slot order with their ids."""
+    now = now or timezone.now()
+    day = ad_day(now)
+    reason = InvalidReason.PREVIEW if preview else (visitor.invalid_reason or "")
+    if not result.slots:
+        return []
+    promotions = {p["id"]: p for p in Promotion.objects.filter(id__in=[s.promotion_id for s in result.slots])
+                  .values("id", "landing_url")}
+    rows, served = [], []
+    for slot in result.slots:
+        impression = Impression(
+            id=uuid.uuid4(), auction_id=result.log_id, placement=placement, campaign_id=slot.campaign_id,
+            keyword_id=slot.keyword_id, promotion_id=slot.promotion_id, position=slot.position, pricing=slot.pricing,
+            price=slot.price, served_at=now, ad_day=day, reader_key=visitor.reader_key[:64],
+            ip_prefix=visitor.ip_prefix[:45], browser_family=visitor.browser_family[:60],
+            os_family=visitor.os_family[:60], invalid_reason=reason)
+        rows.append(impression)
+        served.append(ServedImpression(
+            impression.id, slot.position, slot.campaign_id, slot.advertiser_id, slot.advertiser_name,
+            slot.promotion_id, slot.article_id, slot.title, promotions.get(slot.promotion_id, {}).get("landing_url", ""),
+            slot.pricing, slot.price, now, reason, visitor.browser_family, visitor.os_family))
+    Impression.objects.bulk_create(rows)
+    return served
+
+
+def _served(impression: Impression) -> ServedImpression:
+    campaign, promotion = impression.campaign, impression.promotion
+    return ServedImpression(
+        impression.id, impression.position, campaign.id, campaign.advertiser_id, campaign.advertiser.name,
+        promotion.id, promotion.article_id, promotion.headline or promotion.article.title, promotion.landing_url,
+        impression.pricing, impression.price, impression.served_at, impression.invalid_reason,
+        impression.browser_family, impression.os_family)
+
+
+def _impression(impression_id) -> Impression | None:
+    try:
+        key = uuid.UUID(str(impression_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return (Impression.objects.select_related("campaign", "campaign__advertiser", "promotion", "promotion__article")
+            .filter(id=key).first())
+
+
+def impression_served(impression_id) -> ServedImpression | None:
+    """The served impression with this id, or None when none was recorded."""
+    impression = _impression(impression_id)
+    return _served(impression) if impression is not None else None
+
+
+def viewable_record(*, impression_id, at=None) -> str:
+    """Marks a served impression viewable, once: "accepted" (a CPM price accrues, budgets allowing),
+    "unknown", "duplicate", "too_early" (sooner than AD_VIEWABLE_MIN_SECONDS after serving) or
+    "invalid" (marked viewable, never billed: its traffic was invalid)."""
+    at = at or timezone.now()
+    impression = _impression(impression_id)
+    if impression is None:
+        return "unknown"
+    if impression.viewable_at is not None:
+        return "duplicate"
+    if at - impression.served_at < dt.timedelta(seconds=settings.AD_VIEWABLE_MIN_SECONDS):
+        return "too_early"
+    with transaction.atomic():
+        # Conditional: of two beacons at once, one marks it and the other is a duplicate.
+        if not Impression.objects.filter(id=impression.id, viewable_at__isnull=True).update(viewable_at=at):
+            return "duplicate"
+        if impression.invalid_reason:
+            return "invalid"
+        if impression.pricing == Campaign.Pricing.CPM:
+            billing.cpm_accrue(impression=impression, at=at)
+    if impression.pricing == Campaign.Pricing.CPM:
+        billing.statuses_update(campaign_id=impression.campaign_id, at=at)
+    return "accepted"
+
+
+def _reason(impression: Impression | None, visitor: Visitor, token_problem: str, at: dt.datetime) -> str:
+    if token_problem:
+        return token_problem
+    if impression is None:
+        return InvalidReason.NOT_SERVED
+    if impression.invalid_reason:
+        return impression.invalid_reason  # a preview, a bot's or staff's impression: its clicks are too
+    if visitor.invalid_reason:
+        return visitor.invalid_reason
+    if at < impression.served_at:
+        return InvalidReason.NOT_SERVED
+    if Click.objects.filter(impression_id=impression.id).exists():
+        return InvalidReason.REPEAT
+    return ""
+
+
+def click_record(*, impression_id, visitor: Visitor, token_problem: str = "", at=None) -> ClickOutcome:
+    """Records one click, and charges it (CPC) when the token was fine, the impression served, the
+    visitor valid, it is the impression's first click and the budgets, balance and pacing allow;
+    otherwise records it unbilled with the reason. A click on a CPM impression is recorded, not charged."""
+    at = at or timezone.now()
+    impression = _impression(impression_id) if impression_id else None
+    reason = _reason(impression, visitor, token_problem, at)
+    click = Click(id=uuid.uuid4(), impression=impression, at=at, ad_day=ad_day(at),
+                  reader_key=visitor.reader_key[:64], ip_prefix=visitor.ip_prefix[:45],
+                  browser_family=visitor.browser_family[:60], os_family=visitor.os_family[:60])
+    if impression is not None:
+        click.campaign_id, click.keyword_id, click.placement_id = (impression.campaign_id, impression.keyword_id,
+                                                                   impression.placement_id)
+    billed = False
+    if reason or impression.pricing != Campaign.Pricing.CPC:
+        click.reason = reason
+        click.save(force_insert=True)
+    else:
+        charge = billing.cpc_charge(click=click, impression=impression, at=at)
+        billed, reason = charge.entry is not None, charge.reason
+    served = _served(impression) if impression is not None else None
+    return ClickOutcome(click.id, billed, reason, click.amount, served.promotion_id if served else None,
+                        served.article_id if served else None, served.campaign_id if served else None,
+                        served.landing_url if served else "")

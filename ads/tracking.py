@@ -14,6 +14,7 @@ import json
 import uuid
 import zlib
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core import signing
@@ -103,3 +104,35 @@ def beacon_token_read(token: str) -> tuple[uuid.UUID | None, str]:
         return uuid.UUID(hex=str(value)), ""
     except ValueError:
         return None, TOKEN_TAMPERED
+
+
+def click_destination(*, outcome, token_problem: str) -> str:
+    """Where a click sends the reader, never a URL from the request: the promotion's landing URL
+    while it is on a domain the advertiser verified (with the click id and UTM parameters the URL
+    does not set itself), else the sponsored article's page here, else the home page. A token with
+    a problem always goes to the article's page."""
+    from django.urls import reverse  # noqa: PLC0415
+
+    from ads.models import Campaign  # noqa: PLC0415
+    from ads.services import _on_verified_domain  # noqa: PLC0415
+    from contentlib.models import Article  # noqa: PLC0415
+
+    campaign = (Campaign.objects.filter(id=outcome.campaign_id).values("advertiser_id", "name", "pricing").first()
+                if outcome.campaign_id else None)
+    if (not token_problem and campaign is not None and outcome.landing_url
+            and _on_verified_domain(campaign["advertiser_id"], outcome.landing_url)):
+        return landing_url_with(outcome.landing_url, {
+            "utm_source": settings.AD_UTM_SOURCE, "utm_medium": campaign["pricing"], "utm_campaign": campaign["name"],
+            "utm_content": f"promotion-{outcome.promotion_id}", settings.AD_CLICK_ID_PARAM: uuid.UUID(str(outcome.click_id)).hex})
+    if outcome.article_id and Article.objects.filter(id=outcome.article_id, status=Article.Status.APPROVED).exists():
+        return reverse("site:article_detail", args=[outcome.article_id])
+    return reverse("site:article_list")
+
+
+def landing_url_with(url: str, parameters: dict[str, str]) -> str:
+    """`url` with `parameters` appended, leaving any parameter it already sets as it is."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {name for name, _ in query}
+    query += [(name, value) for name, value in parameters.items() if name not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -163,3 +163,12 @@ def click_reason(request, *, served_at: dt.datetime, served_agent: Agent, at: dt
     if count_ip and ip_limit_hit(request, now=at.timestamp()):
         return IP_LIMIT, agent
     return "", agent
+
+
+def visitor_make(request, *, reason: str, agent: Agent):
+    """The `ads.events.Visitor` of this request: its reader key and truncated IP (contentlib.readers;
+    the full IP is never stored), its agent families and its invalid-traffic reason."""
+    from ads.events import Visitor  # noqa: PLC0415 - events imports the auction; traffic stays light
+
+    return Visitor(reader_key=readers.reader_key(request), ip_prefix=readers.ip_truncate(readers.client_ip(request)),
+                   browser_family=agent.browser_family, os_family=agent.os_family, invalid_reason=reason)

@@ -14,6 +14,7 @@ urlpatterns = [
     # The enterprise portal; its online top-up pages are payments' (ads may not import payments).
     path("portal/", include((portal_urls.urlpatterns + payments_portal.urlpatterns, portal_urls.app_name))),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the site's language buttons
+    path("", include("ads.urls")),  # /c/<token> (click redirects) and /v/<token> (viewability beacons)
     path("", include("payments.urls")),
     path("", include("contentlib.site.urls")),
 ]

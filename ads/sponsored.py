@@ -370,3 +370,132 @@ def _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, be
         if best is None or key > best[0]:
             best = (key, fit, scores, info)
     return best
+
+
+# --- the sponsored block on reader pages ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class SponsoredCard:
+    """One card as the reader sees it: 广告 / Sponsored, the advertiser, the title, its links."""
+
+    position: int
+    title: str
+    advertiser_name: str
+    summary: str
+    click_url: str  # the signed click redirect, /c/<token>
+    beacon_url: str  # the viewability beacon, /v/<token>; "" in a preview
+
+
+@dataclass(frozen=True)
+class SponsoredBlock:
+    cards: list[SponsoredCard]
+    preview: bool = False
+
+
+PLACEMENT_NAMES = {"search": "Search results", "article": "Article page", "question": "Question page"}
+
+
+def _placement(slug: str):
+    from ads.models import Placement  # noqa: PLC0415
+
+    placement, _ = Placement.objects.get_or_create(
+        slug=slug, defaults={"kind": slug if slug in Placement.Kind.values else Placement.Kind.QUESTION,
+                             "name": PLACEMENT_NAMES.get(slug, slug)})
+    return placement
+
+
+def _cards(request, served, *, preview: bool) -> list[SponsoredCard]:
+    from django.urls import reverse  # noqa: PLC0415
+
+    from ads import tracking  # noqa: PLC0415
+    from ads.traffic import Agent  # noqa: PLC0415
+    from contentlib.models import Article  # noqa: PLC0415
+
+    summaries = dict(Article.objects.filter(id__in=[s.article_id for s in served], premium=False)
+                     .values_list("id", "summary"))
+    cards = []
+    for s in served:
+        click = tracking.click_token(impression_id=s.impression_id, served_at=s.served_at,
+                                     agent=Agent(s.browser_family, s.os_family))
+        beacon = "" if preview else reverse("ads:beacon", args=[tracking.beacon_token(impression_id=s.impression_id)])
+        summary = summaries.get(s.article_id, "")
+        cards.append(SponsoredCard(position=s.position, title=s.title, advertiser_name=s.advertiser_name,
+                                   summary=summary[:120] + ("…" if len(summary) > 120 else ""),
+                                   click_url=reverse("ads:click", args=[click]), beacon_url=beacon))
+    return cards
+
+
+def sponsored_block(request, *, placement: str, question: str, answer_text: str = "", question_vector=None,
+                    answer_vector=None, cited_article_ids=(), now=None) -> SponsoredBlock | None:
+    """The sponsored cards for this request on `placement`: the auction's slots, each recorded as a
+    served impression (with the request's invalid-traffic reason, ads.traffic) and given its signed
+    click and beacon links. None when nothing won, or when anything failed: a reader's page never
+    breaks for an ad (the failure is logged)."""
+    import logging  # noqa: PLC0415
+
+    from django.utils import timezone  # noqa: PLC0415
+
+    from ads import events, traffic  # noqa: PLC0415
+    from ads.auction import placement_auction  # noqa: PLC0415
+
+    if not (question or "").strip():
+        return None
+    try:
+        now = now or timezone.now()
+        reason, agent = traffic.request_reason(request)
+        visitor = traffic.visitor_make(request, reason=reason, agent=agent)
+        where = _placement(placement)
+        result = placement_auction(placement=where, question=question, answer_text=answer_text,
+                                   question_vector=question_vector, answer_vector=answer_vector,
+                                   reader=visitor.reader_key, now=now, cited_article_ids=list(cited_article_ids))
+        served = events.impressions_serve(result=result, placement=where, visitor=visitor, now=now)
+        cards = _cards(request, served, preview=False)
+    except Exception:  # noqa: BLE001 - see the docstring
+        logging.getLogger(__name__).exception("the sponsored block on %s failed; the page is shown without it", placement)
+        return None
+    return SponsoredBlock(cards) if cards else None
+
+
+def sponsored_for_search(request, *, query: str, result) -> SponsoredBlock | None:
+    """The search page's block: the query and its vector stand in for a question and its answer."""
+    if not query or result is None:
+        return None
+    return sponsored_block(request, placement="search", question=query,
+                           question_vector=getattr(result, "query_vector", None))
+
+
+def sponsored_for_article(request, *, article) -> SponsoredBlock | None:
+    """The article page's block: the article's title, summary and stored embedding; never the
+    article itself (it stands as the page's reference)."""
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+
+    return sponsored_block(request, placement="article", question=article.title, answer_text=article.summary or "",
+                           question_vector=from_bytes(article.embedding), cited_article_ids=[article.id])
+
+
+def _unit_price(campaign):
+    from decimal import Decimal  # noqa: PLC0415
+
+    return campaign.max_bid if campaign.pricing == "cpc" else (campaign.max_bid / 1000).quantize(Decimal("0.0001"))
+
+
+def sponsored_previews(request, *, campaign, promotions) -> SponsoredBlock | None:
+    """The card of each of the campaign's promotions as a reader would see it, for the portal:
+    recorded as a preview (ads.traffic's "preview"), so neither it nor a click on it is ever
+    billed; its link goes where a reader's click would (the landing URL or the article's page)."""
+    from ads import events, traffic  # noqa: PLC0415
+    from ads.auction import AuctionResult, Slot  # noqa: PLC0415
+
+    slots = [Slot(position=n, campaign_id=campaign.id, campaign_name=campaign.name, advertiser_id=campaign.advertiser_id,
+                  advertiser_name=campaign.advertiser.name, article_id=p.article_id, promotion_id=p.id,
+                  title=p.headline or p.article.title, pricing=campaign.pricing, bid=campaign.max_bid,
+                  price=_unit_price(campaign), score=0.0,
+                  relevance=0.0, keyword="")
+             for n, p in enumerate(promotions, start=1)]
+    if not slots:
+        return None
+    reason, agent = traffic.request_reason(request, preview=True)
+    visitor = traffic.visitor_make(request, reason=reason, agent=agent)
+    served = events.impressions_serve(result=AuctionResult(slots=slots), placement=_placement("question"),
+                                      visitor=visitor, preview=True)
+    return SponsoredBlock(_cards(request, served, preview=True), preview=True)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST, require_safe
 
-from ads import auction, selectors, services
+from ads import auction, selectors, services, sponsored
 from ads.models import Advertiser, Campaign
 from ads.portal import forms
 from contentlib.errors import ApplicationError
@@ -186,9 +186,10 @@ def campaign_list(request, membership):
 @portal_view
 def campaign_detail(request, membership, campaign_id):
     campaign = _campaign_or_404(membership, campaign_id)
+    promotions = selectors.campaign_promotions(campaign=campaign)
     return render(request, "portal/campaign_detail.html", _context(
         membership, campaign=campaign, keywords=selectors.campaign_keywords(campaign=campaign),
-        promotions=selectors.campaign_promotions(campaign=campaign),
+        promotions=promotions, previews=sponsored.sponsored_previews(request, campaign=campaign, promotions=promotions),
         changes=campaign.changes.all()[:50], reviews=campaign.reviews.all()[:20],
         keywords_form=forms.KeywordsForm(),
         promotion_form=forms.PromotionForm(articles=selectors.articles_promotable(membership=membership)),

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ads import sponsored  # the site may import every package
 from contentlib import readers, selectors
 from contentlib.models import Category
 from contentlib.ratelimit import rate_limit_hit
@@ -38,6 +39,7 @@ def article_detail(request, article_id: int):
     visible = selectors.article_visible_text(article, user=request.user)
     return render(request, "site/article_detail.html", {
         "article": article, "visible": visible, "keywords": selectors.article_visible_keywords(article, visible),
+        "sponsored": sponsored.sponsored_for_article(request, article=article),
     })
 
 
@@ -63,7 +65,8 @@ def search(request):
             id__in=[h.id for h in result.hits])}
         articles = [by_id[h.id] for h in result.hits if h.id in by_id]
     return render(request, "site/search.html", {"query": query, "result": result,
-                                                "items": _with_visible_text(request, articles)})
+                                                "items": _with_visible_text(request, articles),
+                                                "sponsored": sponsored.sponsored_for_search(request, query=query, result=result)})
 
 
 def too_many_requests(request, *, retry_after: int, message: str):

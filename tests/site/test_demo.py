@@ -1,12 +1,15 @@
 """`manage.py demo` on embedded defaults, without the Django server: it crawls the demo website."""
+import re
 import socket
+import time
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from ads.models import Campaign
+from ads.demo import COMPANIES, demo_sponsored_pages
+from ads.models import Campaign, Click
 from contentlib import corpus
 from contentlib.models import Article
 from contentlib.site.demo import DEMO_SITE_DIR
@@ -28,16 +31,17 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     article_pages = len(list((DEMO_SITE_DIR / "articles").glob("[a-z][a-z]-*.html")))
     run = CrawlRun.objects.get()
     assert run.counts[CrawlPage.Outcome.SAVED] == article_pages
-    assert Article.objects.count() == article_pages
+    crawled = Article.objects.exclude(origin=Article.Origin.SUBMITTED)  # the demo companies also submit one each
+    assert crawled.count() == article_pages and Article.objects.filter(origin="submitted").count() == len(COMPANIES)
     assert not CrawlPage.objects.filter(url__contains="/private/").exclude(outcome=CrawlPage.Outcome.ROBOTS_FORBIDDEN).exists()
     assert not Article.objects.filter(text__contains="ZX-7781").exists()
     pending = Article.objects.filter(status="pending").count()
     assert 0 < pending <= article_pages // 4 + 1
-    assert Article.objects.filter(status="approved").count() == article_pages - pending
+    assert crawled.filter(status="approved").count() == article_pages - pending
     # Enriched with the library's statistics, advertisers linked, and searchable.
     assert not Article.objects.exclude(enrichment_status="done").exists()
     promotional = [a for a in corpus.articles() if a.advertiser]
-    assert Article.objects.filter(owner__isnull=False).count() == len(promotional)
+    assert crawled.filter(owner__isnull=False).count() == len(promotional)
     assert Article.objects.filter(category_locked=True).exists() and Article.objects.filter(category_locked=False).exists()
     # VIP: the plans, and some approved articles behind the premium wall.
     from payments.models import Plan  # noqa: PLC0415
@@ -56,11 +60,42 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     assert authenticate(RequestFactory().post("/portal/login/"), username="demo-ruibi", password=password) is not None
     assert Campaign.objects.filter(status="active").count() == 2
     assert (tmp_path / "static" / "staticfiles.json").exists()  # collected, for WhiteNoise to serve
+    sponsored_cards_and_a_charged_click(out)
 
     call_command("demo")
     out = capsys.readouterr().out
-    assert Article.objects.count() == article_pages
+    assert Article.objects.count() == article_pages + len(COMPANIES)
     assert Article.objects.filter(status="pending").count() == pending
     assert Plan.objects.count() == 2 and Article.objects.filter(premium=True).count() == premium.count()
     assert CrawlRun.objects.order_by("-id").first().counts[CrawlPage.Outcome.UNCHANGED] == article_pages
     assert "'saved'" not in out.split("This run:")[1].splitlines()[0]
+
+
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+
+
+def sponsored_cards_and_a_charged_click(out: str) -> None:
+    """The demo's search and article pages show labelled cards naming the demo companies; a click on
+    one is charged, and staff find the charge in admin."""
+    from django.conf import settings  # noqa: PLC0415
+    from django.test import Client  # noqa: PLC0415
+
+    pages = demo_sponsored_pages()
+    assert {company for company, _ in pages} == {c.name for c in COMPANIES}
+    assert {path.split("?")[0] for _, path in pages} >= {"/search/"} and any("/articles/" in p for _, p in pages)
+    for company, path in pages:
+        assert path in out  # printed for the person running the demo
+        html = Client().get(path, HTTP_USER_AGENT=CHROME).content.decode()
+        block = re.search(r'<aside class="sponsored".*?</aside>', html, re.S)
+        assert block, path
+        assert '<span class="sponsored-label">广告</span>' in block.group(0) and company in block.group(0), path
+    href = re.search(r'<a href="(/c/[^"]+)" rel="sponsored', block.group(0)).group(1)
+    time.sleep(settings.AD_CLICK_MIN_SECONDS + 0.1)  # a person's click, not one too fast to be theirs
+    assert Client().get(href, HTTP_USER_AGENT=CHROME).status_code == 302
+    click = Click.objects.get()
+    assert click.billed and click.ledger_entry is not None and click.ledger_entry.amount == -click.amount
+    staff = Client()
+    staff.force_login(get_user_model().objects.get(username="demo-admin"))
+    listing = staff.get("/admin/ads/ledgerentry/?kind=charge").content.decode()
+    assert f"/admin/ads/ledgerentry/{click.ledger_entry.id}/change/" in listing

@@ -117,13 +117,13 @@ def click_destination(*, outcome, token_problem: str) -> str:
     from ads.services import _on_verified_domain  # noqa: PLC0415
     from contentlib.models import Article  # noqa: PLC0415
 
-    campaign = (Campaign.objects.filter(id=outcome.campaign_id).values("advertiser_id", "name", "pricing").first()
-                if outcome.campaign_id else None)
-    if (not token_problem and campaign is not None and outcome.landing_url
-            and _on_verified_domain(campaign["advertiser_id"], outcome.landing_url)):
-        return landing_url_with(outcome.landing_url, {
-            "utm_source": settings.AD_UTM_SOURCE, "utm_medium": campaign["pricing"], "utm_campaign": campaign["name"],
-            "utm_content": f"promotion-{outcome.promotion_id}", settings.AD_CLICK_ID_PARAM: uuid.UUID(str(outcome.click_id)).hex})
+    if not token_problem and outcome.landing_url and outcome.campaign_id:
+        campaign = Campaign.objects.filter(id=outcome.campaign_id).values("advertiser_id", "name", "pricing").first()
+        if campaign is not None and _on_verified_domain(campaign["advertiser_id"], outcome.landing_url):
+            return landing_url_with(outcome.landing_url, {
+                "utm_source": settings.AD_UTM_SOURCE, "utm_medium": campaign["pricing"], "utm_campaign": campaign["name"],
+                "utm_content": f"promotion-{outcome.promotion_id}",
+                settings.AD_CLICK_ID_PARAM: uuid.UUID(str(outcome.click_id)).hex})
     if outcome.article_id and Article.objects.filter(id=outcome.article_id, status=Article.Status.APPROVED).exists():
         return reverse("site:article_detail", args=[outcome.article_id])
     return reverse("site:article_list")

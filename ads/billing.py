@@ -261,17 +261,17 @@ def statuses_update(*, campaign_id: int, at: dt.datetime | None = None) -> str:
     return campaign.status
 
 
-def daily_budgets_reset(*, at: dt.datetime | None = None) -> int:
+def daily_budgets_reset(*, at: dt.datetime | None = None, campaign_ids=None) -> int:
     """At the start of an ad day, runs again every campaign that was out of its daily budget on an
-    earlier day (and any out of total budget whose budget was raised); returns how many."""
+    earlier day (and any out of a budget since raised); returns how many. Beat runs it every minute."""
     at = at or timezone.now()
     today = ad_day(at)
     count = 0
-    for campaign in Campaign.objects.filter(status=Campaign.Status.OUT_OF_DAILY_BUDGET).filter(
+    stopped = Campaign.objects.all() if campaign_ids is None else Campaign.objects.filter(id__in=list(campaign_ids))
+    for campaign in stopped.filter(status=Campaign.Status.OUT_OF_DAILY_BUDGET).filter(
             Q(spend_day__lt=today) | Q(spend_day__isnull=True)):
         count += _status_set(campaign.id, Campaign.Status.OUT_OF_DAILY_BUDGET, Campaign.Status.ACTIVE)
-    for campaign in Campaign.objects.filter(status__in=[Campaign.Status.OUT_OF_BUDGET,
-                                                        Campaign.Status.OUT_OF_DAILY_BUDGET]):
+    for campaign in stopped.filter(status__in=[Campaign.Status.OUT_OF_BUDGET, Campaign.Status.OUT_OF_DAILY_BUDGET]):
         unit = unit_cost(campaign)
         if campaign.spend_total + unit <= campaign.total_budget and \
                 today_spend(campaign, today) + unit <= campaign.daily_budget:

@@ -428,7 +428,8 @@ def _check_budgets_cover_spend(campaign: Campaign, cleaned: dict) -> None:
     """A budget is never set below what the campaign has already spent (spend ≤ every limit)."""
     # Read fresh: the counters move by conditional updates, never through this object.
     spent = Campaign.objects.filter(id=campaign.id).values("spend_total", "spend_today", "spend_day").get()
-    today = spent["spend_today"] if spent["spend_day"] == ad_day() else Decimal(0)
+    # A spend day after today (a clock ahead of ours) is counted as today, to err on the safe side.
+    today = spent["spend_today"] if spent["spend_day"] and spent["spend_day"] >= ad_day() else Decimal(0)
     if cleaned["total_budget"] < spent["spend_total"]:
         raise ApplicationError(_("The campaign has spent %(spent)s already; a total budget of %(budget)s is less. "
                                  "Give at least %(spent)s.") % {"spent": spent["spend_total"].quantize(CENT, ROUND_CEILING),

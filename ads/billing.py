@@ -17,6 +17,7 @@ Invariants (tests/ads/test_billing_*.py check them under concurrency and with Hy
 """
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -300,9 +301,13 @@ def event_credit(*, event: str, actor, reason: str, invalid_reason: str = "") ->
     if not reason:
         raise ApplicationError(_("Say why the event is credited; the reason is kept in the ledger."),
                                {"field": "reason"})
-    kind, _sep, event_id = (event or "").partition(":")
+    kind, _sep, event_id = (event or "").strip().partition(":")
     model = {"click": Click, "impression": Impression}.get(kind)
-    found = model.objects.filter(id=event_id).select_related("campaign").first() if model and event_id else None
+    try:
+        key = uuid.UUID(event_id)
+    except ValueError:
+        key = None
+    found = model.objects.filter(id=key).select_related("campaign").first() if model and key else None
     if found is None:
         raise ApplicationError(_("There is no event “%(event)s”. Give click:<id> or impression:<id> as shown in "
                                  "admin.") % {"event": event}, {"field": "event"})

@@ -20,3 +20,11 @@ def cpm_flush() -> int:
 def daily_budgets_reset() -> int:
     """Runs again the campaigns that were out of their daily budget on an earlier ad day."""
     return billing.daily_budgets_reset()
+
+
+@shared_task(name="ads.tasks.impressions_flush")
+def impressions_flush() -> int:
+    """Moves buffered impressions from Redis into the database (at least once, idempotent on the id)."""
+    from ads import events  # noqa: PLC0415
+
+    return events.impressions_flush()

@@ -17,13 +17,15 @@ Invariants (tests/ads/test_billing_*.py check them under concurrency and with Hy
 """
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models.functions import Round
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,6 +52,13 @@ def decimal_sum(queryset, field: str) -> Decimal:
     if connection.vendor == "sqlite":
         return sum((Decimal(v) for v in queryset.values_list(field, flat=True)), ZERO).quantize(FINE)
     return fine(queryset.aggregate(total=Sum(field))["total"] or ZERO)
+
+
+def _r(expression):
+    """Sums in SQL, kept to 0.0001. A no-op on PostgreSQL (numeric is exact); on SQLite, whose decimals
+    are floats, it keeps 0.1 + 0.2 from becoming 0.30000000000000004 and a difference from going
+    below zero by 1e-17, so that its comparisons and CHECK constraints see the amounts meant."""
+    return Round(expression, 4, output_field=DecimalField(max_digits=18, decimal_places=4))
 
 
 # --- Pacing -------------------------------------------------------------------------------------
@@ -98,18 +107,18 @@ def _spend(*, campaign_id: int, advertiser_id: int, price: Decimal, at: dt.datet
     spent_today = Case(When(spend_day=day, then=F("spend_today")), default=Value(ZERO))
     share = Decimal(repr(pace_share(hours=hours, at=at)))
     updated = (Campaign.objects.filter(id=campaign_id)
-               .filter(LessThanOrEqual(F("spend_total") + price, F("total_budget")))
-               .filter(LessThanOrEqual(spent_today + price, F("daily_budget")))
+               .filter(LessThanOrEqual(_r(F("spend_total") + price), F("total_budget")))
+               .filter(LessThanOrEqual(_r(spent_today + price), F("daily_budget")))
                .filter(LessThanOrEqual(spent_today, F("daily_budget") * share))
-               .update(spend_today=spent_today + price, spend_day=day, spend_total=F("spend_total") + price,
-                       accrued=F("accrued") + (price if accrue else ZERO)))
+               .update(spend_today=_r(spent_today + price), spend_day=day, spend_total=_r(F("spend_total") + price),
+                       accrued=_r(F("accrued") + (price if accrue else ZERO))))
     if not updated:
         raise _Refused(_refusal(campaign_id, price, at, share))
-    money = Advertiser.objects.filter(id=advertiser_id, balance__gte=F("accrued") + price)
+    money = Advertiser.objects.filter(id=advertiser_id, balance__gte=_r(F("accrued") + price))
     if accrue:
-        paid = money.update(accrued=F("accrued") + price)
+        paid = money.update(accrued=_r(F("accrued") + price))
     else:
-        paid = money.update(balance=F("balance") - price)
+        paid = money.update(balance=_r(F("balance") - price))
     if not paid:
         raise _Refused(InvalidReason.BALANCE)
 
@@ -213,7 +222,7 @@ def _flush_one(campaign_id: int) -> int:
         # The campaign's row is locked for the flush (not per impression): an accrual waiting on it
         # commits after the flush and is left for the next one, so ledger + accrued never moves.
         campaign = Campaign.objects.select_for_update().get(id=campaign_id)
-        Advertiser.objects.select_for_update().filter(id=campaign.advertiser_id).first()
+        Advertiser.objects.select_for_update().get(id=campaign.advertiser_id)
         pending = Impression.objects.filter(campaign_id=campaign_id, cost__gt=0, ledger_entry__isnull=True,
                                             credited_at__isnull=True)
         groups = list(pending.order_by().values("keyword_id", "placement_id", "ad_day").annotate(n=Count("id")))
@@ -222,8 +231,8 @@ def _flush_one(campaign_id: int) -> int:
             rows = pending.filter(keyword_id=group["keyword_id"], placement_id=group["placement_id"],
                                   ad_day=group["ad_day"])
             amount = decimal_sum(rows, "cost")
-            Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=F("balance") - amount,
-                                                                        accrued=F("accrued") - amount)
+            Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=_r(F("balance") - amount),
+                                                                        accrued=_r(F("accrued") - amount))
             entry = _ledger_write(
                 advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CHARGE, amount=-amount,
                 note=f"CPM {campaign.name}: {group['n']}", campaign_id=campaign_id, keyword_id=group["keyword_id"],
@@ -231,7 +240,7 @@ def _flush_one(campaign_id: int) -> int:
             rows.update(ledger_entry=entry)
             total += amount
         if total:
-            Campaign.objects.filter(id=campaign_id).update(accrued=F("accrued") - total)
+            Campaign.objects.filter(id=campaign_id).update(accrued=_r(F("accrued") - total))
         return len(groups)
 
 
@@ -261,17 +270,17 @@ def statuses_update(*, campaign_id: int, at: dt.datetime | None = None) -> str:
     return campaign.status
 
 
-def daily_budgets_reset(*, at: dt.datetime | None = None) -> int:
+def daily_budgets_reset(*, at: dt.datetime | None = None, campaign_ids=None) -> int:
     """At the start of an ad day, runs again every campaign that was out of its daily budget on an
-    earlier day (and any out of total budget whose budget was raised); returns how many."""
+    earlier day (and any out of a budget since raised); returns how many. Beat runs it every minute."""
     at = at or timezone.now()
     today = ad_day(at)
     count = 0
-    for campaign in Campaign.objects.filter(status=Campaign.Status.OUT_OF_DAILY_BUDGET).filter(
+    stopped = Campaign.objects.all() if campaign_ids is None else Campaign.objects.filter(id__in=list(campaign_ids))
+    for campaign in stopped.filter(status=Campaign.Status.OUT_OF_DAILY_BUDGET).filter(
             Q(spend_day__lt=today) | Q(spend_day__isnull=True)):
         count += _status_set(campaign.id, Campaign.Status.OUT_OF_DAILY_BUDGET, Campaign.Status.ACTIVE)
-    for campaign in Campaign.objects.filter(status__in=[Campaign.Status.OUT_OF_BUDGET,
-                                                        Campaign.Status.OUT_OF_DAILY_BUDGET]):
+    for campaign in stopped.filter(status__in=[Campaign.Status.OUT_OF_BUDGET, Campaign.Status.OUT_OF_DAILY_BUDGET]):
         unit = unit_cost(campaign)
         if campaign.spend_total + unit <= campaign.total_budget and \
                 today_spend(campaign, today) + unit <= campaign.daily_budget:
@@ -292,9 +301,13 @@ def event_credit(*, event: str, actor, reason: str, invalid_reason: str = "") ->
     if not reason:
         raise ApplicationError(_("Say why the event is credited; the reason is kept in the ledger."),
                                {"field": "reason"})
-    kind, _sep, event_id = (event or "").partition(":")
+    kind, _sep, event_id = (event or "").strip().partition(":")
     model = {"click": Click, "impression": Impression}.get(kind)
-    found = model.objects.filter(id=event_id).select_related("campaign").first() if model and event_id else None
+    try:
+        key = uuid.UUID(event_id)
+    except ValueError:
+        key = None
+    found = model.objects.filter(id=key).select_related("campaign").first() if model and key else None
     if found is None:
         raise ApplicationError(_("There is no event “%(event)s”. Give click:<id> or impression:<id> as shown in "
                                  "admin.") % {"event": event}, {"field": "event"})
@@ -313,13 +326,13 @@ def event_credit(*, event: str, actor, reason: str, invalid_reason: str = "") ->
     campaign = found.campaign
     with transaction.atomic():
         day = found.ad_day
-        spent_today = Case(When(spend_day=day, then=F("spend_today") - amount), default=F("spend_today"))
-        Campaign.objects.filter(id=campaign.id).update(spend_total=F("spend_total") - amount, spend_today=spent_today)
+        spent_today = Case(When(spend_day=day, then=_r(F("spend_today") - amount)), default=F("spend_today"))
+        Campaign.objects.filter(id=campaign.id).update(spend_total=_r(F("spend_total") - amount), spend_today=spent_today)
         marked = model.objects.filter(id=found.id, credited_at__isnull=True).update(credited_at=now)
         if not marked:
             raise ApplicationError(_("This %(kind)s was credited already; nothing was done.") % {"kind": kind},
                                    {"code": "noop"})
-        Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=F("balance") + amount)
+        Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=_r(F("balance") + amount))
         note = f"{reason} [{event}]" + (f" ({invalid_reason})" if invalid_reason else "")
         return _ledger_write(advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CREDIT, amount=amount,
                              note=note, campaign_id=campaign.id, keyword_id=found.keyword_id,

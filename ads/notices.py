@@ -1,5 +1,6 @@
 """Emails to an advertiser's owner, once per event: its application decided, an article or campaign
-approved or rejected (with the reason), its balance below AD_LOW_BALANCE, a campaign near its end.
+approved or rejected (with the reason), its balance below AD_LOW_BALANCE or below AD_BALANCE_DAYS_LEFT
+days of its recent average daily spend, a campaign near its end or out of its daily or total budget.
 
 `notices_send` looks for events not yet noticed and sends each one; a unique key per event
 (ads.models.Notice) makes a second run, or two workers at once, send nothing twice. Celery beat
@@ -7,6 +8,7 @@ runs it every few minutes; the admin runs it straight after a decision.
 """
 import datetime as dt
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -14,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from ads.models import Advertiser, AdvertiserUser, Campaign, CampaignReview, Notice
+from ads.models import Advertiser, AdvertiserUser, Campaign, CampaignReview, LedgerEntry, Notice
 from contentlib.models import ModerationEvent
 from contentlib.readers import ad_day
 
@@ -43,12 +45,14 @@ def notice_send(*, advertiser: Advertiser, key: str, subject: str, body: str) ->
     return True
 
 
-def notices_send() -> int:
-    """Sends every notice that is due; returns how many were sent. Written in the default language."""
+def notices_send(*, now: dt.datetime | None = None) -> int:
+    """Sends every notice that is due; returns how many were sent. Written in the default language.
+    `now` (default: now) sets the ad day whose recent spend the balance is compared with."""
     sent = 0
     with translation.override(settings.LANGUAGE_CODE):
         sent += _advertiser_decisions() + _article_decisions() + _campaign_decisions()
         sent += _low_balances() + _campaigns_ending()
+        sent += _budgets_spent() + _balances_running_out(today=ad_day(now))
     return sent
 
 
@@ -137,3 +141,65 @@ def _campaigns_ending() -> int:
 def _noticed_ids(prefix: str):
     return [int(key.split(":")[1]) for key in Notice.objects.filter(key__startswith=prefix + ":")
             .values_list("key", flat=True)]
+
+
+def _budgets_spent() -> int:
+    """One notice per campaign and ad day out of its daily budget; one per total budget it ran out of."""
+    sent = 0
+    for campaign in Campaign.objects.filter(status__in=[Campaign.Status.OUT_OF_DAILY_BUDGET,
+                                                        Campaign.Status.OUT_OF_BUDGET]).select_related("advertiser"):
+        if campaign.status == Campaign.Status.OUT_OF_DAILY_BUDGET:
+            key = f"out-of-daily-budget:{campaign.id}:{campaign.spend_day}"
+            subject = _("Campaign out of today's budget: %(name)s") % {"name": campaign.name[:200]}
+            body = _("“%(name)s” has spent its daily budget of %(budget)s %(currency)s for %(day)s and stops until the "
+                     "next ad day starts (midnight, %(zone)s). Raise the daily budget in the portal to keep it running "
+                     "today.") % {"name": campaign.name, "budget": campaign.daily_budget,
+                                  "currency": campaign.advertiser.currency, "day": campaign.spend_day,
+                                  "zone": settings.AD_TIME_ZONE}
+        else:
+            key = f"out-of-budget:{campaign.id}:{campaign.total_budget}"
+            subject = _("Campaign out of its total budget: %(name)s") % {"name": campaign.name[:200]}
+            body = _("“%(name)s” has spent its total budget of %(budget)s %(currency)s and has stopped. Raise the total "
+                     "budget in the portal to run it again.") % {
+                "name": campaign.name, "budget": campaign.total_budget, "currency": campaign.advertiser.currency}
+        sent += notice_send(advertiser=campaign.advertiser, key=key, subject=subject, body=body)
+    return sent
+
+
+def average_daily_spend(*, advertiser_id: int, today: dt.date | None = None) -> Decimal:
+    """The advertiser's spend (charges less credits) per ad day over the last AD_SPEND_AVERAGE_DAYS
+    ad days, or over the days since its first charge when that is fewer."""
+    from ads.billing import decimal_sum  # noqa: PLC0415
+
+    today = today or ad_day()
+    since = today - dt.timedelta(days=settings.AD_SPEND_AVERAGE_DAYS - 1)
+    entries = LedgerEntry.objects.filter(advertiser_id=advertiser_id, campaign__isnull=False, ad_day__gte=since,
+                                         ad_day__lte=today)
+    first = entries.order_by("ad_day").values_list("ad_day", flat=True).first()
+    if first is None:
+        return Decimal(0)
+    days = (today - first).days + 1
+    return (-decimal_sum(entries, "amount") / days).quantize(Decimal("0.0001"))
+
+
+def _balances_running_out(*, today: dt.date) -> int:
+    """Once per top-up: the balance left to spend is below AD_BALANCE_DAYS_LEFT days of recent spend."""
+    sent = 0
+    spenders = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE,
+                                          ad_day__gte=today - dt.timedelta(days=settings.AD_SPEND_AVERAGE_DAYS - 1))
+    for advertiser in Advertiser.objects.filter(status=Advertiser.Status.ACTIVE,
+                                                id__in=spenders.values("advertiser_id")):
+        average = average_daily_spend(advertiser_id=advertiser.id, today=today)
+        left = advertiser.balance - advertiser.accrued
+        if average <= 0 or left >= average * settings.AD_BALANCE_DAYS_LEFT:
+            continue
+        top_up = advertiser.ledger.filter(kind=LedgerEntry.Kind.TOP_UP).order_by("-created_at", "-id").first()
+        days = (left / average).quantize(Decimal("0.1"))
+        sent += notice_send(
+            advertiser=advertiser, key=f"balance-days:{advertiser.id}:{top_up.id if top_up else 0}",
+            subject=_("Your balance lasts about %(days)s more days") % {"days": days},
+            body=_("%(name)s has %(left)s %(currency)s left to spend, and has spent %(average)s %(currency)s a day "
+                   "lately: about %(days)s days. Top it up so that your campaigns keep running.") % {
+                "name": advertiser.name, "left": left.quantize(Decimal("0.01")), "currency": advertiser.currency,
+                "average": average.quantize(Decimal("0.01")), "days": days})
+    return sent

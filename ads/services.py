@@ -11,7 +11,7 @@ import re
 import secrets
 import socket
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import requests
@@ -402,6 +402,7 @@ def campaign_update(*, membership: AdvertiserUser, campaign_id: int, categories:
             raise ApplicationError(_("This campaign is archived; it can no longer be changed. Create a new one."))
         cleaned = _campaign_values({name: values.get(name, getattr(campaign, name)) for name in CAMPAIGN_FIELDS},
                                    existing=campaign)
+        _check_budgets_cover_spend(campaign, cleaned)
         for name, value in cleaned.items():
             old = getattr(campaign, name)
             if old != value:
@@ -410,10 +411,35 @@ def campaign_update(*, membership: AdvertiserUser, campaign_id: int, categories:
                 setattr(campaign, name, value)
         if campaign.status == Campaign.Status.REJECTED:
             campaign.status = Campaign.Status.DRAFT  # changed after a rejection: submit it again
-        campaign.save()
+        # Never the spend counters: only ads.billing's conditional updates write them.
+        campaign.save(update_fields=[*CAMPAIGN_FIELDS, "status", "updated_at"])
         if categories is not None:
             campaign.categories.set(Category.objects.filter(id__in=categories))
+    from ads import billing  # noqa: PLC0415 - billing imports this module
+
+    # A raised budget lets a campaign that was out of it run again; a lowered one may stop it.
+    billing.daily_budgets_reset(campaign_ids=[campaign.id])
+    billing.statuses_update(campaign_id=campaign.id)
+    campaign.refresh_from_db()
     return campaign
+
+
+def _check_budgets_cover_spend(campaign: Campaign, cleaned: dict) -> None:
+    """A budget is never set below what the campaign has already spent (spend ≤ every limit)."""
+    # Read fresh: the counters move by conditional updates, never through this object.
+    spent = Campaign.objects.filter(id=campaign.id).values("spend_total", "spend_today", "spend_day").get()
+    # A spend day after today (a clock ahead of ours) is counted as today, to err on the safe side.
+    today = spent["spend_today"] if spent["spend_day"] and spent["spend_day"] >= ad_day() else Decimal(0)
+    if cleaned["total_budget"] < spent["spend_total"]:
+        raise ApplicationError(_("The campaign has spent %(spent)s already; a total budget of %(budget)s is less. "
+                                 "Give at least %(spent)s.") % {"spent": spent["spend_total"].quantize(CENT, ROUND_CEILING),
+                                                                 "budget": cleaned["total_budget"]},
+                               {"field": "total_budget"})
+    if cleaned["daily_budget"] < today:
+        raise ApplicationError(_("The campaign has spent %(spent)s today; a daily budget of %(budget)s is less. Give "
+                                 "at least %(spent)s, or lower it tomorrow.")
+                               % {"spent": today.quantize(CENT, ROUND_CEILING), "budget": cleaned["daily_budget"]},
+                               {"field": "daily_budget"})
 
 
 def _set_status(campaign: Campaign, status: str, actor) -> None:

@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+from ads import services
 from ads.auction import AuctionResult, Slot
 from ads.events import Visitor
 from ads.models import Advertiser, Campaign, CampaignKeyword, Placement, Promotion, Review
@@ -23,8 +24,11 @@ _n = itertools.count(1)
 def make_campaign(*, pricing="cpc", bid="1.00", daily="100.00", total="1000.00", balance="1000.00",
                   advertiser=None, hours=(), frequency_cap=None) -> Campaign:
     n = next(_n)
-    advertiser = advertiser or Advertiser.objects.create(name=f"计费公司{n}", balance=Decimal(balance),
-                                                         email=f"owner{n}@example.com")
+    if advertiser is None:
+        advertiser = Advertiser.objects.create(name=f"计费公司{n}", email=f"owner{n}@example.com")
+        if Decimal(balance) > 0:  # a top-up in the ledger, so that the balance is the ledger's sum
+            services.ledger_top_up(advertiser_id=advertiser.id, amount=balance, actor=None, note="test")
+        advertiser.refresh_from_db()
     article = Article.objects.create(title=f"冷库设计方案 {n}", text="冷库设计与施工", origin=Article.Origin.SUBMITTED,
                                      owner=advertiser, status=Article.Status.APPROVED, language="zh")
     campaign = Campaign.objects.create(
@@ -37,7 +41,8 @@ def make_campaign(*, pricing="cpc", bid="1.00", daily="100.00", total="1000.00",
 
 
 def placement() -> Placement:
-    return Placement.objects.get(slug="question")  # made by the migration
+    # Made by the migration; made again after a transactional test's flush.
+    return Placement.objects.get_or_create(slug="question", defaults={"kind": "question", "name": "Question page"})[0]
 
 
 def result_for(*campaigns: Campaign, price=None) -> AuctionResult:

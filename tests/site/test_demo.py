@@ -97,5 +97,7 @@ def sponsored_cards_and_a_charged_click(out: str) -> None:
     assert click.billed and click.ledger_entry is not None and click.ledger_entry.amount == -click.amount
     staff = Client()
     staff.force_login(get_user_model().objects.get(username="demo-admin"))
-    listing = staff.get("/admin/ads/ledgerentry/?kind=charge").content.decode()
-    assert f"/admin/ads/ledgerentry/{click.ledger_entry.id}/change/" in listing
+    entry = f"/admin/ads/ledgerentry/{click.ledger_entry.id}/change/"
+    assert entry in staff.get("/admin/ads/ledgerentry/?kind=charge").content.decode()
+    clicks = staff.get("/admin/ads/click/").content.decode()  # the click, with a link to its charge
+    assert f"/admin/ads/click/{click.pk}/change/" in clicks and entry in clicks

@@ -81,7 +81,7 @@ class Command(BaseCommand):
             console.print(f"    user {username} ({role}, {company})", soft_wrap=True)  # one line each, however narrow
         console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
         console.print("  Sponsored cards (广告 / Sponsored, the advertiser named; a click is charged to its campaign: admin, "
-                      "Ledger entries):")
+                      "Clicks and Ledger entries):")
         for company, path in ads_demo.demo_sponsored_pages():
             console.print(f"    http://{addr}{path}  ({company})", soft_wrap=True)
 

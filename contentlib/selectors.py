@@ -7,7 +7,10 @@ from django.conf import settings
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from contentlib.models import Answer, Article, ArticleKeyword, ArticleRevision, Membership, ModerationEvent
+import numpy as np
+
+from contentlib.models import (Answer, AnswerReport, Article, ArticleKeyword, ArticleRevision, Membership,
+                               ModerationEvent, Question)
 
 _STATUS_ORDER = Case(
     When(status=Article.Status.PENDING, then=Value(0)),
@@ -108,6 +111,89 @@ def answer_references(*, answer: Answer) -> list[Article]:
     """The answer's cited articles in [n] order (an article deleted since is left out)."""
     rows = {a.id: a for a in Article.objects.filter(id__in=answer.cited_article_ids).select_related("source")}
     return [rows[i] for i in answer.cited_article_ids if i in rows]
+
+
+# --- Questions on the site. A question is public (listed, in the sitemap, in "others are asking")
+# once question_review published it; its asker sees it before that.
+
+def question_public() -> QuerySet[Question]:
+    return Question.objects.filter(status=Question.Status.PUBLISHED)
+
+
+def question_get(*, slug: str) -> Question | None:
+    return Question.objects.filter(slug=slug).first()
+
+
+def questions_recent(*, limit: int = 10) -> list[Question]:
+    return list(question_public().order_by("-created_at", "-id")[:limit])
+
+
+def questions_popular(*, limit: int = 10) -> list[Question]:
+    return list(question_public().order_by("-asked_count", "-created_at", "-id")[:limit])
+
+
+def answer_reports_open() -> QuerySet[AnswerReport]:
+    """The editors' queue of reported answers, oldest open report first."""
+    return AnswerReport.objects.filter(status=AnswerReport.Status.OPEN).select_related(
+        "answer", "answer__question").order_by("created_at", "id")
+
+
+def _vector(blob) -> np.ndarray | None:
+    if not blob:
+        return None
+    vector = np.frombuffer(bytes(blob), dtype="<f4")
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
+
+
+def _ranked_by_cosine(target, candidates, *, k: int, min_score: float) -> list[tuple[int, float]]:
+    """(id, cosine) of the `candidates` ((id, vector bytes) pairs) closest to `target`, best first."""
+    query = _vector(target)
+    if query is None:
+        return []
+    ids, rows = [], []
+    for candidate_id, blob in candidates:
+        vector = _vector(blob)
+        if vector is not None and vector.shape == query.shape:
+            ids.append(candidate_id)
+            rows.append(vector)
+    if not rows:
+        return []
+    scores = np.vstack(rows) @ query
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(ids[i], round(float(scores[i]), 6)) for i in order if scores[i] >= min_score]
+
+
+# Similarity is the cosine of stored vectors (question vectors from retrieval, article passage
+# vectors from enrichment) under the same model. Each returns ranked (id, score) pairs, so that a
+# blend with what readers ask and read together (the keyword co-occurrence work) can rerank them.
+# They read every candidate's vector: fine for the library's thousands, to move into the search
+# index's vector search when it grows.
+
+def questions_similar(*, question_id: int, k: int = 5, min_score: float = 0.5) -> list[tuple[int, float]]:
+    """Published questions most like this one (not itself), as (question id, cosine), best first."""
+    question = Question.objects.filter(id=question_id).only("vector", "vector_model").first()
+    if question is None or not question.vector:
+        return []
+    candidates = (question_public().exclude(id=question_id).filter(vector_model=question.vector_model)
+                  .exclude(vector__isnull=True).values_list("id", "vector"))
+    return _ranked_by_cosine(question.vector, candidates, k=k, min_score=min_score)
+
+
+def articles_similar(*, article_id: int, k: int = 5, min_score: float = 0.5) -> list[tuple[int, float]]:
+    """Published articles most like this one by content (not itself), as (article id, cosine), best first."""
+    article = Article.objects.filter(id=article_id).only("embedding", "embedding_model").first()
+    if article is None or not article.embedding:
+        return []
+    candidates = (article_published().exclude(id=article_id).filter(embedding_model=article.embedding_model)
+                  .exclude(embedding__isnull=True).values_list("id", "embedding"))
+    return _ranked_by_cosine(article.embedding, candidates, k=k, min_score=min_score)
+
+
+def in_order(model_queryset: QuerySet, ranked: list[tuple[int, float]]) -> list:
+    """The rows of `ranked` ((id, score) pairs) from `model_queryset`, in rank order (missing ones left out)."""
+    rows = model_queryset.in_bulk([i for i, _ in ranked])
+    return [rows[i] for i, _ in ranked if i in rows]
 
 
 # --- What a reader may see of an article: the premium wall. Every surface that shows article text

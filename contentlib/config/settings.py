@@ -217,6 +217,9 @@ else:
                           "KEY_PREFIX": "contentlib"}}
 # Searches a client may run per minute (each runs an embedding); 0 turns the limit off.
 SEARCH_RATE_LIMIT_PER_MINUTE = env_int("SEARCH_RATE_LIMIT_PER_MINUTE", 30, minimum=0)
+# Questions a client may ask per minute (each may cost an answer on a worker), and, counted apart,
+# wrong-answer reports it may send; 0 turns the limits off.
+ASK_RATE_LIMIT_PER_MINUTE = env_int("ASK_RATE_LIMIT_PER_MINUTE", 5, minimum=0)
 
 # --- Celery: eager (tasks run inline) when CELERY_BROKER_URL is unset, Redis when it is set.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss"))

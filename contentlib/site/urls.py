@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from contentlib.site import accounts, views
+from contentlib.site import accounts, questions, views
 
 app_name = "site"
 urlpatterns = [
@@ -22,5 +22,10 @@ urlpatterns = [
         template_name="site/password_reset_complete.html"), name="password_reset_complete"),
     path("articles/<int:article_id>/", views.article_detail, name="article_detail"),
     path("search/", views.search, name="search"),
+    path("q/<str:slug>", questions.question_detail, name="question_detail"),
+    path("q/<str:slug>/report", questions.answer_report, name="answer_report"),
+    path("ask/", questions.ask, name="ask"),
+    path("ask/<str:slug>/wait", questions.ask_wait, name="ask_wait"),
+    path("ask/<str:slug>/status", questions.ask_status, name="ask_status"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -75,6 +76,45 @@ def answer_question(*, question_text: str, provider=None, on_delta=None) -> Answ
     if cached is not None:
         return cached
     return answer_generate(question=question, provider=provider, on_delta=on_delta)
+
+
+# A reader waiting for an answer reads the text written so far from the cache (Redis in production,
+# shared by the worker and the web processes) while a streaming provider delivers it.
+PARTIAL_TTL_SECONDS = 600
+
+
+def _partial_key(question_id: int) -> str:
+    return f"answer-partial:{question_id}"
+
+
+def answer_partial(*, question_id: int) -> str:
+    """The text of the answer being written to the question so far ("" when none is being written)."""
+    return cache.get(_partial_key(question_id), "")
+
+
+def answer_for_reader(*, question_id: int, provider=None) -> Answer | None:
+    """Answers a reader's question (already stored and counted by the site) from the cache or now,
+    keeping the partial text where the waiting page reads it, then decides whether the question is a
+    public page (`question_review`). None when the question was deleted meanwhile."""
+    question = Question.objects.filter(id=question_id).first()
+    if question is None:
+        return None
+    provider = provider or provider_get()
+    answer = library.answer_current(question_id=question.id, provider=provider.name,
+                                    no_answer_ttl=timedelta(hours=settings.ANSWER_NO_ANSWER_TTL_HOURS))
+    if answer is None:
+        key, written = _partial_key(question_id), []
+
+        def on_delta(text: str) -> None:
+            written.append(text)
+            cache.set(key, "".join(written), timeout=PARTIAL_TTL_SECONDS)
+
+        try:
+            answer = answer_generate(question=question, provider=provider, on_delta=on_delta)
+        finally:
+            cache.delete(key)
+    library_services.question_review(question_id=question.id)
+    return answer
 
 
 def answer_generate(*, question: Question, provider, on_delta=None) -> Answer:

@@ -337,10 +337,19 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "kind", "trusted", "active", "crawl_interval_minutes", "last_crawled_at")
-    list_filter = ("kind", "trusted", "active")
+    list_display = ("name", "slug", "kind", "trusted", "full_text_allowed", "active", "crawl_interval_minutes",
+                    "last_crawled_at")
+    list_filter = ("kind", "trusted", "full_text_allowed", "active")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        allowed = obj.full_text_allowed
+        if change and "full_text_allowed" in form.changed_data:
+            obj.full_text_allowed = not allowed  # the service changes it, and makes its answers stale
+        super().save_model(request, obj, form, change)
+        if change and "full_text_allowed" in form.changed_data:
+            services.source_set_full_text(source_id=obj.id, allowed=allowed)
 
 
 @admin.register(Category)

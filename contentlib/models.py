@@ -47,6 +47,11 @@ class Source(models.Model):
         _("trusted"), default=False,
         help_text=_("Articles from a trusted source are approved without an editor."),
     )
+    full_text_allowed = models.BooleanField(
+        _("full text allowed"), default=False,
+        help_text=_("The source lets the library show its articles in full. Off: readers see the summary, the "
+                    "opening paragraph and a link to the original, and answers quote only that."),
+    )
     active = models.BooleanField(_("active"), default=True)
     last_crawled_at = models.DateTimeField(_("last crawled at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -219,8 +219,10 @@ class VisibleText:
     title: str
     summary: str
     paragraphs: list[str]
-    full: bool  # False: the wall stands after `paragraphs`
+    full: bool  # False: `paragraphs` are not the whole text (the source's rule, the premium wall, or both)
     premium: bool
+    walled: bool = False  # the premium wall stands after `paragraphs`: this reader is no member
+    excerpt: bool = False  # the source allows only an excerpt: link to the original for the rest
 
     @property
     def text(self) -> str:
@@ -242,23 +244,53 @@ def premium_preview_paragraphs(count: int) -> int:
     return min(settings.PREMIUM_PREVIEW_PARAGRAPHS, count // 3)
 
 
+SOURCE_EXCERPT_PARAGRAPHS = 1  # what a source without full_text_allowed lets readers see: the opening paragraph
+
+
+def article_full_text_allowed(article: Article) -> bool:
+    """Whether the library may show the article's whole text to anyone: an enterprise's own article
+    (owned or submitted) and the library's own (AI-generated, or added with no source) are full; a
+    crawled or imported one only when its source has full_text_allowed (off by default)."""
+    if article.owner_id is not None or article.origin in (Article.Origin.SUBMITTED, Article.Origin.GENERATED):
+        return True
+    return article.source_id is None or article.source.full_text_allowed
+
+
 def article_visible_text(article: Article, *, user=None, may_read_premium: bool | None = None) -> VisibleText:
-    """The part of `article` that `user` may read: all of it, unless the article is premium and the
-    reader is not a member; then its title, summary and first paragraphs.
+    """The part of `article` that `user` may read (None: an anonymous reader), by two rules at once:
+    the source's (no full_text_allowed: the summary and the opening paragraph) and the premium wall
+    (no membership: the title, the summary less what it quotes from the hidden part, and the first
+    paragraphs). Answers, snippets, cards and the API quote what it returns for user=None.
 
     `may_read_premium` lets a list page ask reader_may_read_premium once for all its articles.
     """
     paragraphs = article_paragraphs(article.text)
-    if not article.premium:
-        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=False)
-    if may_read_premium is None:
-        may_read_premium = reader_may_read_premium(user=user)
-    if may_read_premium:
-        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=True)
-    count = premium_preview_paragraphs(len(paragraphs))
+    count = len(paragraphs)
+    walled = False
+    if article.premium:
+        if may_read_premium is None:
+            may_read_premium = reader_may_read_premium(user=user)
+        walled = not may_read_premium
+        if walled:
+            count = premium_preview_paragraphs(len(paragraphs))
+    excerpt = not article_full_text_allowed(article)
+    if excerpt:
+        count = min(count, SOURCE_EXCERPT_PARAGRAPHS)
     shown, hidden = paragraphs[:count], "\n".join(paragraphs[count:])
-    return VisibleText(article.title, summary_without_hidden(article.summary, hidden), shown, full=False,
-                       premium=True)
+    # A source's excerpt keeps the summary (it says what the article is about); the wall hides what
+    # the summary quotes of the paid part.
+    summary = summary_without_hidden(article.summary, hidden) if walled else article.summary
+    return VisibleText(article.title, summary, shown, full=count >= len(paragraphs), premium=article.premium,
+                       walled=walled, excerpt=excerpt and count < len(paragraphs))
+
+
+def article_quotable_text(article: Article) -> str:
+    """What an answer or an analysis may quote of the article: what an anonymous reader sees of it
+    (the paragraphs shown, and the summary when the text is cut), the same for every reader."""
+    visible = article_visible_text(article, user=None)
+    if visible.full:
+        return visible.text
+    return "\n".join([visible.text, visible.summary]).strip()
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from contentlib import dedup
 from contentlib.errors import ApplicationError
 from contentlib.models import (Answer, AnswerReference, AnswerReport, Article, ArticleRevision, Category,
-                               ModerationEvent, Question)
+                               ModerationEvent, Question, Source)
 from contentlib.sensitive import sensitive_hits
 
 from contentlib.models import Article, ArticleRevision, Category, Membership, MembershipGrant, ModerationEvent
@@ -791,6 +791,19 @@ def answer_hide(*, answer_id: int) -> Answer:
     """Takes the answer off the site; it is not regenerated until an editor asks for it."""
     Answer.objects.filter(id=answer_id).update(status=Answer.Status.HIDDEN)
     return Answer.objects.get(id=answer_id)
+
+def source_set_full_text(*, source_id: int, allowed: bool) -> Source:
+    """Lets the source's articles be shown in full, or only as an excerpt (an editor's decision after
+    checking the source's terms). Answers citing its articles are made stale either way: they were
+    written from what readers could see before, and the next ask writes them again."""
+    with transaction.atomic():
+        source = Source.objects.select_for_update().get(id=source_id)
+        if source.full_text_allowed != allowed:
+            source.full_text_allowed = allowed
+            source.save(update_fields=["full_text_allowed", "updated_at"])
+            answers_mark_stale(article_ids=list(Article.objects.filter(source_id=source_id).values_list("id", flat=True)))
+    return source
+
 
 def article_set_premium(*, article_id: int, premium: bool, actor) -> Article:
     """Puts the article behind the VIP wall, or takes it out; an editor's decision."""

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",  # runserver leaves static files to WhiteNoise, as production does
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",  # sitemap.xml of published questions and articles (contentlib/site/sitemaps.py)
     "csp",
     "axes",
     "contentlib",
@@ -139,7 +140,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "contentlib.readers.client_ip"  # the one reader of client addresses
 AXES_LOCKOUT_CALLABLE = "contentlib.site.views.login_locked_out"  # the site's page, in the reader's language
 LOGIN_URL = "site:login"
-LOGIN_REDIRECT_URL = "site:article_list"
+LOGIN_REDIRECT_URL = "site:home"
 AXES_VERBOSE = False  # one warning line per lockout (our logging), not axes' several
 
 ROOT_URLCONF = "contentlib.config.urls"

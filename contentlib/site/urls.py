@@ -1,14 +1,17 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path, reverse_lazy
 
 from contentlib.site import accounts, questions, views
+from contentlib.site.sitemaps import SITEMAPS
 
 app_name = "site"
 urlpatterns = [
-    path("", views.article_list, name="article_list"),
+    path("", views.home, name="home"),
+    path("articles/", views.article_list, name="article_list"),
     # Readers' (and later enterprises') sign-in; throttled by django-axes like the admin's.
     path("login/", accounts.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(next_page="site:article_list"), name="logout"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="site:home"), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/confirm/<str:token>/", accounts.signup_confirm, name="signup_confirm"),
     path("accounts/", accounts.account, name="account"),
@@ -27,5 +30,7 @@ urlpatterns = [
     path("ask/", questions.ask, name="ask"),
     path("ask/<str:slug>/wait", questions.ask_wait, name="ask_wait"),
     path("ask/<str:slug>/status", questions.ask_status, name="ask_status"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
     path("healthz", views.healthz, name="healthz"),
 ]

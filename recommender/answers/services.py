@@ -48,13 +48,15 @@ def references_from(result: RetrievalResult) -> list[Reference]:
     """The retrieved articles an answer may cite, in rank order, at most MAX_REFERENCES: published,
     organic (no advertiser owns them), never an AI-generated analysis (checked on the rows)."""
     scores = {h.id: h.score for h in result.hits}
-    rows = {a.id: a for a in library.article_references().filter(id__in=list(scores)).only(
-        "id", "title", "text", "language", "embedding", "url")}
+    rows = {a.id: a for a in library.article_references().filter(id__in=list(scores)).select_related("source")}
     out = []
     for hit in result.hits:
         article = rows.get(hit.id)
         if article is not None:
-            out.append(Reference(id=article.id, title=article.title, text=article.text, language=article.language,
+            # The provider sees only what an anonymous reader may (the source's rule and the wall), so
+            # an answer quotes nothing a reader could not read, and one cached answer fits every reader.
+            out.append(Reference(id=article.id, title=article.title, text=library.article_quotable_text(article),
+                                 language=article.language,
                                  score=hit.score, vector=from_bytes(article.embedding), url=article.url))
         if len(out) >= MAX_REFERENCES:
             break
@@ -158,14 +160,15 @@ def analysis_draft(*, category_slug: str, provider=None, sources: int = ANALYSIS
     if category is None:
         known = ", ".join(Category.objects.order_by("slug").values_list("slug", flat=True)) or "none yet"
         raise ApplicationError(f"No category has the slug {category_slug!r}. Known categories: {known}.")
-    articles = list(library.article_references().filter(category=category)
+    articles = list(library.article_references().filter(category=category).select_related("source")
                     .order_by("-published_at", "-created_at", "-id")[:sources])
     if not articles:
         raise ApplicationError(
             f"The category {category.name!r} has no published article to draw an analysis from. Approve some first.")
     languages = [a.language for a in articles]
     language = max(set(languages), key=languages.count) if languages else "zh"
-    references = [Reference(id=a.id, title=a.title, text=a.text, language=a.language, url=a.url) for a in articles]
+    references = [Reference(id=a.id, title=a.title, text=library.article_quotable_text(a), language=a.language,
+                            url=a.url) for a in articles]
     draft = provider.analyse(category.name, references, language=language)
     lang = "zh-hans" if language == "zh" else "en"
     with translation.override(lang):

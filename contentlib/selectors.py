@@ -175,9 +175,17 @@ def questions_similar(*, question_id: int, k: int = 5, min_score: float = 0.5) -
     question = Question.objects.filter(id=question_id).only("vector", "vector_model").first()
     if question is None or not question.vector:
         return []
-    candidates = (question_public().exclude(id=question_id).filter(vector_model=question.vector_model)
-                  .exclude(vector__isnull=True).values_list("id", "vector"))
-    return _ranked_by_cosine(question.vector, candidates, k=k, min_score=min_score)
+    return questions_near(vector=question.vector, vector_model=question.vector_model, k=k, min_score=min_score,
+                          exclude_id=question_id)
+
+
+def questions_near(*, vector: bytes, vector_model: str, k: int = 5, min_score: float = 0.5,
+                   exclude_id: int | None = None) -> list[tuple[int, float]]:
+    """Published questions closest to a vector (a question's, or a host site's question's), best first."""
+    candidates = question_public().filter(vector_model=vector_model).exclude(vector__isnull=True)
+    if exclude_id is not None:
+        candidates = candidates.exclude(id=exclude_id)
+    return _ranked_by_cosine(vector, candidates.values_list("id", "vector"), k=k, min_score=min_score)
 
 
 def articles_similar(*, article_id: int, k: int = 5, min_score: float = 0.5) -> list[tuple[int, float]]:

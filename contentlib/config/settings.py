@@ -221,6 +221,8 @@ SEARCH_RATE_LIMIT_PER_MINUTE = env_int("SEARCH_RATE_LIMIT_PER_MINUTE", 30, minim
 # Questions a client may ask per minute (each may cost an answer on a worker), and, counted apart,
 # wrong-answer reports it may send; 0 turns the limits off.
 ASK_RATE_LIMIT_PER_MINUTE = env_int("ASK_RATE_LIMIT_PER_MINUTE", 5, minimum=0)
+# Requests to /api/v1/recommendations a client may send per minute (each may embed the host's answer).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 60, minimum=0)
 
 # --- Celery: eager (tasks run inline) when CELERY_BROKER_URL is unset, Redis when it is set.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss"))

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path, reverse_lazy
 
-from contentlib.site import accounts, questions, views
+from contentlib.site import accounts, api, questions, views
 from contentlib.site.sitemaps import SITEMAPS
 
 app_name = "site"
@@ -30,6 +30,8 @@ urlpatterns = [
     path("ask/", questions.ask, name="ask"),
     path("ask/<str:slug>/wait", questions.ask_wait, name="ask_wait"),
     path("ask/<str:slug>/status", questions.ask_status, name="ask_status"),
+    path("api/v1/recommendations", api.recommendations, name="api_recommendations"),
+    path("api/v1/openapi.yaml", api.openapi_description, name="api_openapi"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("healthz", views.healthz, name="healthz"),

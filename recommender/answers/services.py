@@ -143,7 +143,9 @@ def answer_regenerate(*, question_id: int, provider_name: str | None = None) -> 
     question = Question.objects.filter(id=question_id).first()
     if question is None:
         raise ApplicationError(f"Question #{question_id} does not exist; it may have been deleted.")
-    return answer_generate(question=question, provider=provider_get(provider_name))
+    answer = answer_generate(question=question, provider=provider_get(provider_name))
+    library_services.question_review(question_id=question.id)  # a "no answer" now takes the page down
+    return answer
 
 
 # --- AI-written industry analysis --------------------------------------------------------------

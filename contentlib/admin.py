@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 from contentlib import selectors, services
 from contentlib.errors import ApplicationError
 from contentlib.models import (
-    Answer, Article, ArticleKeyword, ArticleRevision, Category, Keyword, ModerationEvent, Question, Source,
+    Answer, AnswerReport, Article, ArticleKeyword, ArticleRevision, Category, Keyword, ModerationEvent, Question,
+    Source,
 )
 from contentlib.tasks_queue import REGENERATE_ANSWER, queue_on_commit
 
@@ -336,10 +337,19 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "kind", "trusted", "active", "crawl_interval_minutes", "last_crawled_at")
-    list_filter = ("kind", "trusted", "active")
+    list_display = ("name", "slug", "kind", "trusted", "full_text_allowed", "active", "crawl_interval_minutes",
+                    "last_crawled_at")
+    list_filter = ("kind", "trusted", "full_text_allowed", "active")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        allowed = obj.full_text_allowed
+        if change and "full_text_allowed" in form.changed_data:
+            obj.full_text_allowed = not allowed  # the service changes it, and makes its answers stale
+        super().save_model(request, obj, form, change)
+        if change and "full_text_allowed" in form.changed_data:
+            services.source_set_full_text(source_id=obj.id, allowed=allowed)
 
 
 @admin.register(Category)
@@ -407,11 +417,13 @@ class AnswerInline(admin.TabularInline):
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
-    list_display = ("text", "language", "status", "asked_count", "created_at")
+    list_display = ("text", "language", "status", "asked_count", "sensitive_word_list", "created_at")
     list_filter = ("status", "language")
     search_fields = ("text", "normalized_text")
-    fields = ("text", "normalized_text", "slug", "language", "status", "asked_count", "vector_model", "created_at")
-    readonly_fields = ("text", "normalized_text", "slug", "language", "asked_count", "vector_model", "created_at")
+    fields = ("text", "normalized_text", "slug", "language", "status", "sensitive_word_list", "asked_count",
+              "vector_model", "created_at")
+    readonly_fields = ("text", "normalized_text", "slug", "language", "sensitive_word_list", "asked_count",
+                       "vector_model", "created_at")
     actions = ("publish_selected", "hide_selected", "regenerate_selected")
     inlines = (AnswerInline,)
 
@@ -421,15 +433,27 @@ class QuestionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # hide instead: the auction's logs will point at questions
 
+    @admin.display(description=gettext_lazy("sensitive words"))
+    def sensitive_word_list(self, obj):
+        return "、".join(obj.sensitive_words) or "—"
+
     def save_model(self, request, obj, form, change):
         if "status" in form.changed_data:
-            services.question_set_status(question_id=obj.id, status=form.cleaned_data["status"])
+            try:
+                services.question_set_status(question_id=obj.id, status=form.cleaned_data["status"])
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
 
     @admin.action(description=gettext_lazy("Publish selected questions"), permissions=["change"])
     def publish_selected(self, request, queryset):
+        published = 0
         for question_id in queryset.values_list("id", flat=True):
-            services.question_set_status(question_id=question_id, status=Question.Status.PUBLISHED)
-        self.message_user(request, _("Published %(count)d question(s).") % {"count": queryset.count()})
+            try:
+                services.question_set_status(question_id=question_id, status=Question.Status.PUBLISHED)
+                published += 1
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+        self.message_user(request, _("Published %(count)d question(s).") % {"count": published})
 
     @admin.action(description=gettext_lazy("Hide selected questions"), permissions=["change"])
     def hide_selected(self, request, queryset):
@@ -501,3 +525,47 @@ class AnswerAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Write a new answer"), permissions=["change"])
     def regenerate_selected(self, request, queryset):
         _regenerate(self, request, sorted(set(queryset.values_list("question_id", flat=True))))
+
+
+@admin.register(AnswerReport)
+class AnswerReportAdmin(admin.ModelAdmin):
+    """Readers' reports of wrong answers: the editors' queue, open reports first. An editor opens the
+    answer (to correct, hide or regenerate it), then marks the report resolved."""
+
+    list_display = ("created_at", "question_text", "answer_link", "note_short", "status")
+    list_filter = ("status",)
+    search_fields = ("note", "answer__question__text", "answer__text")
+    list_select_related = ("answer", "answer__question")
+    fields = ("answer_link", "question_text", "answer_text", "note", "status", "created_at", "resolved_at",
+              "resolved_by")
+    readonly_fields = fields
+    actions = ("resolve_selected",)
+
+    def has_add_permission(self, request):
+        return False  # reports come from readers
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("question"))
+    def question_text(self, obj):
+        return obj.answer.question.text
+
+    @admin.display(description=gettext_lazy("answer"))
+    def answer_link(self, obj):
+        return format_html('<a href="{}">#{}</a>', reverse("admin:contentlib_answer_change", args=[obj.answer_id]),
+                           obj.answer_id)
+
+    @admin.display(description=gettext_lazy("answer text"))
+    def answer_text(self, obj):
+        return obj.answer.text
+
+    @admin.display(description=gettext_lazy("reader's note"))
+    def note_short(self, obj):
+        return Truncator(obj.note).chars(80)
+
+    @admin.action(description=gettext_lazy("Mark selected reports resolved"), permissions=["change"])
+    def resolve_selected(self, request, queryset):
+        count = services.answer_reports_resolve(report_ids=list(queryset.values_list("id", flat=True)),
+                                                actor=request.user)
+        self.message_user(request, _("Resolved %(count)d report(s).") % {"count": count})

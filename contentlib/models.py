@@ -47,6 +47,11 @@ class Source(models.Model):
         _("trusted"), default=False,
         help_text=_("Articles from a trusted source are approved without an editor."),
     )
+    full_text_allowed = models.BooleanField(
+        _("full text allowed"), default=False,
+        help_text=_("The source lets the library show its articles in full. Off: readers see the summary, the "
+                    "opening paragraph and a link to the original, and answers quote only that."),
+    )
     active = models.BooleanField(_("active"), default=True)
     last_crawled_at = models.DateTimeField(_("last crawled at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -394,6 +399,11 @@ class Question(models.Model):
     asked_count = models.PositiveIntegerField(_("asked count"), default=0)
     vector = models.BinaryField(_("vector"), null=True, blank=True, help_text=_("float32 vector, little-endian."))
     vector_model = models.CharField(_("vector model"), max_length=200, blank=True)
+    sensitive_words = models.JSONField(
+        _("sensitive words"), default=list, blank=True,
+        help_text=_("Words of the sensitive-word list (contentlib/sensitive_words.txt) the question contains: "
+                    "a question with any is never published."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -475,6 +485,33 @@ class AnswerReference(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.position}] #{self.article_id}"
+
+class AnswerReport(models.Model):
+    """A reader's report that an answer is wrong, with their note: the editors' queue in admin."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    answer = models.ForeignKey(Answer, verbose_name=_("answer"), on_delete=models.CASCADE, related_name="reports")
+    note = models.TextField(_("reader's note"), max_length=1000)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    reader_key = models.CharField(_("reader key"), max_length=32, blank=True,
+                                  help_text=_("The reporting reader's key for that day (contentlib/readers.py)."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("resolved by"), null=True, blank=True, on_delete=models.SET_NULL,
+    )
+
+    class Meta:
+        verbose_name = _("reported answer")
+        verbose_name_plural = _("reported answers")
+        ordering = ["status", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return _("Report #%(id)s on answer #%(answer)s") % {"id": self.id, "answer": self.answer_id}
+
 
 class Membership(models.Model):
     """A reader's VIP membership: premium articles in full until `until`.

@@ -1,7 +1,7 @@
 """The staff roles: which permissions the Editors and Analysts groups hold.
 
 Migrations create the groups, each with the definition frozen as it was when it was written
-(0002, 0005, 0009); `groups_ensure` puts them back to this definition at any time (after a database
+(0002, 0005, 0009, 0011); `groups_ensure` puts them back to this definition at any time (after a database
 flush, or when a later app adds permissions). ads 0004 gave the groups the portal's permissions:
 Editors decide advertisers and review campaigns; topping up and refunding (`ads.manage_balance`)
 belongs to no group, only to superusers and whom they grant it.
@@ -18,6 +18,7 @@ GROUP_PERMISSIONS = {
             "view_keyword", "view_articlekeyword", "view_moderationevent",
             "view_articlerevision",  # decided with moderate_article
             "view_question", "change_question", "view_answer", "change_answer", "view_answerreference",
+            "view_answerreport", "change_answerreport",  # readers' reports of wrong answers (0011)
         ],
         "ads": [
             "view_advertiser", "decide_advertiser", "view_advertiseruser", "view_submission",
@@ -30,7 +31,7 @@ GROUP_PERMISSIONS = {
         "contentlib": [
             "view_article", "view_source", "view_category", "view_keyword", "view_articlekeyword",
             "view_moderationevent", "view_articlerevision",
-            "view_question", "view_answer", "view_answerreference",
+            "view_question", "view_answer", "view_answerreference", "view_answerreport",
         ],
         "ads": ["view_advertiser", "view_campaign", "view_campaignkeyword", "view_promotion", "view_campaignreview",
                 "view_campaignchange", "view_ledgerentry"],

@@ -7,7 +7,10 @@ from django.conf import settings
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from contentlib.models import Answer, Article, ArticleKeyword, ArticleRevision, Membership, ModerationEvent
+import numpy as np
+
+from contentlib.models import (Answer, AnswerReport, Article, ArticleKeyword, ArticleRevision, Membership,
+                               ModerationEvent, Question)
 
 _STATUS_ORDER = Case(
     When(status=Article.Status.PENDING, then=Value(0)),
@@ -110,6 +113,97 @@ def answer_references(*, answer: Answer) -> list[Article]:
     return [rows[i] for i in answer.cited_article_ids if i in rows]
 
 
+# --- Questions on the site. A question is public (listed, in the sitemap, in "others are asking")
+# once question_review published it; its asker sees it before that.
+
+def question_public() -> QuerySet[Question]:
+    return Question.objects.filter(status=Question.Status.PUBLISHED)
+
+
+def question_get(*, slug: str) -> Question | None:
+    return Question.objects.filter(slug=slug).first()
+
+
+def questions_recent(*, limit: int = 10) -> list[Question]:
+    return list(question_public().order_by("-created_at", "-id")[:limit])
+
+
+def questions_popular(*, limit: int = 10) -> list[Question]:
+    return list(question_public().order_by("-asked_count", "-created_at", "-id")[:limit])
+
+
+def answer_reports_open() -> QuerySet[AnswerReport]:
+    """The editors' queue of reported answers, oldest open report first."""
+    return AnswerReport.objects.filter(status=AnswerReport.Status.OPEN).select_related(
+        "answer", "answer__question").order_by("created_at", "id")
+
+
+def _vector(blob) -> np.ndarray | None:
+    if not blob:
+        return None
+    vector = np.frombuffer(bytes(blob), dtype="<f4")
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
+
+
+def _ranked_by_cosine(target, candidates, *, k: int, min_score: float) -> list[tuple[int, float]]:
+    """(id, cosine) of the `candidates` ((id, vector bytes) pairs) closest to `target`, best first."""
+    query = _vector(target)
+    if query is None:
+        return []
+    ids, rows = [], []
+    for candidate_id, blob in candidates:
+        vector = _vector(blob)
+        if vector is not None and vector.shape == query.shape:
+            ids.append(candidate_id)
+            rows.append(vector)
+    if not rows:
+        return []
+    scores = np.vstack(rows) @ query
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(ids[i], round(float(scores[i]), 6)) for i in order if scores[i] >= min_score]
+
+
+# Similarity is the cosine of stored vectors (question vectors from retrieval, article passage
+# vectors from enrichment) under the same model. Each returns ranked (id, score) pairs, so that a
+# blend with what readers ask and read together (the keyword co-occurrence work) can rerank them.
+# They read every candidate's vector: fine for the library's thousands, to move into the search
+# index's vector search when it grows.
+
+def questions_similar(*, question_id: int, k: int = 5, min_score: float = 0.5) -> list[tuple[int, float]]:
+    """Published questions most like this one (not itself), as (question id, cosine), best first."""
+    question = Question.objects.filter(id=question_id).only("vector", "vector_model").first()
+    if question is None or not question.vector:
+        return []
+    return questions_near(vector=question.vector, vector_model=question.vector_model, k=k, min_score=min_score,
+                          exclude_id=question_id)
+
+
+def questions_near(*, vector: bytes, vector_model: str, k: int = 5, min_score: float = 0.5,
+                   exclude_id: int | None = None) -> list[tuple[int, float]]:
+    """Published questions closest to a vector (a question's, or a host site's question's), best first."""
+    candidates = question_public().filter(vector_model=vector_model).exclude(vector__isnull=True)
+    if exclude_id is not None:
+        candidates = candidates.exclude(id=exclude_id)
+    return _ranked_by_cosine(vector, candidates.values_list("id", "vector"), k=k, min_score=min_score)
+
+
+def articles_similar(*, article_id: int, k: int = 5, min_score: float = 0.5) -> list[tuple[int, float]]:
+    """Published articles most like this one by content (not itself), as (article id, cosine), best first."""
+    article = Article.objects.filter(id=article_id).only("embedding", "embedding_model").first()
+    if article is None or not article.embedding:
+        return []
+    candidates = (article_published().exclude(id=article_id).filter(embedding_model=article.embedding_model)
+                  .exclude(embedding__isnull=True).values_list("id", "embedding"))
+    return _ranked_by_cosine(article.embedding, candidates, k=k, min_score=min_score)
+
+
+def in_order(model_queryset: QuerySet, ranked: list[tuple[int, float]]) -> list:
+    """The rows of `ranked` ((id, score) pairs) from `model_queryset`, in rank order (missing ones left out)."""
+    rows = model_queryset.in_bulk([i for i, _ in ranked])
+    return [rows[i] for i, _ in ranked if i in rows]
+
+
 # --- What a reader may see of an article: the premium wall. Every surface that shows article text
 # to readers (the article page, search snippets, and later the Q&A pages, answer excerpts, the widget
 # and its API, sitemaps and structured data) calls article_visible_text and shows nothing else.
@@ -133,8 +227,10 @@ class VisibleText:
     title: str
     summary: str
     paragraphs: list[str]
-    full: bool  # False: the wall stands after `paragraphs`
+    full: bool  # False: `paragraphs` are not the whole text (the source's rule, the premium wall, or both)
     premium: bool
+    walled: bool = False  # the premium wall stands after `paragraphs`: this reader is no member
+    excerpt: bool = False  # the source allows only an excerpt: link to the original for the rest
 
     @property
     def text(self) -> str:
@@ -156,23 +252,53 @@ def premium_preview_paragraphs(count: int) -> int:
     return min(settings.PREMIUM_PREVIEW_PARAGRAPHS, count // 3)
 
 
+SOURCE_EXCERPT_PARAGRAPHS = 1  # what a source without full_text_allowed lets readers see: the opening paragraph
+
+
+def article_full_text_allowed(article: Article) -> bool:
+    """Whether the library may show the article's whole text to anyone: an enterprise's own article
+    (owned or submitted) and the library's own (AI-generated, or added with no source) are full; a
+    crawled or imported one only when its source has full_text_allowed (off by default)."""
+    if article.owner_id is not None or article.origin in (Article.Origin.SUBMITTED, Article.Origin.GENERATED):
+        return True
+    return article.source_id is None or article.source.full_text_allowed
+
+
 def article_visible_text(article: Article, *, user=None, may_read_premium: bool | None = None) -> VisibleText:
-    """The part of `article` that `user` may read: all of it, unless the article is premium and the
-    reader is not a member; then its title, summary and first paragraphs.
+    """The part of `article` that `user` may read (None: an anonymous reader), by two rules at once:
+    the source's (no full_text_allowed: the summary and the opening paragraph) and the premium wall
+    (no membership: the title, the summary less what it quotes from the hidden part, and the first
+    paragraphs). Answers, snippets, cards and the API quote what it returns for user=None.
 
     `may_read_premium` lets a list page ask reader_may_read_premium once for all its articles.
     """
     paragraphs = article_paragraphs(article.text)
-    if not article.premium:
-        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=False)
-    if may_read_premium is None:
-        may_read_premium = reader_may_read_premium(user=user)
-    if may_read_premium:
-        return VisibleText(article.title, article.summary, paragraphs, full=True, premium=True)
-    count = premium_preview_paragraphs(len(paragraphs))
+    count = len(paragraphs)
+    walled = False
+    if article.premium:
+        if may_read_premium is None:
+            may_read_premium = reader_may_read_premium(user=user)
+        walled = not may_read_premium
+        if walled:
+            count = premium_preview_paragraphs(len(paragraphs))
+    excerpt = not article_full_text_allowed(article)
+    if excerpt:
+        count = min(count, SOURCE_EXCERPT_PARAGRAPHS)
     shown, hidden = paragraphs[:count], "\n".join(paragraphs[count:])
-    return VisibleText(article.title, summary_without_hidden(article.summary, hidden), shown, full=False,
-                       premium=True)
+    # A source's excerpt keeps the summary (it says what the article is about); the wall hides what
+    # the summary quotes of the paid part.
+    summary = summary_without_hidden(article.summary, hidden) if walled else article.summary
+    return VisibleText(article.title, summary, shown, full=count >= len(paragraphs), premium=article.premium,
+                       walled=walled, excerpt=excerpt and count < len(paragraphs))
+
+
+def article_quotable_text(article: Article) -> str:
+    """What an answer or an analysis may quote of the article: what an anonymous reader sees of it
+    (the paragraphs shown, and the summary when the text is cut), the same for every reader."""
+    visible = article_visible_text(article, user=None)
+    if visible.full:
+        return visible.text
+    return "\n".join([visible.text, visible.summary]).strip()
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")

@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from contentlib import dedup
 from contentlib.errors import ApplicationError
-from contentlib.models import Answer, AnswerReference, Article, ArticleRevision, Category, ModerationEvent, Question
+from contentlib.models import (Answer, AnswerReference, AnswerReport, Article, ArticleRevision, Category,
+                               ModerationEvent, Question, Source)
+from contentlib.sensitive import sensitive_hits
 
 from contentlib.models import Article, ArticleRevision, Category, Membership, MembershipGrant, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
@@ -646,10 +648,59 @@ def question_get_or_create(*, text: str, language: str = "") -> Question:
     return question
 
 
+_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|&[a-zA-Z]+;|&#\d+;")
+
+
+def question_text_check(*, text: str) -> str:
+    """The question a reader typed, spaces collapsed, if it can be asked; raises ApplicationError
+    saying what to change for an empty question, one over QUESTION_MAX_CHARS characters, or one
+    holding HTML (a tag or an entity: questions are plain words, and shown as typed)."""
+    _refuse_surrogates("question", text)
+    text = " ".join((text or "").split())
+    if not normalize_query(text):
+        raise ApplicationError(_("The question is empty. Type a question in words."), {"field": "question"})
+    if len(text) > QUESTION_MAX_CHARS:
+        raise ApplicationError(
+            _("The question is %(length)d characters long; at most %(max)d fit. Shorten it and ask again.")
+            % {"length": len(text), "max": QUESTION_MAX_CHARS}, {"field": "question"})
+    tag = _HTML_TAG.search(text)
+    if tag:
+        raise ApplicationError(
+            _("The question contains HTML (%(tag)s). Ask in plain words, without tags or entities.")
+            % {"tag": tag.group(0)[:40]}, {"field": "question"})
+    return text
+
+
+def question_review(*, question_id: int) -> Question:
+    """Decides whether the question is a public page now: published when it holds no word of the
+    sensitive-word list and its current answer cites an article (is not "no answer"), else pending.
+    A question an editor hid stays hidden. The hits are stored on the question for review."""
+    with transaction.atomic():
+        question = Question.objects.select_for_update().get(id=question_id)
+        hits = sensitive_hits(question.text)
+        answered = any(a.cited_article_ids for a in Answer.objects.filter(
+            question_id=question_id, status=Answer.Status.CURRENT).only("cited_article_ids"))
+        status = question.status
+        if status != Question.Status.HIDDEN:
+            status = Question.Status.PUBLISHED if answered and not hits else Question.Status.PENDING
+        if (status, hits) != (question.status, question.sensitive_words):
+            question.status, question.sensitive_words = status, hits
+            question.save(update_fields=["status", "sensitive_words"])
+    return question
+
+
 def question_set_status(*, question_id: int, status: str) -> Question:
-    """Publishes, hides or returns the question to pending (an editor's decision)."""
+    """Publishes, hides or returns the question to pending (an editor's decision). A question with a
+    word of the sensitive-word list is never published."""
     if status not in Question.Status.values:
         raise ApplicationError(f"Unknown question status {status!r}; use one of {', '.join(Question.Status.values)}.")
+    if status == Question.Status.PUBLISHED:
+        question = Question.objects.filter(id=question_id).first()
+        hits = sensitive_hits(question.text) if question is not None else []
+        if hits:
+            raise ApplicationError(
+                _("“%(question)s” contains words of the sensitive-word list (%(words)s), so it cannot be published. "
+                  "Hide it, or leave it pending.") % {"question": question.text[:60], "words": "、".join(hits)})
     if not Question.objects.filter(id=question_id).update(status=status):
         raise ApplicationError(f"Question #{question_id} does not exist; it may have been deleted.")
     return Question.objects.get(id=question_id)
@@ -710,10 +761,49 @@ def answer_edit(*, answer_id: int, text: str, actor) -> Answer:
     return answer
 
 
+REPORT_NOTE_MAX_CHARS = 1000
+
+
+def answer_report_create(*, answer_id: int, note: str, reader_key: str = "") -> AnswerReport:
+    """Puts the answer in the editors' queue of reported answers with the reader's note; raises
+    ApplicationError for an empty or too long note, or an answer that no longer exists."""
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError(_("Say in the note what is wrong with the answer, then send the report."),
+                               {"field": "note"})
+    if len(note) > REPORT_NOTE_MAX_CHARS:
+        raise ApplicationError(
+            _("The note is %(length)d characters long; at most %(max)d fit. Shorten it and send it again.")
+            % {"length": len(note), "max": REPORT_NOTE_MAX_CHARS}, {"field": "note"})
+    _refuse_surrogates("note", note)
+    if not Answer.objects.filter(id=answer_id).exists():
+        raise ApplicationError(_("This answer no longer exists. Reload the page and report the answer it shows."))
+    return AnswerReport.objects.create(answer_id=answer_id, note=note, reader_key=reader_key[:32])
+
+
+def answer_reports_resolve(*, report_ids: list[int], actor) -> int:
+    """Marks the reports resolved by `actor` (an editor who corrected, hid or kept the answer); returns how many."""
+    return AnswerReport.objects.filter(id__in=report_ids, status=AnswerReport.Status.OPEN).update(
+        status=AnswerReport.Status.RESOLVED, resolved_at=timezone.now(), resolved_by=actor)
+
+
 def answer_hide(*, answer_id: int) -> Answer:
     """Takes the answer off the site; it is not regenerated until an editor asks for it."""
     Answer.objects.filter(id=answer_id).update(status=Answer.Status.HIDDEN)
     return Answer.objects.get(id=answer_id)
+
+def source_set_full_text(*, source_id: int, allowed: bool) -> Source:
+    """Lets the source's articles be shown in full, or only as an excerpt (an editor's decision after
+    checking the source's terms). Answers citing its articles are made stale either way: they were
+    written from what readers could see before, and the next ask writes them again."""
+    with transaction.atomic():
+        source = Source.objects.select_for_update().get(id=source_id)
+        if source.full_text_allowed != allowed:
+            source.full_text_allowed = allowed
+            source.save(update_fields=["full_text_allowed", "updated_at"])
+            answers_mark_stale(article_ids=list(Article.objects.filter(source_id=source_id).values_list("id", flat=True)))
+    return source
+
 
 def article_set_premium(*, article_id: int, premium: bool, actor) -> Article:
     """Puts the article behind the VIP wall, or takes it out; an editor's decision."""

@@ -13,6 +13,7 @@ from contentlib.config.celery import app
 ENRICH_ARTICLE = "recommender.tasks.enrich_article"
 ENRICH_BATCH = "recommender.tasks.enrich_batch"  # takes a list of article ids
 INDEX_ARTICLE = "recommender.search.tasks.index_article"
+ANSWER_QUESTION = "recommender.tasks.question_answer"  # takes a question id: a reader waits for it
 REGENERATE_ANSWER = "recommender.tasks.question_answer_regenerate"  # takes a question id
 
 

@@ -86,3 +86,15 @@ def question_answer_regenerate(question_id: int) -> int | None:
     except ApplicationError as error:
         logger.warning("question %s not regenerated: %s", question_id, error.message)
         return None
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def question_answer(question_id: int) -> int | None:
+    """Answers a reader's question (the site's Ask page waits for it) and reviews its publication;
+    returns the answer's id. Idempotent: a current answer is reused."""
+    from recommender.answers.services import answer_for_reader  # noqa: PLC0415
+
+    answer = answer_for_reader(question_id=question_id)
+    if answer is None:
+        logger.info("question %s is gone; not answered", question_id)
+    return answer.id if answer is not None else None

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",  # runserver leaves static files to WhiteNoise, as production does
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",  # sitemap.xml of published questions and articles (contentlib/site/sitemaps.py)
     "csp",
     "axes",
     "contentlib",
@@ -140,7 +141,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "contentlib.readers.client_ip"  # the one reader of client addresses
 AXES_LOCKOUT_CALLABLE = "contentlib.site.views.login_locked_out"  # the site's page, in the reader's language
 LOGIN_URL = "site:login"
-LOGIN_REDIRECT_URL = "site:article_list"
+LOGIN_REDIRECT_URL = "site:home"
 AXES_VERBOSE = False  # one warning line per lockout (our logging), not axes' several
 
 ROOT_URLCONF = "contentlib.config.urls"
@@ -218,6 +219,11 @@ else:
                           "KEY_PREFIX": "contentlib"}}
 # Searches a client may run per minute (each runs an embedding); 0 turns the limit off.
 SEARCH_RATE_LIMIT_PER_MINUTE = env_int("SEARCH_RATE_LIMIT_PER_MINUTE", 30, minimum=0)
+# Questions a client may ask per minute (each may cost an answer on a worker), and, counted apart,
+# wrong-answer reports it may send; 0 turns the limits off.
+ASK_RATE_LIMIT_PER_MINUTE = env_int("ASK_RATE_LIMIT_PER_MINUTE", 5, minimum=0)
+# Requests to /api/v1/recommendations a client may send per minute (each may embed the host's answer).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 60, minimum=0)
 
 # --- Celery: eager (tasks run inline) when CELERY_BROKER_URL is unset, Redis when it is set.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss"))

@@ -125,3 +125,45 @@ def demo_vip(*, source: Source, premium_every: int = 5) -> dict[str, int]:
             services.article_set_premium(article_id=article.id, premium=True, actor=None)
         premium += 1
     return {"plans": len(DEMO_PLANS), "premium": premium}
+
+
+# Readers' questions written from the demo corpus's articles, with how often each was asked (for
+# "popular questions"): `make demo` answers them, so a new user has questions to browse.
+DEMO_QUESTIONS = [
+    ("冷链物流为什么会断链？", 5),
+    ("生物药冷链运输怎么做温控？", 3),
+    ("跨境电商卖家怎么选海外仓还是专线？", 4),
+    ("电动重卡跑干线物流划算吗？", 2),
+    ("工业视觉质检最难的是什么？", 3),
+    ("大模型私有化部署要准备多少算力？", 4),
+    ("怎么降低AI推理成本？", 2),
+    ("第一次做特装展位要注意哪些节点？", 3),
+    ("展会收到的名片线索怎么跟进转化？", 2),
+    ("供应链金融怎么覆盖到三级供应商？", 2),
+    ("第二类医疗器械注册要多久？", 3),
+    ("注塑车间怎么节能？", 2),
+    ("数控机床智能化改造怎么算账？", 1),
+    ("How fast should trade show leads be followed up?", 2),
+    ("How do parcel lockers reduce failed deliveries?", 1),
+    ("What do MLOps teams monitor after a model goes live?", 1),
+]
+
+
+def demo_questions(*, questions=DEMO_QUESTIONS) -> dict[str, int]:
+    """Asks and answers the demo's questions as readers would (the answer written now, its question
+    then reviewed for publication); safe to run again, a repeat adds no asks."""
+    from recommender.answers.services import answer_for_reader  # noqa: PLC0415 - project level
+    from recommender.text import detect_language  # noqa: PLC0415
+
+    from contentlib.models import Question  # noqa: PLC0415
+
+    counts = {"asked": 0, "published": 0}
+    for text, asks in questions:
+        question = services.question_get_or_create(text=text, language=detect_language(text))
+        if question.asked_count < asks:
+            Question.objects.filter(id=question.id).update(asked_count=asks)
+        answer_for_reader(question_id=question.id)
+        question.refresh_from_db()
+        counts["asked"] += 1
+        counts["published"] += question.status == Question.Status.PUBLISHED
+    return counts

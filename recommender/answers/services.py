@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -47,13 +48,15 @@ def references_from(result: RetrievalResult) -> list[Reference]:
     """The retrieved articles an answer may cite, in rank order, at most MAX_REFERENCES: published,
     organic (no advertiser owns them), never an AI-generated analysis (checked on the rows)."""
     scores = {h.id: h.score for h in result.hits}
-    rows = {a.id: a for a in library.article_references().filter(id__in=list(scores)).only(
-        "id", "title", "text", "language", "embedding", "url")}
+    rows = {a.id: a for a in library.article_references().filter(id__in=list(scores)).select_related("source")}
     out = []
     for hit in result.hits:
         article = rows.get(hit.id)
         if article is not None:
-            out.append(Reference(id=article.id, title=article.title, text=article.text, language=article.language,
+            # The provider sees only what an anonymous reader may (the source's rule and the wall), so
+            # an answer quotes nothing a reader could not read, and one cached answer fits every reader.
+            out.append(Reference(id=article.id, title=article.title, text=library.article_quotable_text(article),
+                                 language=article.language,
                                  score=hit.score, vector=from_bytes(article.embedding), url=article.url))
         if len(out) >= MAX_REFERENCES:
             break
@@ -75,6 +78,45 @@ def answer_question(*, question_text: str, provider=None, on_delta=None) -> Answ
     if cached is not None:
         return cached
     return answer_generate(question=question, provider=provider, on_delta=on_delta)
+
+
+# A reader waiting for an answer reads the text written so far from the cache (Redis in production,
+# shared by the worker and the web processes) while a streaming provider delivers it.
+PARTIAL_TTL_SECONDS = 600
+
+
+def _partial_key(question_id: int) -> str:
+    return f"answer-partial:{question_id}"
+
+
+def answer_partial(*, question_id: int) -> str:
+    """The text of the answer being written to the question so far ("" when none is being written)."""
+    return cache.get(_partial_key(question_id), "")
+
+
+def answer_for_reader(*, question_id: int, provider=None) -> Answer | None:
+    """Answers a reader's question (already stored and counted by the site) from the cache or now,
+    keeping the partial text where the waiting page reads it, then decides whether the question is a
+    public page (`question_review`). None when the question was deleted meanwhile."""
+    question = Question.objects.filter(id=question_id).first()
+    if question is None:
+        return None
+    provider = provider or provider_get()
+    answer = library.answer_current(question_id=question.id, provider=provider.name,
+                                    no_answer_ttl=timedelta(hours=settings.ANSWER_NO_ANSWER_TTL_HOURS))
+    if answer is None:
+        key, written = _partial_key(question_id), []
+
+        def on_delta(text: str) -> None:
+            written.append(text)
+            cache.set(key, "".join(written), timeout=PARTIAL_TTL_SECONDS)
+
+        try:
+            answer = answer_generate(question=question, provider=provider, on_delta=on_delta)
+        finally:
+            cache.delete(key)
+    library_services.question_review(question_id=question.id)
+    return answer
 
 
 def answer_generate(*, question: Question, provider, on_delta=None) -> Answer:
@@ -101,7 +143,9 @@ def answer_regenerate(*, question_id: int, provider_name: str | None = None) -> 
     question = Question.objects.filter(id=question_id).first()
     if question is None:
         raise ApplicationError(f"Question #{question_id} does not exist; it may have been deleted.")
-    return answer_generate(question=question, provider=provider_get(provider_name))
+    answer = answer_generate(question=question, provider=provider_get(provider_name))
+    library_services.question_review(question_id=question.id)  # a "no answer" now takes the page down
+    return answer
 
 
 # --- AI-written industry analysis --------------------------------------------------------------
@@ -118,14 +162,15 @@ def analysis_draft(*, category_slug: str, provider=None, sources: int = ANALYSIS
     if category is None:
         known = ", ".join(Category.objects.order_by("slug").values_list("slug", flat=True)) or "none yet"
         raise ApplicationError(f"No category has the slug {category_slug!r}. Known categories: {known}.")
-    articles = list(library.article_references().filter(category=category)
+    articles = list(library.article_references().filter(category=category).select_related("source")
                     .order_by("-published_at", "-created_at", "-id")[:sources])
     if not articles:
         raise ApplicationError(
             f"The category {category.name!r} has no published article to draw an analysis from. Approve some first.")
     languages = [a.language for a in articles]
     language = max(set(languages), key=languages.count) if languages else "zh"
-    references = [Reference(id=a.id, title=a.title, text=a.text, language=a.language, url=a.url) for a in articles]
+    references = [Reference(id=a.id, title=a.title, text=library.article_quotable_text(a), language=a.language,
+                            url=a.url) for a in articles]
     draft = provider.analyse(category.name, references, language=language)
     lang = "zh-hans" if language == "zh" else "en"
     with translation.override(lang):

@@ -60,6 +60,15 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     assert authenticate(RequestFactory().post("/portal/login/"), username="demo-ruibi", password=password) is not None
     assert Campaign.objects.filter(status="active").count() == 2
     assert (tmp_path / "static" / "staticfiles.json").exists()  # collected, for WhiteNoise to serve
+    # Readers' questions from the corpus, answered with references; most are public pages.
+    from contentlib.models import Question  # noqa: PLC0415
+    from contentlib.site.demo import DEMO_QUESTIONS  # noqa: PLC0415
+
+    questions = Question.objects.filter(status="published")
+    assert Question.objects.count() == len(DEMO_QUESTIONS) and questions.count() >= len(DEMO_QUESTIONS) * 2 // 3
+    assert all(q.answers.get(status="current").cited_article_ids for q in questions)
+    assert f"readers' questions answered: {len(DEMO_QUESTIONS)}" in out
+    published_count = questions.count()
     sponsored_cards_and_a_charged_click(out)
 
     call_command("demo")
@@ -68,6 +77,7 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     assert Article.objects.filter(status="pending").count() == pending
     assert Plan.objects.count() == 2 and Article.objects.filter(premium=True).count() == premium.count()
     assert CrawlRun.objects.order_by("-id").first().counts[CrawlPage.Outcome.UNCHANGED] == article_pages
+    assert Question.objects.count() == len(DEMO_QUESTIONS) and questions.count() == published_count
     assert "'saved'" not in out.split("This run:")[1].splitlines()[0]
 
 

@@ -19,6 +19,7 @@ class Reply:
     delay: float = 0.0  # seconds before the status line
     stall_after: int | None = None  # stop sending (but keep the connection) after this many pieces
     raw_event: str | None = None  # sent as one event's data instead of valid JSON
+    piece_delay: float = 0.0  # seconds between pieces, as a model that writes slowly
 
 
 class ChatServer:
@@ -60,6 +61,8 @@ class ChatServer:
                     if reply.stall_after is not None and n >= reply.stall_after:
                         time.sleep(5)
                         return
+                    if n and reply.piece_delay:
+                        time.sleep(reply.piece_delay)
                     chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
                              "model": body.get("model", ""),
                              "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}

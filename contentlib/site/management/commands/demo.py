@@ -71,6 +71,9 @@ class Command(BaseCommand):
         console.print("4/5 Enrichment with the library's own statistics, then the search index")
         call_command("enrich", "--all", "--refit", stdout=self.stdout)
         call_command("reindex", stdout=self.stdout)
+        asked = site_demo.demo_questions()
+        console.print(f"  readers' questions answered: {asked['asked']}, published {asked['published']} "
+                      f"(the rest have no answer in the library, and stay off the site)")
 
         console.print("5/5 Demo accounts")
         password, usernames = demo.demo_users_ensure()
@@ -89,7 +92,8 @@ class Command(BaseCommand):
         if not serve:
             console.print("DEMO_SERVE=0: not starting the server.")
             return
-        console.print(f"Serving http://{addr}/ (articles), http://{addr}/admin/ (editors and crawl runs) and "
+        console.print(f"Serving http://{addr}/ (questions and articles; ask at /ask/), http://{addr}/admin/ "
+                      f"(editors and crawl runs) and "
                       f"http://{addr}/portal/ (enterprises). Ctrl+C stops.")
         # Django's development server, static files through WhiteNoise (production runs gunicorn: docker-compose.yml).
         call_command("runserver", addr, use_reloader=False)

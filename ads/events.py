@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ads import billing
@@ -213,13 +214,16 @@ def _served(impression: Impression) -> ServedImpression:
         impression.browser_family, impression.os_family)
 
 
-def _impression(impression_id) -> Impression | None:
+def _impression(impression_id, *, with_clicks: bool = False) -> Impression | None:
+    """The impression, with `clicked` (has it a click already?) when `with_clicks`: one query."""
     try:
         key = uuid.UUID(str(impression_id))
     except (TypeError, ValueError, AttributeError):
         return None
     found = (Impression.objects.select_related("campaign", "campaign__advertiser", "promotion", "promotion__article")
              .filter(id=key))
+    if with_clicks:
+        found = found.annotate(clicked=Exists(Click.objects.filter(impression_id=OuterRef("id"))))
     impression = found.first()
     if impression is None and buffered_count():
         impressions_flush()  # it may be waiting in the buffer (served a moment ago)
@@ -269,7 +273,7 @@ def _reason(impression: Impression | None, visitor: Visitor, token_problem: str,
         return visitor.invalid_reason
     if at < impression.served_at:
         return InvalidReason.NOT_SERVED
-    if Click.objects.filter(impression_id=impression.id).exists():
+    if impression.clicked:
         return InvalidReason.REPEAT
     return ""
 
@@ -279,7 +283,7 @@ def click_record(*, impression_id, visitor: Visitor, token_problem: str = "", at
     visitor valid, it is the impression's first click and the budgets, balance and pacing allow;
     otherwise records it unbilled with the reason. A click on a CPM impression is recorded, not charged."""
     at = at or timezone.now()
-    impression = _impression(impression_id) if impression_id else None
+    impression = _impression(impression_id, with_clicks=True) if impression_id else None
     reason = _reason(impression, visitor, token_problem, at)
     click = Click(id=uuid.uuid4(), impression=impression, at=at, ad_day=ad_day(at),
                   reader_key=visitor.reader_key[:64], ip_prefix=visitor.ip_prefix[:45],

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from ads.models import Advertiser, Campaign, CampaignChange, Click, Impression, InvalidReason, LedgerEntry
 from contentlib.errors import ApplicationError
 from contentlib.readers import ad_day
+from contentlib.tasks_queue import queue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -393,6 +394,8 @@ def event_credit(*, event: str, actor, reason: str, invalid_reason: str = "") ->
                                    {"code": "noop"})
         Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=_r(F("balance") + amount))
         note = f"{reason} [{event}]" + (f" ({invalid_reason})" if invalid_reason else "")
+        # The rollups of the event's day leave it out from now on.
+        queue_on_commit("ads.tasks.rollups_recompute", day.isoformat())
         return _ledger_write(advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CREDIT, amount=amount,
                              note=note, campaign_id=campaign.id, keyword_id=found.keyword_id,
                              placement_id=found.placement_id, day=day, units=1, event=event, reverses_id=charge_id,

@@ -272,8 +272,8 @@ def article_full_text_allowed(article: Article) -> bool:
 def article_visible_text(article: Article, *, user=None, may_read_premium: bool | None = None) -> VisibleText:
     """The part of `article` that `user` may read (None: an anonymous reader), by two rules at once:
     the source's (no full_text_allowed: the summary and the opening paragraph) and the premium wall
-    (no membership: the title, the summary less what it quotes from the hidden part, and the first
-    paragraphs). Answers, snippets, cards and the API quote what it returns for user=None.
+    (no membership: the title, the summary and the first paragraphs); either way the summary less
+    any sentence it quotes from the part not shown. Answers, snippets, cards and the API quote what it returns for user=None.
 
     `may_read_premium` lets a list page ask reader_may_read_premium once for all its articles.
     """
@@ -290,9 +290,9 @@ def article_visible_text(article: Article, *, user=None, may_read_premium: bool 
     if excerpt:
         count = min(count, SOURCE_EXCERPT_PARAGRAPHS)
     shown, hidden = paragraphs[:count], "\n".join(paragraphs[count:])
-    # A source's excerpt keeps the summary (it says what the article is about); the wall hides what
-    # the summary quotes of the paid part.
-    summary = summary_without_hidden(article.summary, hidden) if walled else article.summary
+    # An extractive summary quotes the article's own sentences: behind the wall, and in a source's
+    # excerpt (where a short article's summary would be all of it), it keeps only what is shown.
+    summary = summary_without_hidden(article.summary, hidden) if hidden else article.summary
     return VisibleText(article.title, summary, shown, full=count >= len(paragraphs), premium=article.premium,
                        walled=walled, excerpt=excerpt and count < len(paragraphs))
 

@@ -204,3 +204,16 @@ def test_answers_written_before_the_rule_are_written_again(library):
     statuses = dict(Answer.objects.values_list("id", "status"))
     assert cited.cited_article_ids and statuses[cited.id] == Answer.Status.STALE
     assert statuses[nothing.id] == Answer.Status.CURRENT and statuses[hidden.id] == Answer.Status.HIDDEN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_excerpts_summary_never_quotes_the_part_not_shown(library, client):
+    """A short article's extractive summary would be the whole text: it keeps only what is shown."""
+    Article.objects.filter(id=library["robots"].id).update(summary=P1 + P2)
+    robots = Article.objects.select_related("source").get(id=library["robots"].id)
+
+    visible = selectors.article_visible_text(robots, user=None)
+
+    assert visible.excerpt and P2 not in visible.summary and P1 in visible.summary
+    html = client.get(reverse("site:article_detail", args=[robots.id])).content.decode()
+    assert P2 not in html and P2 not in client.get(reverse("site:home")).content.decode()

@@ -95,7 +95,7 @@ def _plain(text: str) -> str:
     return _CITATION.sub("", text).strip()
 
 
-def _json_ld(request, question: Question, answer: Answer, canonical: str) -> str:
+def _json_ld(question: Question, answer: Answer, canonical: str) -> str:
     """QAPage structured data (schema.org) for a question with a real answer, safe inside <script>."""
     data = {
         "@context": "https://schema.org",
@@ -140,7 +140,7 @@ def question_detail(request, slug: str):
         "answer_html": answer_html(answer.text, len(references)) if answer is not None and not hidden else "",
         "references": references, "related": related, "canonical": canonical,
         "noindex": not real_answer or question.status != Question.Status.PUBLISHED,
-        "json_ld": _json_ld(request, question, answer, canonical) if real_answer else "",
+        "json_ld": _json_ld(question, answer, canonical) if real_answer else "",
         "report_form": ReportForm(initial={"answer": answer.id}) if real_answer else None,
         "pending": question.status == Question.Status.PENDING,
     })

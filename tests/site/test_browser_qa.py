@@ -26,6 +26,9 @@ COLD = ("生物药冷链运输需要全程温控，冷藏车的温度数据实�
         "冷链物流企业也在用保温箱和蓄冷剂降低断链风险。")
 LOCKERS = ("快递柜和驿站让末端配送的失败率明显下降，一个试点城市的二次派送减少了三分之二。\n"
            "快递员说，投递到快递柜比逐户敲门节省了大量时间。")
+EXPO = ("展会结束后的七十二小时是跟进线索的黄金时间，销售团队应当在当天整理名片。\n"
+        "第二天按意向分级发送资料，第三天安排电话回访，成交率明显高于一周后才联系的线索。\n"
+        "一家展览公司的数据显示，三天内跟进的线索成交率是一周后跟进的三倍。")
 QUESTIONS = ["仓储机器人多久能回本？", "仓储机器人的投资回本周期是多久", "生物药冷链运输的温度怎么监控？"]
 NEW_QUESTION = "冷链运输的温度超标了怎么办？"
 SERIOUS = ("critical", "serious")
@@ -63,6 +66,13 @@ def _qa_library():
                                           canonical_url=f"https://watch.example/a/{n}").article
         services.article_approve(article_id=article.id, reason="test data")
         articles[title] = article
+    # A crawled article from a source that does not allow full text: its page shows an excerpt.
+    excerpted = Source.objects.create(name="会展资讯网", slug="expo", kind=Source.Kind.SITE)
+    article = services.article_upsert(title="展会线索的七十二小时跟进法", text=EXPO, origin="crawled",
+                                      source_id=excerpted.id, url="https://expo.example/leads",
+                                      canonical_url="https://expo.example/leads").article
+    services.article_approve(article_id=article.id, reason="test data")
+    articles["展会线索的七十二小时跟进法"] = article
     questions = []
     for text in QUESTIONS:
         question = services.question_get_or_create(text=text, language="zh")
@@ -185,7 +195,8 @@ def test_at_375_pixels_nothing_overflows(qa_library, tmp_path, browser, screensh
     question = qa_library["questions"][0]
     robots = qa_library["articles"]["仓储机器人的投资回报"]
     pages = {"home": "/", "question": f"/q/{question.slug}", "ask": "/ask/", "article": f"/articles/{robots.id}/",
-             "search": "/search/?q=仓储机器人", "articles": "/articles/"}
+             "search": "/search/?q=仓储机器人", "articles": "/articles/",
+             "excerpt": f"/articles/{qa_library['articles']['展会线索的七十二小时跟进法'].id}/"}
     with site_server(tmp_path) as base:
         context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 812}, is_mobile=True,
                                       device_scale_factor=2)
@@ -194,6 +205,9 @@ def test_at_375_pixels_nothing_overflows(qa_library, tmp_path, browser, screensh
         overflowing = {}
         for n, (name, path) in enumerate(pages.items(), start=9):
             page.goto(base + path)
+            if name == "excerpt":  # the source's rule: the opening paragraph and a link to the original
+                assert "第二天按意向分级" not in page.inner_text("main")
+                assert page.is_visible("aside.excerpt-note a[href='https://expo.example/leads']")
             measured = page.evaluate(OVERFLOW_JS)
             if measured["scroll"] > measured["width"] or measured["wide"]:
                 overflowing[name] = measured

@@ -30,8 +30,9 @@ CLOSED = ["付费结论一：华东地区冷库空置率降至百分之八，租
 
 @pytest.fixture
 def vip_library(transactional_db):
+    # A source whose terms allow full text: the premium wall alone decides what readers see.
     source = Source.objects.create(name="产业研究院", slug="research", kind=Source.Kind.SITE,
-                                   start_urls=["https://r.example/"])
+                                   start_urls=["https://r.example/"], full_text_allowed=True)
     article = services.article_upsert(title="二〇二六年冷链物流市场深度报告", text="\n".join(OPEN + CLOSED),
                                       origin="crawled", source_id=source.id,
                                       canonical_url="https://r.example/report/2026").article

@@ -183,3 +183,37 @@ def test_the_sitemap_lists_published_questions_and_articles_only(library, client
     assert reverse("site:question_detail", args=[sensitive.slug]) not in xml
     assert f"/articles/{library['robots'].id}/" in xml and f"/articles/{pending_article.id}/" not in xml
     assert "Sitemap: http://testserver/sitemap.xml" in client.get("/robots.txt").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_written_before_the_rule_are_written_again(library):
+    """Migration 0012's step: every current answer that cites something is stale, so the next ask
+    writes it from what readers may see; a "no answer" and an editor's hidden answer stay."""
+    import importlib
+
+    from django.apps import apps
+
+    step = importlib.import_module("contentlib.migrations.0012_source_full_text_allowed")
+    cited = answer_for_reader(question_id=services.question_get_or_create(text="仓储机器人多久能回本？").id)
+    nothing = answer_for_reader(question_id=services.question_get_or_create(text="量子计算芯片的低温制冷机怎么选？").id)
+    hidden = answer_for_reader(question_id=services.question_get_or_create(text="生物药冷链运输怎么做温控？").id)
+    services.answer_hide(answer_id=hidden.id)
+
+    step.answers_written_before_the_rule_are_stale(apps, None)
+
+    statuses = dict(Answer.objects.values_list("id", "status"))
+    assert cited.cited_article_ids and statuses[cited.id] == Answer.Status.STALE
+    assert statuses[nothing.id] == Answer.Status.CURRENT and statuses[hidden.id] == Answer.Status.HIDDEN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_excerpts_summary_never_quotes_the_part_not_shown(library, client):
+    """A short article's extractive summary would be the whole text: it keeps only what is shown."""
+    Article.objects.filter(id=library["robots"].id).update(summary=P1 + P2)
+    robots = Article.objects.select_related("source").get(id=library["robots"].id)
+
+    visible = selectors.article_visible_text(robots, user=None)
+
+    assert visible.excerpt and P2 not in visible.summary and P1 in visible.summary
+    html = client.get(reverse("site:article_detail", args=[robots.id])).content.decode()
+    assert P2 not in html and P2 not in client.get(reverse("site:home")).content.decode()

@@ -197,6 +197,7 @@ def test_others_are_asking_lists_published_questions_only_ranked_by_similarity(l
     html = page(client, main)
     related = html.split('id="related-heading"', 1)[1]
     assert close.text in related and hidden.text not in related
+    assert far.text not in related  # on another subject: under SIMILAR_MIN_COSINE
     assert client.get(reverse("site:question_detail", args=[hidden.slug])).status_code == 404
 
 

@@ -322,6 +322,12 @@ AD_LOW_BALANCE = env_money("AD_LOW_BALANCE", "100.00")
 AD_TOPUP_MIN = env_money("AD_TOPUP_MIN", "100.00")
 AD_TOPUP_MAX = env_money("AD_TOPUP_MAX", "50000.00")
 AD_CAMPAIGN_END_NOTICE_DAYS = env_int("AD_CAMPAIGN_END_NOTICE_DAYS", 3, minimum=1)
+# Raw events (the reader activity log here; impressions and clicks once tracking exists) are kept this
+# many days, then deleted by a nightly task; what billing needs is in the ledger and the rollups.
+RAW_EVENT_RETENTION_DAYS = env_int("RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
+# The activity log is written in batches: a process holds up to this many rows, or this many seconds.
+ACTIVITY_BATCH_SIZE = env_int("ACTIVITY_BATCH_SIZE", 200, minimum=1)
+ACTIVITY_FLUSH_SECONDS = env_float("ACTIVITY_FLUSH_SECONDS", 5.0)
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an invitation link expires after this
 # Domain verification fetches the advertiser's site; addresses inside our network are refused unless this is 1
 # (the tests' local server).
@@ -387,5 +393,6 @@ CELERY_BEAT_SCHEDULE = {
     # Emails to advertisers, once per event: decisions on articles and campaigns, low balance, campaign ends.
     "advertiser-notices": {"task": "ads.tasks.notices_send", "schedule": env_int("AD_NOTICE_SECONDS", 300, minimum=10)},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
+    "reader-activity-purge": {"task": "recommender.tasks.activity_purge", "schedule": 24 * 3600.0},
     "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

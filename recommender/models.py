@@ -104,3 +104,32 @@ class ReaderActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.query or self.article_id or ''} · {self.ad_day}"
+
+
+class CooccurrenceModel(models.Model):
+    """One build of the co-occurrence models (recommender/cooccurrence.py), stored whole.
+
+    At most one is active. A rebuild writes its row and moves `active` to it in one transaction, so a
+    build that dies part-way leaves the previous model in use.
+    """
+
+    active = models.BooleanField(_("active"), default=False)
+    built_at = models.DateTimeField(_("built at"), auto_now_add=True)
+    events = models.PositiveBigIntegerField(_("events"), default=0)
+    sessions = models.PositiveBigIntegerField(_("sessions"), default=0)
+    queries = models.PositiveIntegerField(_("queries"), default=0)
+    articles = models.PositiveIntegerField(_("articles"), default=0)
+    pairs = models.JSONField(_("scored pairs"), default=dict, help_text=_("Per model: query→query, query→article, article→article."))
+    params = models.JSONField(_("parameters"), default=dict)
+    duration_seconds = models.FloatField(_("duration (s)"), default=0.0)
+    data = models.BinaryField(_("data"), help_text=_("The matrices and vocabularies (NumPy .npz)."))
+
+    class Meta:
+        verbose_name = _("co-occurrence model")
+        verbose_name_plural = _("co-occurrence models")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["active"], condition=models.Q(active=True),
+                                               name="cooccurrence_one_active")]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.built_at:%Y-%m-%d %H:%M} ({'active' if self.active else 'retired'})"

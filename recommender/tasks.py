@@ -94,3 +94,11 @@ def activity_purge() -> int:
     from recommender.activity import activity_purge as purge  # noqa: PLC0415
 
     return purge()
+
+
+@shared_task(acks_late=True)
+def cooccurrence_rebuild() -> int:
+    """Rebuilds the co-occurrence models from the activity log; returns the new model's id."""
+    from recommender.cooccurrence import model_rebuild  # noqa: PLC0415 - numpy and scipy load only here
+
+    return model_rebuild().id

@@ -41,6 +41,10 @@ MODELS = ("qq", "qa", "aa")
 @dataclass(frozen=True)
 class BuildParams:
     min_support: int = 2  # sessions a pair must share to be scored at all
+    # LLR is χ²-distributed with one degree of freedom for independent items: 10.83 is p = 0.001. Below
+    # it a pair is chance; without this cut, items shuffled across readers (the control) still leave
+    # popular items with small positive scores everywhere.
+    min_llr: float = 10.83
     top_k: int = 50  # neighbours kept per item
     window_days: int = 90  # activity read back from today
 
@@ -99,7 +103,7 @@ def _score(pairs: sparse.csr_matrix, source_counts: np.ndarray, target_counts: n
     scores = llr(k11, k12, k21, k22)
     # Only pairs seen together more often than chance: LLR is two-sided, a repulsion scores high too.
     expected = source_counts[rows] * target_counts[cols] / max(n_sessions, 1)
-    attract = k11 > expected
+    attract = (k11 > expected) & (scores >= params.min_llr)
     rows, cols, scores, k11 = rows[attract], cols[attract], scores[attract], k11[attract]
     # Top k per row: sort by row, then score descending, and keep each row's first k.
     order = np.lexsort((-scores, rows))
@@ -242,8 +246,9 @@ class Neighbour:
 class Cooccurrence:
     """A loaded model: neighbour look-ups by query text or article id."""
 
-    def __init__(self, model_id: int, blob: bytes):
+    def __init__(self, model_id: int, blob: bytes, built_at: dt.datetime | None = None):
         self.model_id = model_id
+        self.built_at = built_at
         with np.load(io.BytesIO(blob)) as data:
             arrays = {name: data[name] for name in data.files}
         text = arrays["queries"].tobytes().decode("utf-8")
@@ -294,7 +299,7 @@ def model_rebuild(*, params: BuildParams | None = None, now: dt.datetime | None 
     transaction, so a build that dies part-way leaves the previous active model as it was.
     """
     params = params or BuildParams(min_support=settings.COOCCURRENCE_MIN_SUPPORT, top_k=settings.COOCCURRENCE_TOP_K,
-                                   window_days=settings.RAW_EVENT_RETENTION_DAYS)
+                                   min_llr=settings.COOCCURRENCE_MIN_LLR, window_days=settings.RAW_EVENT_RETENTION_DAYS)
     now = now or timezone.now()
     started = time.perf_counter()
     step = progress or (lambda name: None)
@@ -309,7 +314,8 @@ def model_rebuild(*, params: BuildParams | None = None, now: dt.datetime | None 
         model = CooccurrenceModel.objects.create(
             active=True, events=len(events.session), sessions=built["sessions"], queries=len(events.queries),
             articles=len(events.articles), pairs={name: int(built[name][0].nnz) for name in MODELS},
-            params={"min_support": params.min_support, "top_k": params.top_k, "window_days": params.window_days},
+            params={"min_support": params.min_support, "min_llr": params.min_llr, "top_k": params.top_k,
+                    "window_days": params.window_days},
             data=blob, duration_seconds=time.perf_counter() - started,
         )
         # Older inactive builds are dropped; the one just retired stays as a fallback for a while.
@@ -331,11 +337,11 @@ def model_current(*, refresh: bool = False) -> Cooccurrence | None:
     if not refresh and current is not None and now - _loaded["checked"] < CHECK_SECONDS:
         return current
     with _load_lock:
-        active_id = CooccurrenceModel.objects.filter(active=True).values_list("id", flat=True).first()
+        active = CooccurrenceModel.objects.filter(active=True).values_list("id", "built_at").first()
         _loaded["checked"] = now
-        if active_id is None:
+        if active is None:
             _loaded["model"] = None
-        elif current is None or current.model_id != active_id:
-            blob = CooccurrenceModel.objects.filter(id=active_id).values_list("data", flat=True).first()
-            _loaded["model"] = Cooccurrence(active_id, bytes(blob)) if blob is not None else current
+        elif current is None or (current.model_id, current.built_at) != active:
+            blob = CooccurrenceModel.objects.filter(id=active[0]).values_list("data", flat=True).first()
+            _loaded["model"] = Cooccurrence(active[0], bytes(blob), active[1]) if blob is not None else current
         return _loaded["model"]

@@ -333,6 +333,7 @@ ACTIVITY_FLUSH_SECONDS = env_float("ACTIVITY_FLUSH_SECONDS", 5.0)
 # COOCCURRENCE_MIN_READERS is recommended by content alone.
 COOCCURRENCE_MIN_SUPPORT = env_int("COOCCURRENCE_MIN_SUPPORT", 2, minimum=1)
 COOCCURRENCE_TOP_K = env_int("COOCCURRENCE_TOP_K", 50, minimum=1)
+COOCCURRENCE_MIN_LLR = env_float("COOCCURRENCE_MIN_LLR", 10.83)  # χ²(1) at p = 0.001: weaker pairs are chance
 COOCCURRENCE_MIN_READERS = env_int("COOCCURRENCE_MIN_READERS", 5, minimum=1)
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an invitation link expires after this
 # Domain verification fetches the advertiser's site; addresses inside our network are refused unless this is 1

@@ -35,7 +35,7 @@ def _session(reader, items, *, day=T0.date()):
 
 def _model(rows, **params):
     events = events_from_rows(rows)
-    built = models_build(events, BuildParams(**{"min_support": 2, **params}))
+    built = models_build(events, BuildParams(**{"min_support": 2, "min_llr": 0.0, **params}))
     return cooccurrence.Cooccurrence(0, cooccurrence._pack(events, built))
 
 
@@ -85,6 +85,15 @@ def test_articles_read_in_the_same_session_are_neighbours():
     assert model.co_readers("aa", 5) == 1 and model.little_traffic("aa", 5)
 
 
+def test_pairs_that_chance_explains_are_not_scored():
+    """Two sessions of six sharing a pair: LLR 5.2, below the p = 0.001 cut (10.83); six of twelve: 16.6."""
+    few = _session("a", ["冷链", "温控"]) + _session("b", ["冷链", "温控"])
+    few += [row for n in range(4) for row in _session(f"x{n}", ["展会", "展台"])]
+    assert _model(few, min_llr=10.83).related_queries("冷链") == []
+    many = [row for n in range(6) for row in _session(f"a{n}", ["冷链", "温控"]) + _session(f"x{n}", ["展会", "展台"])]
+    assert [n.item for n in _model(many, min_llr=10.83).related_queries("冷链")] == ["温控"]
+
+
 def test_llr_matches_a_hand_computed_table():
     # k11=10, k12=0, k21=0, k22=10: LLR = 2 * 20 * ln 2
     assert np.isclose(cooccurrence.llr(np.array([10]), np.array([0]), np.array([0]), np.array([10]))[0],
@@ -112,7 +121,7 @@ def test_rebuild_from_the_log_folds_spacing_case_and_full_width_variants_into_on
 
 @pytest.mark.django_db
 def test_a_rebuild_replaces_the_active_model_and_is_idempotent():
-    for n in range(3):
+    for n in range(6):
         _log(f"r{n}", ["冷链", "温控"])
         _log(f"s{n}", ["展览制作", "展台设计"])
     first = cooccurrence.model_rebuild()
@@ -124,7 +133,7 @@ def test_a_rebuild_replaces_the_active_model_and_is_idempotent():
 @pytest.mark.django_db
 def test_activity_outside_the_window_is_not_read(settings):
     settings.RAW_EVENT_RETENTION_DAYS = 30
-    for n in range(3):
+    for n in range(6):
         _log(f"old{n}", ["冷链", "温控"], at=timezone.now() - dt.timedelta(days=31))
         _log(f"b{n}", ["展览制作", "展台设计"])
     cooccurrence.model_rebuild()
@@ -148,11 +157,11 @@ cooccurrence.model_rebuild()
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rebuild_killed_half_way_leaves_the_previous_model_in_use(require_postgres):
-    for n in range(3):
+    for n in range(6):
         _log(f"r{n}", ["冷链", "温控"])
         _log(f"b{n}", ["展览制作", "展台设计"])
     previous = cooccurrence.model_rebuild()
-    for n in range(3):
+    for n in range(6):
         _log(f"s{n}", ["冷链", "冷藏车"])
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"}
     process = subprocess.Popen([sys.executable, "-c", PAUSED_REBUILD], cwd=settings.BASE_DIR, env=env,
@@ -181,7 +190,7 @@ def test_the_nightly_beat_schedules_the_rebuild_task():
 def test_the_rebuild_task_runs_on_a_real_worker(celery_worker_on_redis):
     from recommender.tasks import cooccurrence_rebuild
 
-    for n in range(3):
+    for n in range(6):
         _log(f"r{n}", ["冷链", "温控"])
         _log(f"b{n}", ["展览制作", "展台设计"])
     cooccurrence_rebuild.delay()

@@ -19,6 +19,7 @@ import io
 import logging
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -185,26 +186,30 @@ def models_build(events: Events, params: BuildParams = BuildParams(),
 
 
 def events_from_rows(rows: Iterable[tuple]) -> Events:
-    """Events from (reader_key, ad_day, kind, query, article_id, at) rows, in any order."""
+    """Events from (reader_key, ad_day, kind, query, article_id, at) rows, in any order.
+
+    Rows are consumed one at a time into typed arrays (8 bytes a value, not a Python object), so a
+    streamed log of millions of rows costs its codes and vocabularies, not its rows."""
     sessions: dict[tuple, int] = {}
     queries: dict[str, int] = {}
     articles: dict[int, int] = {}
-    session, is_query, item, at = [], [], [], []
+    session, is_query, item, at = array("q"), array("b"), array("q"), array("d")
     query_kinds, article_kinds = set(QUERY_KINDS), set(ARTICLE_KINDS)
     for reader, day, kind, query, article_id, when in rows:
         if kind in query_kinds and query:
-            code, flag = queries.setdefault(query, len(queries)), True
+            code, flag = queries.setdefault(query, len(queries)), 1
         elif kind in article_kinds and article_id is not None:
-            code, flag = articles.setdefault(article_id, len(articles)), False
+            code, flag = articles.setdefault(article_id, len(articles)), 0
         else:
             continue
         session.append(sessions.setdefault((reader, day), len(sessions)))
         is_query.append(flag)
         item.append(code)
         at.append(when.timestamp() if hasattr(when, "timestamp") else float(when))
-    return Events(session=np.asarray(session, dtype=np.int64), is_query=np.asarray(is_query, dtype=bool),
-                  item=np.asarray(item, dtype=np.int64), time=np.asarray(at, dtype=np.float64),
-                  queries=list(queries), articles=np.asarray(list(articles), dtype=np.int64))
+    return Events(session=np.frombuffer(session, dtype=np.int64).copy(),
+                  is_query=np.frombuffer(is_query, dtype=np.int8).astype(bool),
+                  item=np.frombuffer(item, dtype=np.int64).copy(), time=np.frombuffer(at, dtype=np.float64).copy(),
+                  queries=list(queries), articles=np.fromiter(articles, dtype=np.int64, count=len(articles)))
 
 
 def events_from_log(*, since: dt.datetime, chunk_size: int = 20000) -> Events:

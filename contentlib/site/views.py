@@ -67,7 +67,18 @@ def search(request):
             id__in=[h.id for h in result.hits])}
         articles = [by_id[h.id] for h in result.hits if h.id in by_id]
     return render(request, "site/search.html", {"query": query, "result": result,
-                                                "items": _with_visible_text(request, articles)})
+                                                "items": _with_visible_text(request, articles),
+                                                "related_searches": _related_searches(query, result)})
+
+
+def _related_searches(query: str, result) -> list:
+    """Published questions readers who searched this also searched, or close in meaning (docs/RECOMMENDATION.md)."""
+    if not query:
+        return []
+    from recommender.embeddings import model_name  # noqa: PLC0415 - the site may import every package
+    from recommender.related import related_searches  # noqa: PLC0415
+
+    return related_searches(query=query, vector=result.query_vector if result else None, vector_model=model_name())
 
 
 def too_many_requests(request, *, retry_after: int, message: str):

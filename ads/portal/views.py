@@ -239,7 +239,7 @@ def campaign_planner(request, membership, campaign_id):
     return render(request, "portal/campaign_planner.html", _context(
         membership, campaign=campaign, form=form, suggestions=suggestions, error=error,
         match_types=CampaignKeyword.Match.choices, min_advertisers=planner.MIN_ADVERTISERS,
-        min_auctions=planner.MIN_AUCTIONS))
+        min_auctions=planner.MIN_AUCTIONS, report=request.session.pop("keyword_report", None)))
 
 
 @require_safe

@@ -1,6 +1,6 @@
 """Co-occurrence models at scale: build the three models (query→query, query→article,
 article→article) from 5,000,000 events over 100,000 distinct queries and 100,000 articles, then
-look up related searches.
+look up related searches; with --database-url, the whole nightly rebuild on PostgreSQL.
 
     .venv/bin/python bench/cooccurrence.py [--events 5000000] [--queries 100000] [--articles 100000] [--lookups 20000]
 
@@ -65,7 +65,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100_000)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=20_000)
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL to run the whole rebuild on: its activity log is REPLACED by the synthetic rows "
+                             "(COPY), then `model_rebuild` reads them back, builds and stores the model")
     args = parser.parse_args()
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contentlib.config.settings")
     os.environ.setdefault("LOCAL_SECRET_KEY", "1")
     import django
@@ -73,6 +78,9 @@ def main() -> None:
     django.setup()
     from recommender.cooccurrence import BuildParams, Cooccurrence, _pack, events_from_rows, models_build
 
+    if args.database_url:
+        database_rebuild(args)
+        return
     figures = {}
     started = time.perf_counter()
     events = events_from_rows(rows(args.events, args.queries, args.articles))
@@ -109,6 +117,42 @@ def main() -> None:
     print(f"peak memory (max RSS) {peak_mb:,.0f} MB")
     print(f"related_queries: p50 {np.percentile(timings, 50):.3f} ms  p99 {np.percentile(timings, 99):.3f} ms  "
           f"max {timings.max():.3f} ms over {len(timings):,} look-ups")
+
+
+def database_rebuild(args) -> None:
+    """The nightly task's whole path on PostgreSQL: the log read back with a server-side cursor, the
+    build, and the model row written and swapped in one transaction."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from recommender.cooccurrence import model_rebuild
+    from recommender.models import CooccurrenceModel, ReaderActivity
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("--database-url must point at PostgreSQL (the rebuild streams the log with a server-side cursor)")
+    call_command("migrate", interactive=False, verbosity=0)
+    ReaderActivity.objects.all().delete()
+    CooccurrenceModel.objects.all().delete()
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        table = ReaderActivity._meta.db_table
+        with cursor.copy(f"COPY {table} (kind, reader_key, at, ad_day, placement, query, article_id) FROM STDIN") as copy:
+            for reader, day, kind, query, article_id, at in rows(args.events, args.queries, args.articles):
+                copy.write_row((kind, reader, dt.datetime.fromtimestamp(at, dt.timezone.utc), day, "search", query,
+                                article_id))
+    loaded = time.perf_counter() - started
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    model = model_rebuild()
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"PostgreSQL: {model.events:,} events in {model.sessions:,} sessions, {model.queries:,} queries, "
+          f"{model.articles:,} articles; load average {os.getloadavg()[0]:.2f}")
+    print(f"COPY of the synthetic log (not part of a rebuild): {loaded:.1f} s")
+    print(f"model_rebuild (read the log, build, store the {len(bytes(model.data)) / 2**20:.0f} MB row): {seconds:.1f} s")
+    print(f"peak memory (max RSS) {peak_mb:,.0f} MB (before the rebuild {rss_before:,.0f} MB)")
+    ReaderActivity.objects.all().delete()
 
 
 if __name__ == "__main__":

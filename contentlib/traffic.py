@@ -113,9 +113,14 @@ def interests_draw(params: dict, rng: random.Random, articles, links) -> list[In
     return interests
 
 
+# Generated reader keys start with this (real ones are 32 hex digits), so that the command can replace
+# every generated row, whatever day or seed wrote it, and never a real reader's.
+KEY_PREFIX = "traffic-"
+
+
 def _reader_key(seed: int, reader: int, day: dt.date) -> str:
     # Like contentlib.readers.reader_key: one reader on one ad day, nothing that names them.
-    return hashlib.sha256(f"traffic:{seed}:{reader}:{day.isoformat()}".encode()).hexdigest()[:32]
+    return KEY_PREFIX + hashlib.sha256(f"traffic:{seed}:{reader}:{day.isoformat()}".encode()).hexdigest()[:24]
 
 
 def reader_sessions(params: dict, *, seed: int, until: dt.date | None = None,

@@ -99,10 +99,12 @@ def test_generate_traffic_writes_sessions_for_the_librarys_demo_articles_and_rep
     for corpus_id in ("zh-exh-01", "zh-exh-02", "zh-log-01"):
         Article.objects.create(title=corpus_id, text="x", origin="crawled", status="approved",
                                canonical_url=f"http://127.0.0.1:8001/articles/{corpus_id}.html")
+    activity.activities_write([activity.activity_row(kind="search", reader_key="a" * 32, query="真实读者")])
     call_command("generate_traffic", "--readers", "50", "--until", "2026-11-30")
     first = ReaderActivity.objects.count()
-    call_command("generate_traffic", "--readers", "50", "--until", "2026-11-30")
-    assert ReaderActivity.objects.count() == first > 0
+    call_command("generate_traffic", "--readers", "50", "--until", "2026-12-05")  # another day: other keys
+    assert ReaderActivity.objects.count() == first > 1
+    assert ReaderActivity.objects.filter(reader_key="a" * 32).exists(), "a real reader's row is never replaced"
     ids = set(Article.objects.values_list("id", flat=True))
     assert set(ReaderActivity.objects.exclude(article_id=None).values_list("article_id", flat=True)) <= ids
     assert ReaderActivity.objects.filter(kind="search").exclude(query="").exists()

@@ -71,6 +71,10 @@ class Command(BaseCommand):
         console.print("4/5 Enrichment with the library's own statistics, then the search index")
         call_command("enrich", "--all", "--refit", stdout=self.stdout)
         call_command("reindex", stdout=self.stdout)
+        # Generated reader sessions (fixtures/traffic/params.yaml) feed the related searches and the
+        # keyword planner; a second run replaces them.
+        call_command("generate_traffic", stdout=self.stdout)
+        call_command("cooccurrence_rebuild", stdout=self.stdout)
 
         console.print("5/5 Demo accounts")
         password, usernames = demo.demo_users_ensure()

@@ -1,12 +1,13 @@
 """`manage.py generate_traffic`: writes generated reader sessions (contentlib/traffic.py) into the
 reader activity log, for the demo and for measurement. Thin: the generator and the log do the work.
 
-Run again with the same parameters, it replaces what it wrote before (the same seed gives the same
-reader keys), so the demo's log never doubles.
+Run again, it replaces every row it wrote before (generated reader keys start with
+`contentlib.traffic.KEY_PREFIX`), so the demo's log never doubles and real readers' rows stay.
 """
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from tqdm import tqdm
 
 from contentlib import traffic
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if not articles:
             raise CommandError("No demo articles are in the library: run `manage.py demo` (it crawls them) first.")
         questions = dict(Question.objects.values_list("normalized_text", "id"))
-        rows, skipped, keys = [], 0, set()
+        rows, skipped, sessions = [], 0, set()
         try:
             events = traffic.generate(values, sections=sections, until=until)
             for event in tqdm(events, desc="sessions", unit=" events", file=self.stderr):
@@ -53,16 +54,14 @@ class Command(BaseCommand):
                 if event.article and article_id is None:
                     skipped += 1  # an article the demo crawl did not bring in
                     continue
-                keys.add(event.reader_key)
+                sessions.add(event.reader_key)
                 rows.append(activity_row(kind=event.kind, reader_key=event.reader_key, at=event.at,
                                          placement=event.placement, query=event.query, article_id=article_id,
                                          question_id=questions.get(event.query) if event.query else None))
         except ValueError as error:
             raise CommandError(str(error)) from None
-        replaced = 0
-        key_list = sorted(keys)
-        for start in tqdm(range(0, len(key_list), 1000), desc="replacing", unit=" batches", file=self.stderr):
-            replaced += ReaderActivity.objects.filter(reader_key__in=key_list[start:start + 1000]).delete()[0]
-        written = activities_write(rows)
-        self.stdout.write(f"Wrote {written} activity rows for {len(keys)} reader sessions "
+        with transaction.atomic():
+            replaced = ReaderActivity.objects.filter(reader_key__startswith=traffic.KEY_PREFIX).delete()[0]
+            written = activities_write(rows)
+        self.stdout.write(f"Wrote {written} activity rows for {len(sessions)} reader sessions "
                           f"(replaced {replaced} from an earlier run; {skipped} reads of articles not in the library skipped).")

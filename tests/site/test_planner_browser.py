@@ -1,7 +1,8 @@
 """The keyword planner in a real browser (Playwright driving Debian's headless Chromium) against the
 server `make demo` runs: a company's member opens the planner from the campaign page, asks for
 suggestions around a seed, adds one that readers searched beside it with exact match, and finds it
-in the campaign. No Content-Security-Policy violation on the way. Screenshots in
+in the campaign; a reader's search page on a phone offers the related search. No
+Content-Security-Policy violation on the way. Screenshots in
 var/screenshots/planner/."""
 import datetime as dt
 import shutil
@@ -39,6 +40,9 @@ def company(transactional_db):
     _searches(12, ["冷链物流", "报关"], "bg")
     _searches(6, ["展览制作报价"], "x")
     cooccurrence.model_rebuild()
+    from contentlib.models import Question  # noqa: PLC0415
+
+    Question.objects.create(text="展台设计", normalized_text="展台设计", slug="zhan-tai-she-ji", status="published")
     return made
 
 
@@ -78,6 +82,16 @@ def test_a_member_adds_a_suggested_keyword_from_the_planner(company, tmp_path, b
         assert "展台设计" in keywords and "精确" in keywords
         page.screenshot(path=SCREENSHOTS / "03-campaign-keywords.png", full_page=True)
         context.close()
+
+        # A reader's search page offers the published question readers searched beside it.
+        reader = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 800})
+        page = reader.new_page()
+        page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+        page.goto(f"{base}/search/?q=展览制作")
+        related = page.inner_text("aside.related-searches")
+        assert "相关搜索" in related and "展台设计" in related
+        page.screenshot(path=SCREENSHOTS / "04-search-related-searches-phone.png", full_page=True)
+        reader.close()
     assert refused == []
     # Playwright's event loop runs in this thread: the ORM from another one.
     def added():

@@ -326,6 +326,7 @@ def model_rebuild(*, params: BuildParams | None = None, now: dt.datetime | None 
         # Older inactive builds are dropped; the one just retired stays as a fallback for a while.
         keep = list(CooccurrenceModel.objects.order_by("-id").values_list("id", flat=True)[:2])
         CooccurrenceModel.objects.exclude(id__in=keep).delete()
+    _loaded.update(model=None, checked=0.0)  # this process serves the new model at once; others within CHECK_SECONDS
     step("saved")
     return model
 

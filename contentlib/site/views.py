@@ -78,7 +78,7 @@ def _related_searches(query: str, result) -> list:
     from recommender.embeddings import model_name  # noqa: PLC0415 - the site may import every package
     from recommender.related import related_searches  # noqa: PLC0415
 
-    return related_searches(query=query, vector=result.query_vector if result else None, vector_model=model_name())
+    return related_searches(query=query, vector=getattr(result, "query_vector", None), vector_model=model_name())
 
 
 def too_many_requests(request, *, retry_after: int, message: str):

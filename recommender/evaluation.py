@@ -83,6 +83,46 @@ def space_build(encode_queries: Callable[[list[str]], np.ndarray] | None = None,
     return space
 
 
+def sessions_from_log(*, since=None) -> list[list[traffic.TrafficEvent]]:
+    """The activity log's sessions (reader key; queries and article views), as the generator's events,
+    articles named by their library id as text."""
+    from recommender.cooccurrence import ARTICLE_KINDS, QUERY_KINDS  # noqa: PLC0415
+    from recommender.models import ReaderActivity  # noqa: PLC0415
+
+    rows = ReaderActivity.objects.filter(kind__in=[*QUERY_KINDS, *ARTICLE_KINDS])
+    if since is not None:
+        rows = rows.filter(at__gte=since)
+    events = (traffic.TrafficEvent(reader, at, kind, query=query if kind in QUERY_KINDS else "",
+                                   article=str(article_id) if kind in ARTICLE_KINDS and article_id else None)
+              for reader, at, kind, query, article_id in rows.order_by("reader_key", "at", "id")
+              .values_list("reader_key", "at", "kind", "query", "article_id").iterator(chunk_size=20000))
+    return [s for s in traffic.sessions_group(e for e in events if e.query or e.article) if s]
+
+
+def space_from_log(sessions, encode_queries: Callable[[list[str]], np.ndarray] | None = None) -> Space:
+    """The logged queries (encoded now) and articles (their stored embeddings) of these sessions;
+    articles without a stored vector of the query model's size are left out."""
+    from contentlib.models import Article  # noqa: PLC0415
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+
+    if encode_queries is None:
+        from recommender.embeddings import e5_encoder  # noqa: PLC0415
+
+        encode_queries = e5_encoder().encode_queries
+    queries = sorted({e.query for s in sessions for e in s if e.query})
+    query_vectors = np.asarray(encode_queries(queries), dtype=np.float32)
+    ids = sorted({int(e.article) for s in sessions for e in s if e.article})
+    stored = dict(Article.objects.filter(id__in=ids).exclude(embedding=None).values_list("id", "embedding"))
+    articles, vectors = [], []
+    for article_id in ids:
+        vector = from_bytes(stored.get(article_id))
+        if vector is not None and len(vector) == query_vectors.shape[1]:
+            articles.append(str(article_id))
+            vectors.append(vector)
+    return Space(queries=queries, articles=articles, query_vectors=query_vectors,
+                 article_vectors=np.asarray(vectors, dtype=np.float32).reshape(len(vectors), query_vectors.shape[1]))
+
+
 def shuffled(sessions: list[list[traffic.TrafficEvent]], seed: int) -> list[list[traffic.TrafficEvent]]:
     """The control: every query and every article moved to a random slot of its kind in any session."""
     rng = random.Random(seed)

@@ -53,3 +53,30 @@ def test_the_split_is_by_reader_key_and_shuffling_keeps_each_sessions_shape(setu
     mixed = evaluation.shuffled(sessions, seed=1)
     assert [[e.kind for e in s] for s in mixed] == [[e.kind for e in s] for s in sessions]
     assert mixed != sessions
+
+
+@pytest.mark.django_db
+def test_the_log_s_sessions_evaluate_like_generated_ones(setup):
+    """`recommend_eval --from-log`: the log's sessions with the library's stored article vectors."""
+    from contentlib.models import Article
+    from recommender import activity
+    from recommender.embeddings import to_bytes
+
+    space, sessions = setup
+    ids = {}
+    for n, corpus_id in enumerate(space.articles):
+        ids[corpus_id] = Article.objects.create(title=corpus_id, text="x", origin="crawled", status="approved",
+                                                embedding=to_bytes(space.article_vectors[n]),
+                                                canonical_url=f"https://x.example/{corpus_id}").id
+    activity.activities_write(
+        activity.activity_row(kind=e.kind, reader_key=e.reader_key, at=e.at, query=e.query,
+                              article_id=ids[e.article] if e.article else None)
+        for s in sessions for e in s)
+    logged = evaluation.sessions_from_log()
+    assert len(logged) == len(sessions)
+    by_text = dict(zip(space.queries, space.query_vectors))
+    log_space = evaluation.space_from_log(logged, lambda texts: np.asarray([by_text[t] for t in texts]))
+    assert len(log_space.articles) == len(space.articles)
+    prepared = evaluation.prepare(logged, log_space, BuildParams())
+    report = evaluation.evaluate(prepared, split="test", surface="articles", weights=BlendWeights(0.8), min_readers=5)
+    assert report["cases"] > 0 and report["blend"]["hit"] > 1.5 * report["content"]["hit"]

@@ -4,7 +4,7 @@ chooses the blend weights on the dev split (and writes recommender/blend_tuning.
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -22,8 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--params", help="Traffic parameters (default fixtures/traffic/params.yaml).")
         parser.add_argument("--readers", type=int, help="Override the number of generated readers.")
         parser.add_argument("--json", dest="json_path", help="Also write the figures to this JSON file.")
+        parser.add_argument("--from-log", action="store_true",
+                            help="Evaluate on the sessions the activity log holds (the library's stored article "
+                                 "vectors, the logged queries encoded now) instead of generated ones.")
 
-    def handle(self, *args, tune, params, readers, json_path, **options):
+    def handle(self, *args, tune, params, readers, json_path, from_log, **options):
         console = Console(file=self.stdout, width=170)
         values = traffic.params_load(params)
         if readers:
@@ -31,9 +34,18 @@ class Command(BaseCommand):
         build = BuildParams(min_support=settings.COOCCURRENCE_MIN_SUPPORT, top_k=settings.COOCCURRENCE_TOP_K,
                             min_llr=settings.COOCCURRENCE_MIN_LLR)
         min_readers = settings.COOCCURRENCE_MIN_READERS
-        console.print("Content vectors (e5) of every query and article the generator can draw…")
-        space = evaluation.space_build()
-        sessions = evaluation.sessions_generate(values)
+        if from_log:
+            if tune:
+                raise CommandError("--tune chooses weights on generated sessions only; run it without --from-log.")
+            sessions = evaluation.sessions_from_log()
+            if not sessions:
+                raise CommandError("The activity log holds no sessions: run `manage.py generate_traffic` or let readers in.")
+            console.print(f"{len(sessions)} sessions from the activity log; encoding their queries (e5)…")
+            space = evaluation.space_from_log(sessions)
+        else:
+            console.print("Content vectors (e5) of every query and article the generator can draw…")
+            space = evaluation.space_build()
+            sessions = evaluation.sessions_generate(values)
         runs = {"generated": evaluation.prepare(sessions, space, build),
                 "control (shuffled across readers)": evaluation.prepare(
                     evaluation.shuffled(sessions, seed=int(values.get("seed", 0)) + 1), space, build)}
@@ -47,7 +59,7 @@ class Command(BaseCommand):
                                                "dev_hit_at_10": {f"{t[3].cooccurrence:.1f}": round(t[0], 4) for t in tried}}
             blend.TUNING_FILE.write_text(json.dumps(tuning, indent=1) + "\n", encoding="utf-8")
             blend._tuned.cache_clear()
-        figures = {"readers": values["readers"]["count"], "weights": {s: vars(w) for s, w in weights.items()}}
+        figures = {"source": "activity log" if from_log else "generated", "readers": values["readers"]["count"], "weights": {s: vars(w) for s, w in weights.items()}}
         for run_name, prepared in runs.items():
             for surface in blend.SURFACES:
                 report = evaluation.evaluate(prepared, split="test", surface=surface, weights=weights[surface],

@@ -11,15 +11,17 @@ from django.db import transaction
 from tqdm import tqdm
 
 from contentlib import traffic
-from contentlib.models import Article, Question
+from contentlib.models import Question
+from contentlib.selectors import article_published
 from recommender.activity import activities_write, activity_row
 from recommender.models import ReaderActivity
 
 
 def _corpus_article_ids() -> dict[str, int]:
-    """Corpus article id (zh-exh-01) -> the library's article id, for the crawled demo articles."""
+    """Corpus article id (zh-exh-01) -> the library's article id, for the crawled demo articles that
+    are published (a reader cannot read the others)."""
     ids = {}
-    for article_id, url in Article.objects.exclude(canonical_url=None).values_list("id", "canonical_url"):
+    for article_id, url in article_published().exclude(canonical_url=None).values_list("id", "canonical_url"):
         ids.setdefault(url.rsplit("/", 1)[-1].removesuffix(".html"), article_id)
     return ids
 
@@ -44,7 +46,8 @@ class Command(BaseCommand):
             values["readers"]["count"] = readers
         articles = _corpus_article_ids()
         if not articles:
-            raise CommandError("No demo articles are in the library: run `manage.py demo` (it crawls them) first.")
+            raise CommandError("No published demo articles are in the library: run `manage.py demo` (it crawls and "
+                               "approves them) first.")
         questions = dict(Question.objects.values_list("normalized_text", "id"))
         rows, skipped, sessions = [], 0, set()
         try:
@@ -64,4 +67,4 @@ class Command(BaseCommand):
             replaced = ReaderActivity.objects.filter(reader_key__startswith=traffic.KEY_PREFIX).delete()[0]
             written = activities_write(rows)
         self.stdout.write(f"Wrote {written} activity rows for {len(sessions)} reader sessions "
-                          f"(replaced {replaced} from an earlier run; {skipped} reads of articles not in the library skipped).")
+                          f"(replaced {replaced} from an earlier run; {skipped} reads of articles not published here skipped).")

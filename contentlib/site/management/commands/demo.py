@@ -71,10 +71,6 @@ class Command(BaseCommand):
         console.print("4/5 Enrichment with the library's own statistics, then the search index")
         call_command("enrich", "--all", "--refit", stdout=self.stdout)
         call_command("reindex", stdout=self.stdout)
-        # Generated reader sessions (fixtures/traffic/params.yaml) feed the related searches and the
-        # keyword planner; a second run replaces them.
-        call_command("generate_traffic", stdout=self.stdout)
-        call_command("cooccurrence_rebuild", stdout=self.stdout)
 
         console.print("5/5 Demo accounts")
         password, usernames = demo.demo_users_ensure()
@@ -84,6 +80,11 @@ class Command(BaseCommand):
         for username, role, company in logins:
             console.print(f"    user {username} ({role}, {company})", soft_wrap=True)  # one line each, however narrow
         console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
+        # Generated reader sessions (fixtures/traffic/params.yaml) over the published articles (the
+        # companies' included, approved just above) feed the related searches and the keyword planner;
+        # a second run replaces them.
+        call_command("generate_traffic", stdout=self.stdout)
+        call_command("cooccurrence_rebuild", stdout=self.stdout)
 
         serve = os.environ.get("DEMO_SERVE", "1") not in ("0", "false", "no") and not no_serve
         if not serve:

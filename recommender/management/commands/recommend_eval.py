@@ -46,7 +46,7 @@ class Command(BaseCommand):
             console.print("Content vectors (e5) of every query and article the generator can draw…")
             space = evaluation.space_build()
             sessions = evaluation.sessions_generate(values)
-        runs = {"generated": evaluation.prepare(sessions, space, build),
+        runs = {"activity log" if from_log else "generated": evaluation.prepare(sessions, space, build),
                 "control (shuffled across readers)": evaluation.prepare(
                     evaluation.shuffled(sessions, seed=int(values.get("seed", 0)) + 1), space, build)}
         weights = {surface: blend.weights_for(surface) for surface in blend.SURFACES}

@@ -171,7 +171,8 @@ def keyword_plan(*, membership: AdvertiserUser, campaign: Campaign, seeds: str =
         for neighbour in (model.related_queries(seed, limit=20) if model else []):
             if neighbour.item in frequent:
                 found.setdefault(neighbour.item, "co_search")
-    for query in _close_queries(list(found), frequent):
+    given = [k for k, source in found.items() if source in ("seed", "article")]  # not the neighbours' neighbours
+    for query in _close_queries(given, frequent):
         found.setdefault(query, "close")
     chosen = list(found)[:limit]
     keywords = set(chosen)

@@ -37,6 +37,7 @@ def _traffic():
     _sessions(2, ["展览制作", "某人的私人搜索"], "p")  # two readers only: never shown to an advertiser
     _sessions(12, ["冷链物流", "报关"], "bg")
     _sessions(6, ["展览制作报价"], "x")
+    _sessions(6, ["展台设计费用"], "y")
     _sessions(3, ["展台设计"], "old", days_ago=40)  # outside the 30 days
     cooccurrence.model_rebuild()
 
@@ -60,6 +61,7 @@ def test_seeds_bring_co_searched_and_close_queries_but_never_a_rare_one(company_
     assert found["展台设计"] == "co_search"
     assert found["展览制作报价"] == "close"
     assert "某人的私人搜索" not in found and "报关" not in found
+    assert "展台设计费用" not in found, "close to a neighbour, not to a seed"
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from contentlib.errors import ApplicationError
 from recommender import lexicon
-from recommender.models import LexiconTerm
+from recommender.models import CooccurrenceModel, LexiconTerm, ReaderActivity
 
 
 @admin.register(LexiconTerm)
@@ -37,3 +37,45 @@ class LexiconTermAdmin(admin.ModelAdmin):
         for term in queryset.values_list("term", flat=True):
             lexicon.lexicon_term_deactivate(term=term)
         self.message_user(request, _("Deactivated %(count)d term(s).") % {"count": queryset.count()})
+
+
+@admin.register(CooccurrenceModel)
+class CooccurrenceModelAdmin(admin.ModelAdmin):
+    """The builds of the co-occurrence models, read-only: which one is active, how big, how long it took."""
+
+    list_display = ("id", "active", "built_at", "events", "sessions", "queries", "articles", "pairs", "duration_seconds")
+    list_filter = ("active",)
+    fields = ("active", "built_at", "events", "sessions", "queries", "articles", "pairs", "params", "duration_seconds")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")  # the matrices stay in the database
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReaderActivity)
+class ReaderActivityAdmin(admin.ModelAdmin):
+    """The reader activity log, read-only (append-only; purged by age)."""
+
+    list_display = ("at", "kind", "placement", "query", "article_id", "question_id", "ad_day")
+    list_filter = ("kind", "placement", "ad_day")
+    search_fields = ("query",)
+    date_hierarchy = "ad_day"
+    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

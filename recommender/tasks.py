@@ -98,3 +98,19 @@ def question_answer(question_id: int) -> int | None:
     if answer is None:
         logger.info("question %s is gone; not answered", question_id)
     return answer.id if answer is not None else None
+
+
+@shared_task
+def activity_purge() -> int:
+    """Deletes reader activity older than RAW_EVENT_RETENTION_DAYS (nightly)."""
+    from recommender.activity import activity_purge as purge  # noqa: PLC0415
+
+    return purge()
+
+
+@shared_task(acks_late=True)
+def cooccurrence_rebuild() -> int:
+    """Rebuilds the co-occurrence models from the activity log; returns the new model's id."""
+    from recommender.cooccurrence import model_rebuild  # noqa: PLC0415 - numpy and scipy load only here
+
+    return model_rebuild().id

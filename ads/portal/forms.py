@@ -123,3 +123,15 @@ class DomainForm(forms.Form):
 class ExplainForm(forms.Form):
     question = forms.CharField(label=_("Question"), max_length=500,
                                help_text=_("As a reader would ask it, e.g. 展台设计多少钱."))
+
+
+class PlannerForm(forms.Form):
+    seeds = forms.CharField(label=_("Seed keywords"), required=False, max_length=1000,
+                            widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text=_("One a line or separated by commas, e.g. 展览制作."))
+    article = forms.ModelChoiceField(label=_("Or one of your articles"), queryset=None, required=False,
+                                     help_text=_("Its extracted keywords are suggested, with what readers search beside them."))
+
+    def __init__(self, *args, articles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["article"].queryset = articles

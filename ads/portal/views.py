@@ -10,15 +10,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST, require_safe
 
-from ads import auction, selectors, services, sponsored
-from ads.models import Advertiser, Campaign
+from ads import auction, planner, selectors, services, sponsored
+from ads.models import Advertiser, Campaign, CampaignKeyword
 from ads.portal import forms
 from contentlib.errors import ApplicationError
 from contentlib.models import Article
@@ -212,6 +212,51 @@ def campaign_why(request, membership, campaign_id):
         membership, campaign=campaign, form=form, explanation=explanation, error=error))
 
 
+def _plan(request, membership, campaign):
+    """(form, suggestions, error) of the keyword planner for a GET request."""
+    form = forms.PlannerForm(request.GET or None, articles=selectors.article_list(membership=membership))
+    suggestions, error = [], ""
+    if form.is_bound and form.is_valid():
+        article = form.cleaned_data["article"]
+        try:
+            suggestions = planner.keyword_plan(membership=membership, campaign=campaign, seeds=form.cleaned_data["seeds"],
+                                               article_id=article.id if article else None)
+        except ApplicationError as failure:
+            if failure.extra.get("code") in ("not_found", "forbidden"):
+                raise
+            error = failure.message
+    elif form.is_bound:
+        error = _("Check the seed keywords and the article, then ask again.")
+    return form, suggestions, error
+
+
+@require_safe
+@portal_view
+def campaign_planner(request, membership, campaign_id):
+    """The keyword planner for one of the advertiser's campaigns: a read for every role; adding a
+    suggestion posts to keywords_add like the campaign page's form."""
+    campaign = _campaign_or_404(membership, campaign_id)
+    form, suggestions, error = _plan(request, membership, campaign)
+    return render(request, "portal/campaign_planner.html", _context(
+        membership, campaign=campaign, form=form, suggestions=suggestions, error=error,
+        match_types=CampaignKeyword.Match.choices, min_advertisers=planner.MIN_ADVERTISERS,
+        min_auctions=planner.MIN_AUCTIONS, report=request.session.pop("keyword_report", None)))
+
+
+@require_safe
+@portal_view
+def campaign_planner_json(request, membership, campaign_id):
+    """The planner's suggestions as JSON, for the campaign form (?seeds=…&article=…)."""
+    campaign = _campaign_or_404(membership, campaign_id)
+    form, suggestions, error = _plan(request, membership, campaign)
+    if error or not form.is_bound:
+        return JsonResponse({"error": error or _("Give at least one seed keyword, or choose one of your articles, "
+                                                 "to get suggestions.")}, status=400)
+    return JsonResponse({"suggestions": [s.as_json() for s in suggestions],
+                         "bid_rule": {"min_advertisers": planner.MIN_ADVERTISERS, "min_auctions": planner.MIN_AUCTIONS}},
+                        json_dumps_params={"ensure_ascii": False})
+
+
 @portal_view
 def campaign_edit(request, membership, campaign_id=None):
     campaign = _campaign_or_404(membership, campaign_id) if campaign_id is not None else None
@@ -284,6 +329,9 @@ def keywords_add(request, membership, campaign_id):
         request.session["keyword_report"] = [
             {"line": line.line_number, "given": line.given, "keyword": line.keyword, "added": line.added,
              "reason": line.reason} for line in report]
+    back = request.POST.get("back", "")
+    if back.startswith(reverse("portal:campaign_planner", args=[campaign.id])):  # only our own planner page
+        return redirect(back)
     return redirect("portal:campaign_detail", campaign_id=campaign.id)
 
 

@@ -71,8 +71,17 @@ def test_demo_crawls_the_demo_website_and_can_run_again(monkeypatch, capsys, set
     published_count = questions.count()
     sponsored_cards_and_a_charged_click(out)
 
+    # Generated reader traffic over the demo's articles, and the co-occurrence model built from it.
+    from recommender.models import CooccurrenceModel, ReaderActivity  # noqa: PLC0415
+
+    logged = ReaderActivity.objects.count()
+    assert logged > 10000 and not ReaderActivity.objects.exclude(article_id=None).exclude(
+        article_id__in=Article.objects.values("id")).exists()
+    assert CooccurrenceModel.objects.filter(active=True).get().pairs["qq"] > 0
+
     call_command("demo")
     out = capsys.readouterr().out
+    assert ReaderActivity.objects.count() == logged, "the second run replaces the generated traffic"
     assert Article.objects.count() == article_pages + len(COMPANIES)
     assert Article.objects.filter(status="pending").count() == pending
     assert Plan.objects.count() == 2 and Article.objects.filter(premium=True).count() == premium.count()

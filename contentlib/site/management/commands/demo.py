@@ -83,6 +83,11 @@ class Command(BaseCommand):
         for username, role, company in logins:
             console.print(f"    user {username} ({role}, {company})", soft_wrap=True)  # one line each, however narrow
         console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
+        # Generated reader sessions (fixtures/traffic/params.yaml) over the published articles (the
+        # companies' included, approved just above) feed the related searches and the keyword planner;
+        # a second run replaces them.
+        call_command("generate_traffic", stdout=self.stdout)
+        call_command("cooccurrence_rebuild", stdout=self.stdout)
         console.print("  Sponsored cards (广告 / Sponsored, the advertiser named; a click is charged to its campaign: admin, "
                       "Clicks and Ledger entries):")
         for company, path in ads_demo.demo_sponsored_pages():

@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=float, default=0.1, help="share of them clicked a second time")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (>1: gthread workers)")
     parser.add_argument("--cache-url", default="", help="CACHE_URL for the server (default: each worker's local memory)")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
@@ -92,6 +93,7 @@ def run(args, data_dir: str) -> None:
     log = Path(data_dir) / "gunicorn.log"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "contentlib.config.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
+         "--threads", str(args.threads),
          "--access-logfile", "/dev/null", "--error-logfile", str(log)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -213,7 +215,8 @@ def report(args, campaign, price, requests, latencies, statuses, seconds) -> Non
     }
     mismatches = sum(a != b for a, b in checks.values())
     load1, load5, _ = os.getloadavg()
-    print(f"/c/<token> under gunicorn ({args.workers} sync workers, PostgreSQL), aiohttp client, "
+    kind = f"{args.workers} workers × {args.threads} threads" if args.threads > 1 else f"{args.workers} sync workers"
+    print(f"/c/<token> under gunicorn ({kind}, PostgreSQL), aiohttp client, "
           f"concurrency {args.concurrency}; load average {load1:.2f} / {load5:.2f}")
     print(f"{'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   statuses")
     print(f"{len(latencies):>9} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f}   {dict(sorted(statuses.items()))}")

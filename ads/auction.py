@@ -129,6 +129,7 @@ class Promoted:
     title: str  # the headline, or the article's title
     row: int  # its vector's row in the book's matrix
     tokens: frozenset[str] = frozenset()  # the article's stored tokens (as enrichment segmented it)
+    landing_url: str = ""  # the promotion's verified landing URL, or "" (the article's page here)
 
 
 @dataclass
@@ -232,6 +233,7 @@ class Slot:
     relevance: float
     keyword: str
     keyword_id: int | None = None  # the matched keyword that set the bid (tracking charges it)
+    landing_url: str = ""
 
     @property
     def label(self) -> str:
@@ -513,7 +515,8 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
             advertiser_id=campaign.advertiser_id, advertiser_name=campaign.advertiser_name,
             article_id=promoted.article_id, promotion_id=promoted.promotion_id, title=promoted.title,
             pricing=campaign.pricing, bid=outcome.bid, price=price, score=outcome.score,
-            relevance=outcome.relevance, keyword=outcome.keyword, keyword_id=outcome.keyword_id))
+            relevance=outcome.relevance, keyword=outcome.keyword, keyword_id=outcome.keyword_id,
+            landing_url=promoted.landing_url))
     return result
 
 
@@ -563,7 +566,7 @@ def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
     for p in (Promotion.objects.filter(campaign_id__in=ids, archived=False, review=Review.APPROVED,
                                        article__status=Article.Status.APPROVED, article__embedding__isnull=False)
               .values("id", "campaign_id", "article_id", "headline", "article__title", "article__owner_id",
-                      "article__embedding", "article__tokens").order_by("id")):
+                      "article__embedding", "article__tokens", "landing_url").order_by("id")):
         vector = from_bytes(p["article__embedding"])
         if vector is None or p["article__owner_id"] != owners[p["campaign_id"]]:
             continue  # only the advertiser's own article, and only one that can be scored
@@ -572,7 +575,7 @@ def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
             continue
         promotions.setdefault(p["campaign_id"], []).append(
             Promoted(p["id"], p["article_id"], p["headline"] or p["article__title"], len(vectors),
-                     frozenset((p["article__tokens"] or "").split())))
+                     frozenset((p["article__tokens"] or "").split()), p["landing_url"]))
         vectors.append(vector)
     campaigns = [BookCampaign(id=r["id"], name=r["name"], advertiser_id=r["advertiser_id"],
                               advertiser_name=r["advertiser__name"], pricing=r["pricing"],

@@ -53,3 +53,11 @@ def rollups_recompute(day: str) -> int:
 
         logging.getLogger(__name__).info("%s", error.message)
         return 0
+
+
+@shared_task(name="ads.tasks.raw_events_purge")
+def raw_events_purge() -> tuple[int, int]:
+    """Deletes raw clicks and impressions past AD_RAW_EVENT_RETENTION_DAYS (the rollups and the ledger stay)."""
+    from ads import rollups  # noqa: PLC0415
+
+    return rollups.raw_events_purge()

@@ -424,6 +424,7 @@ CELERY_BEAT_SCHEDULE = {
     # Buffered impressions into PostgreSQL (does nothing unless AD_EVENTS_REDIS_URL is set).
     "impressions-flush": {"task": "ads.tasks.impressions_flush", "schedule": AD_EVENTS_FLUSH_SECONDS},
     "rollups-recent": {"task": "ads.tasks.rollups_recent", "schedule": 3600.0},
+    "raw-events-purge": {"task": "ads.tasks.raw_events_purge", "schedule": 24 * 3600.0},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

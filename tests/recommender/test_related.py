@@ -5,6 +5,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,9 +43,11 @@ def _background():
 @pytest.fixture(autouse=True)
 def _fresh_model():
     activity.activity_flush()
+    cache.clear()
     yield
     activity.activity_flush()
     cooccurrence._loaded.update(model=None, checked=0.0)
+    cache.clear()  # the search rate limit counted these tests' searches
 
 
 @pytest.mark.django_db

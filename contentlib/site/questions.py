@@ -247,6 +247,10 @@ def answer_report(request, slug: str):
 
 def article_related(article: Article) -> list[tuple[Article, object]]:
     """Published articles like this one by content, with what an anonymous reader may see of each."""
-    ranked = selectors.articles_similar(article_id=article.id)
+    from recommender.related import related_articles_blend  # noqa: PLC0415 - the site may import every package
+
+    content = selectors.articles_similar(article_id=article.id, k=20)
+    # Content similarity blended with what the same readers read (content alone under 5 co-readers).
+    ranked = [(i, 0.0) for i in related_articles_blend(article_id=article.id, content=content, limit=5)]
     rows = selectors.in_order(selectors.article_published().select_related("owner"), ranked)
     return [(a, selectors.article_visible_text(a, user=None)) for a in rows]

@@ -86,3 +86,19 @@ def question_answer_regenerate(question_id: int) -> int | None:
     except ApplicationError as error:
         logger.warning("question %s not regenerated: %s", question_id, error.message)
         return None
+
+
+@shared_task
+def activity_purge() -> int:
+    """Deletes reader activity older than RAW_EVENT_RETENTION_DAYS (nightly)."""
+    from recommender.activity import activity_purge as purge  # noqa: PLC0415
+
+    return purge()
+
+
+@shared_task(acks_late=True)
+def cooccurrence_rebuild() -> int:
+    """Rebuilds the co-occurrence models from the activity log; returns the new model's id."""
+    from recommender.cooccurrence import model_rebuild  # noqa: PLC0415 - numpy and scipy load only here
+
+    return model_rebuild().id

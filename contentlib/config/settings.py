@@ -332,6 +332,19 @@ AD_CPM_FLUSH_SECONDS = env_int("AD_CPM_FLUSH_SECONDS", 60, minimum=5)  # accrued
 # average daily spend (over AD_SPEND_AVERAGE_DAYS ad days).
 AD_BALANCE_DAYS_LEFT = env_int("AD_BALANCE_DAYS_LEFT", 3, minimum=1)
 AD_SPEND_AVERAGE_DAYS = env_int("AD_SPEND_AVERAGE_DAYS", 7, minimum=1)
+# Raw events (the reader activity log here; impressions and clicks once tracking exists) are kept this
+# many days, then deleted by a nightly task; what billing needs is in the ledger and the rollups.
+RAW_EVENT_RETENTION_DAYS = env_int("RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
+# The activity log is written in batches: a process holds up to this many rows, or this many seconds.
+ACTIVITY_BATCH_SIZE = env_int("ACTIVITY_BATCH_SIZE", 200, minimum=1)
+ACTIVITY_FLUSH_SECONDS = env_float("ACTIVITY_FLUSH_SECONDS", 5.0)
+# Co-occurrence models (recommender/cooccurrence.py): a pair needs this many shared sessions to be scored,
+# each item keeps its best neighbours, and an item with fewer co-occurring readers than
+# COOCCURRENCE_MIN_READERS is recommended by content alone.
+COOCCURRENCE_MIN_SUPPORT = env_int("COOCCURRENCE_MIN_SUPPORT", 2, minimum=1)
+COOCCURRENCE_TOP_K = env_int("COOCCURRENCE_TOP_K", 50, minimum=1)
+COOCCURRENCE_MIN_LLR = env_float("COOCCURRENCE_MIN_LLR", 10.83)  # χ²(1) at p = 0.001: weaker pairs are chance
+COOCCURRENCE_MIN_READERS = env_int("COOCCURRENCE_MIN_READERS", 5, minimum=1)
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an invitation link expires after this
 # Domain verification fetches the advertiser's site; addresses inside our network are refused unless this is 1
 # (the tests' local server).
@@ -400,5 +413,8 @@ CELERY_BEAT_SCHEDULE = {
     "cpm-flush": {"task": "ads.tasks.cpm_flush", "schedule": float(AD_CPM_FLUSH_SECONDS)},
     "ad-day-start": {"task": "ads.tasks.daily_budgets_reset", "schedule": 60.0},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
+    # Nightly, at whatever hour beat started; `manage.py cooccurrence_rebuild` does it on demand.
+    "cooccurrence-rebuild": {"task": "recommender.tasks.cooccurrence_rebuild", "schedule": 24 * 3600.0},
+    "reader-activity-purge": {"task": "recommender.tasks.activity_purge", "schedule": 24 * 3600.0},
     "crawl-due-sources": {"task": "crawlers.tasks.crawl_due_sources", "schedule": CRAWL_DUE_CHECK_MINUTES * 60.0},
 }

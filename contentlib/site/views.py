@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from contentlib import readers, selectors
 from contentlib.models import Category
 from contentlib.ratelimit import rate_limit_hit
+from contentlib.site.activity import activity_log
 
 
 def article_list(request):
@@ -36,6 +37,7 @@ def article_detail(request, article_id: int):
     if article is None:
         raise Http404("This article does not exist or is not published.")
     visible = selectors.article_visible_text(article, user=request.user)
+    activity_log(request, kind="article_view", placement="article", article_id=article.id)
     return render(request, "site/article_detail.html", {
         "article": article, "visible": visible, "keywords": selectors.article_visible_keywords(article, visible),
     })
@@ -57,13 +59,26 @@ def search(request):
                 "Wait %(seconds)d seconds, then search again.",
                 limit.limit) % {"limit": limit.limit, "seconds": limit.retry_after_seconds})
     result = retrieve(query, k=10) if query else None
+    if query and request.GET.get("page", "1") == "1":  # one search, however many pages the reader turns
+        activity_log(request, kind="search", placement="search", query=query)
     articles = []
     if result is not None and not result.nothing_fits:
         by_id = {a.id: a for a in selectors.article_published().select_related("category").filter(
             id__in=[h.id for h in result.hits])}
         articles = [by_id[h.id] for h in result.hits if h.id in by_id]
     return render(request, "site/search.html", {"query": query, "result": result,
-                                                "items": _with_visible_text(request, articles)})
+                                                "items": _with_visible_text(request, articles),
+                                                "related_searches": _related_searches(query, result)})
+
+
+def _related_searches(query: str, result) -> list:
+    """Published questions readers who searched this also searched, or close in meaning (docs/RECOMMENDATION.md)."""
+    if not query:
+        return []
+    from recommender.embeddings import model_name  # noqa: PLC0415 - the site may import every package
+    from recommender.related import related_searches  # noqa: PLC0415
+
+    return related_searches(query=query, vector=result.query_vector if result else None, vector_model=model_name())
 
 
 def too_many_requests(request, *, retry_after: int, message: str):

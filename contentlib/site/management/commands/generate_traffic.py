@@ -1,0 +1,68 @@
+"""`manage.py generate_traffic`: writes generated reader sessions (contentlib/traffic.py) into the
+reader activity log, for the demo and for measurement. Thin: the generator and the log do the work.
+
+Run again with the same parameters, it replaces what it wrote before (the same seed gives the same
+reader keys), so the demo's log never doubles.
+"""
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from contentlib import traffic
+from contentlib.models import Article, Question
+from recommender.activity import activities_write, activity_row
+from recommender.models import ReaderActivity
+
+
+def _corpus_article_ids() -> dict[str, int]:
+    """Corpus article id (zh-exh-01) -> the library's article id, for the crawled demo articles."""
+    ids = {}
+    for article_id, url in Article.objects.exclude(canonical_url=None).values_list("id", "canonical_url"):
+        ids.setdefault(url.rsplit("/", 1)[-1].removesuffix(".html"), article_id)
+    return ids
+
+
+class Command(BaseCommand):
+    help = "Writes generated reader sessions over the demo corpus into the reader activity log."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--params", help="Parameters file (default fixtures/traffic/params.yaml).")
+        parser.add_argument("--section", action="append", dest="sections",
+                            help=f"Which traffic to generate (default every section of the file): {', '.join(traffic.GENERATORS)}.")
+        parser.add_argument("--until", type=dt.date.fromisoformat, help="Last ad day (default yesterday).")
+        parser.add_argument("--readers", type=int, help="Override the number of readers.")
+
+    def handle(self, *args, params=None, sections=None, until=None, readers=None, **options):
+        try:
+            values = traffic.params_load(params)
+        except (OSError, ValueError) as error:
+            raise CommandError(f"Cannot read the traffic parameters ({error}). Pass --params with a YAML file "
+                               f"like fixtures/traffic/params.yaml.") from None
+        if readers is not None:
+            values["readers"]["count"] = readers
+        articles = _corpus_article_ids()
+        if not articles:
+            raise CommandError("No demo articles are in the library: run `manage.py demo` (it crawls them) first.")
+        questions = dict(Question.objects.values_list("normalized_text", "id"))
+        rows, skipped, keys = [], 0, set()
+        try:
+            events = traffic.generate(values, sections=sections, until=until)
+            for event in tqdm(events, desc="sessions", unit=" events", file=self.stderr):
+                article_id = articles.get(event.article) if event.article else None
+                if event.article and article_id is None:
+                    skipped += 1  # an article the demo crawl did not bring in
+                    continue
+                keys.add(event.reader_key)
+                rows.append(activity_row(kind=event.kind, reader_key=event.reader_key, at=event.at,
+                                         placement=event.placement, query=event.query, article_id=article_id,
+                                         question_id=questions.get(event.query) if event.query else None))
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        replaced = 0
+        key_list = sorted(keys)
+        for start in tqdm(range(0, len(key_list), 1000), desc="replacing", unit=" batches", file=self.stderr):
+            replaced += ReaderActivity.objects.filter(reader_key__in=key_list[start:start + 1000]).delete()[0]
+        written = activities_write(rows)
+        self.stdout.write(f"Wrote {written} activity rows for {len(keys)} reader sessions "
+                          f"(replaced {replaced} from an earlier run; {skipped} reads of articles not in the library skipped).")

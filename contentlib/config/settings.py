@@ -335,6 +335,13 @@ AD_SPEND_AVERAGE_DAYS = env_int("AD_SPEND_AVERAGE_DAYS", 7, minimum=1)
 # Raw events (the reader activity log here; impressions and clicks once tracking exists) are kept this
 # many days, then deleted by a nightly task; what billing needs is in the ledger and the rollups.
 RAW_EVENT_RETENTION_DAYS = env_int("RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
+# Conversions (ads/conversions.py): refused for a click older than this many days; each client
+# address may report this many a minute.
+AD_ATTRIBUTION_DAYS = env_int("AD_ATTRIBUTION_DAYS", 30, minimum=1)
+AD_CONVERSION_RATE_LIMIT = env_int("AD_CONVERSION_RATE_LIMIT", 60, minimum=0)
+# Exports (ads/exports.py): a raw click log of more rows than this is built by a Celery job, not in the
+# request; finished files are kept under EXPORT_DIR.
+AD_EXPORT_INLINE_ROWS = env_int("AD_EXPORT_INLINE_ROWS", 100_000, minimum=0)
 # The activity log is written in batches: a process holds up to this many rows, or this many seconds.
 ACTIVITY_BATCH_SIZE = env_int("ACTIVITY_BATCH_SIZE", 200, minimum=1)
 ACTIVITY_FLUSH_SECONDS = env_float("ACTIVITY_FLUSH_SECONDS", 5.0)

@@ -5,22 +5,37 @@
     /c/<t>  ─▶ click_record      (once per click; the impression's first valid click is charged, CPC)
 
 The request side (ads.traffic: who the visitor is and whether the traffic is valid; ads.tracking:
-the signed tokens) hands in a `Visitor` and the token's problem, if any. Events are written
-straight to the database (docs/BENCHMARKS.md, "Tracking events", has the measured rate).
+the signed tokens) hands in a `Visitor` and the token's problem, if any.
+
+Served impressions, the bulk of the events, are written straight to the database, or, with
+AD_EVENTS_REDIS_URL set, pushed to a Redis list and moved to PostgreSQL in batches by
+`impressions_flush` (COPY into a temporary table, then INSERT ... ON CONFLICT (id) DO NOTHING, then
+the batch trimmed from the list). At least once, and idempotent on the impression's id: a flusher
+killed before its commit leaves the batch in Redis, one killed after it leaves rows that the next
+flush inserts as nothing. A beacon or click for an impression still in the buffer flushes it first.
+Clicks and beacons are written straight away: they move money (docs/BENCHMARKS.md, "Tracking events").
 """
 import datetime as dt
+import json
+import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ads import billing
 from ads.auction import AuctionResult
 from ads.models import Campaign, Click, Impression, InvalidReason, Placement, Promotion
 from contentlib.readers import ad_day
+
+logger = logging.getLogger(__name__)
+BUFFER_KEY = "ads:impressions"
+FLUSH_LOCK = "ads:impressions:flush"
+# Every column of a buffered impression, in COPY order (the model's defaults are not the table's).
+BUFFERED = tuple(f.attname for f in Impression._meta.concrete_fields)
 
 
 @dataclass(frozen=True)
@@ -91,8 +106,80 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
             impression.id, slot.position, slot.campaign_id, slot.advertiser_id, slot.advertiser_name,
             slot.promotion_id, slot.article_id, slot.title, promotions.get(slot.promotion_id, {}).get("landing_url", ""),
             slot.pricing, slot.price, now, reason, visitor.browser_family, visitor.os_family))
-    Impression.objects.bulk_create(rows)
+    buffer = _buffer()
+    if buffer is None:
+        Impression.objects.bulk_create(rows)
+    else:
+        buffer.rpush(BUFFER_KEY, *[json.dumps(_buffered(row)) for row in rows])
     return served
+
+
+# --- The Redis buffer ----------------------------------------------------------------------------
+
+_clients: dict = {}
+
+
+def _buffer():
+    """The Redis client of the impression buffer, or None when impressions are written directly."""
+    url = settings.AD_EVENTS_REDIS_URL
+    if not url:
+        return None
+    if url not in _clients:
+        import redis  # noqa: PLC0415
+
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=5)
+    return _clients[url]
+
+
+def _buffered(row: Impression) -> list:
+    values = [getattr(row, name) for name in BUFFERED]
+    return [v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else str(v) if isinstance(v, (uuid.UUID, Decimal))
+            else v for v in values]
+
+
+def buffered_count() -> int:
+    """Impressions waiting in the buffer."""
+    buffer = _buffer()
+    return buffer.llen(BUFFER_KEY) if buffer is not None else 0
+
+
+def impressions_flush(*, batch: int | None = None) -> int:
+    """Moves buffered impressions into the database, a batch per transaction; returns how many rows
+    were taken from the buffer. One flusher at a time (a Redis lock that expires, should one die)."""
+    buffer = _buffer()
+    if buffer is None:
+        return 0
+    batch = batch or settings.AD_EVENTS_FLUSH_BATCH
+    moved = 0
+    with buffer.lock(FLUSH_LOCK, timeout=settings.AD_EVENTS_FLUSH_LOCK_SECONDS,
+                     blocking_timeout=settings.AD_EVENTS_FLUSH_LOCK_SECONDS + 5):
+        while True:
+            raw = buffer.lrange(BUFFER_KEY, 0, batch - 1)
+            if not raw:
+                return moved
+            rows = [json.loads(item) for item in raw]
+            with transaction.atomic():
+                _insert(rows)
+            # Only now, after the commit: a flusher killed between the two leaves rows that the
+            # next flush inserts again as nothing (ON CONFLICT DO NOTHING on the impression's id).
+            buffer.ltrim(BUFFER_KEY, len(raw), -1)
+            moved += len(raw)
+
+
+def _insert(rows: list[list]) -> None:
+    if connection.vendor != "postgresql":
+        objects = [Impression(**dict(zip(BUFFERED, row, strict=True))) for row in rows]
+        Impression.objects.bulk_create(objects, ignore_conflicts=True)
+        return
+    table = Impression._meta.db_table
+    columns = ", ".join(BUFFERED)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}_in (LIKE {table} INCLUDING DEFAULTS) "
+                       "ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY {table}_in ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_in ON CONFLICT (id) DO NOTHING")
 
 
 def _served(impression: Impression) -> ServedImpression:
@@ -109,8 +196,13 @@ def _impression(impression_id) -> Impression | None:
         key = uuid.UUID(str(impression_id))
     except (TypeError, ValueError, AttributeError):
         return None
-    return (Impression.objects.select_related("campaign", "campaign__advertiser", "promotion", "promotion__article")
-            .filter(id=key).first())
+    found = (Impression.objects.select_related("campaign", "campaign__advertiser", "promotion", "promotion__article")
+             .filter(id=key))
+    impression = found.first()
+    if impression is None and buffered_count():
+        impressions_flush()  # it may be waiting in the buffer (served a moment ago)
+        impression = found.first()
+    return impression
 
 
 def impression_served(impression_id) -> ServedImpression | None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -647,6 +648,63 @@ class Click(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+# The rollup's click columns, one per reason a click was not billed.
+ROLLUP_CLICK_REASONS = tuple(InvalidReason.values)
+
+
+class DailyRollup(models.Model):
+    """One campaign × keyword × placement × ad day: served and viewable impressions, clicks valid,
+    billed and by every reason they were not, and the spend (credited events left out). Recomputed
+    from the raw events (ads.rollups) while they are kept, frozen after."""
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="rollups")
+    keyword = models.ForeignKey(CampaignKeyword, verbose_name=_("keyword"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="+")
+    ad_day = models.DateField(_("ad day"))
+    served = models.PositiveIntegerField(_("served"), default=0, help_text=_("Impressions of valid traffic."))
+    served_invalid = models.PositiveIntegerField(_("served to invalid traffic"), default=0)
+    viewable = models.PositiveIntegerField(_("viewable"), default=0)
+    clicks_valid = models.PositiveIntegerField(_("valid clicks"), default=0,
+                                               help_text=_("Billed, or valid but over a budget, the balance or the pace."))
+    clicks_billed = models.PositiveIntegerField(_("billed clicks"), default=0, help_text=_("Credited ones left out."))
+    clicks_credited = models.PositiveIntegerField(_("credited events"), default=0)
+    clicks_bot = models.PositiveIntegerField(_("clicks: bot"), default=0)
+    clicks_prefetch = models.PositiveIntegerField(_("clicks: prefetch"), default=0)
+    clicks_too_fast = models.PositiveIntegerField(_("clicks: too fast"), default=0)
+    clicks_ip_limit = models.PositiveIntegerField(_("clicks: IP limit"), default=0)
+    clicks_staff = models.PositiveIntegerField(_("clicks: staff"), default=0)
+    clicks_enterprise = models.PositiveIntegerField(_("clicks: enterprise user"), default=0)
+    clicks_preview = models.PositiveIntegerField(_("clicks: preview"), default=0)
+    clicks_unknown_browser = models.PositiveIntegerField(_("clicks: unknown browser"), default=0)
+    clicks_browser_mismatch = models.PositiveIntegerField(_("clicks: browser mismatch"), default=0)
+    clicks_token_tampered = models.PositiveIntegerField(_("clicks: token altered"), default=0)
+    clicks_token_expired = models.PositiveIntegerField(_("clicks: token expired"), default=0)
+    clicks_token_unknown = models.PositiveIntegerField(_("clicks: token unknown"), default=0)
+    clicks_repeat = models.PositiveIntegerField(_("clicks: repeat"), default=0)
+    clicks_not_served = models.PositiveIntegerField(_("clicks: not served"), default=0)
+    clicks_budget = models.PositiveIntegerField(_("clicks: over total budget"), default=0)
+    clicks_daily_budget = models.PositiveIntegerField(_("clicks: over daily budget"), default=0)
+    clicks_balance = models.PositiveIntegerField(_("clicks: balance too low"), default=0)
+    clicks_paced = models.PositiveIntegerField(_("clicks: paced"), default=0)
+    spend = models.DecimalField(_("spend"), default=Decimal("0"), **FINE_MONEY,
+                                help_text=_("Billed clicks and viewable CPM impressions, credited ones left out."))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        ordering = ["-ad_day", "campaign", "placement"]
+        constraints = [
+            models.UniqueConstraint(models.F("campaign"), Coalesce("keyword", 0),
+                                    models.F("placement"), models.F("ad_day"), name="rollup_one_per_group"),
+        ]
+        indexes = [models.Index(fields=["ad_day"], name="rollup_day")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} · {self.ad_day}"
 
 
 class ConversionSecret(models.Model):

@@ -20,3 +20,36 @@ def cpm_flush() -> int:
 def daily_budgets_reset() -> int:
     """Runs again the campaigns that were out of their daily budget on an earlier ad day."""
     return billing.daily_budgets_reset()
+
+
+@shared_task(name="ads.tasks.impressions_flush")
+def impressions_flush() -> int:
+    """Moves buffered impressions from Redis into the database (at least once, idempotent on the id)."""
+    from ads import events  # noqa: PLC0415
+
+    return events.impressions_flush()
+
+
+@shared_task(name="ads.tasks.rollups_recent")
+def rollups_recent() -> int:
+    """Recomputes today's and yesterday's daily rollups from the raw events (idempotent)."""
+    from ads import rollups  # noqa: PLC0415
+
+    return rollups.rollups_recent()
+
+
+@shared_task(name="ads.tasks.rollups_recompute")
+def rollups_recompute(day: str) -> int:
+    """Recomputes one ad day's rollups (ISO date); a frozen day is logged and left as it is."""
+    import datetime as dt  # noqa: PLC0415
+
+    from ads import rollups  # noqa: PLC0415
+    from contentlib.errors import ApplicationError  # noqa: PLC0415
+
+    try:
+        return rollups.rollups_recompute(day=dt.date.fromisoformat(day))
+    except ApplicationError as error:
+        import logging  # noqa: PLC0415
+
+        logging.getLogger(__name__).info("%s", error.message)
+        return 0

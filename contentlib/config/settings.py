@@ -331,6 +331,16 @@ AD_CPM_FLUSH_SECONDS = env_int("AD_CPM_FLUSH_SECONDS", 60, minimum=5)  # accrued
 # The owner is emailed when the balance falls below this many days of the advertiser's recent
 # average daily spend (over AD_SPEND_AVERAGE_DAYS ad days).
 AD_BALANCE_DAYS_LEFT = env_int("AD_BALANCE_DAYS_LEFT", 3, minimum=1)
+# Served impressions are buffered in this Redis (a list) and flushed to PostgreSQL with COPY on the
+# billing queue, every AD_EVENTS_FLUSH_SECONDS; unset: each is written as it is served (direct).
+AD_EVENTS_REDIS_URL = env_url("AD_EVENTS_REDIS_URL", ("redis", "rediss"))
+AD_EVENTS_FLUSH_SECONDS = env_float("AD_EVENTS_FLUSH_SECONDS", 1.0)
+AD_EVENTS_FLUSH_BATCH = env_int("AD_EVENTS_FLUSH_BATCH", 5000, minimum=1)
+# A flusher that died keeps the flush lock this long at most; a flush takes well under a second.
+AD_EVENTS_FLUSH_LOCK_SECONDS = env_float("AD_EVENTS_FLUSH_LOCK_SECONDS", 60.0)
+# Raw impressions and clicks are kept this many days; rollups are recomputed from them within it,
+# frozen after it.
+AD_RAW_EVENT_RETENTION_DAYS = env_int("AD_RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
 AD_SPEND_AVERAGE_DAYS = env_int("AD_SPEND_AVERAGE_DAYS", 7, minimum=1)
 # Raw events (the reader activity log here; impressions and clicks once tracking exists) are kept this
 # many days, then deleted by a nightly task; what billing needs is in the ledger and the rollups.
@@ -419,6 +429,9 @@ CELERY_BEAT_SCHEDULE = {
     # Accrued CPM spend into the ledger, and "out of daily budget" lifted when a new ad day starts.
     "cpm-flush": {"task": "ads.tasks.cpm_flush", "schedule": float(AD_CPM_FLUSH_SECONDS)},
     "ad-day-start": {"task": "ads.tasks.daily_budgets_reset", "schedule": 60.0},
+    # Buffered impressions into PostgreSQL (does nothing unless AD_EVENTS_REDIS_URL is set).
+    "impressions-flush": {"task": "ads.tasks.impressions_flush", "schedule": AD_EVENTS_FLUSH_SECONDS},
+    "rollups-recent": {"task": "ads.tasks.rollups_recent", "schedule": 3600.0},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     # Nightly, at whatever hour beat started; `manage.py cooccurrence_rebuild` does it on demand.
     "cooccurrence-rebuild": {"task": "recommender.tasks.cooccurrence_rebuild", "schedule": 24 * 3600.0},

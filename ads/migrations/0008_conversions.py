@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ads', '0006_tracking_billing'),
+        ('ads', '0007_daily_rollup'),
     ]
 
     operations = [

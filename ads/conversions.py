@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ads.models import Advertiser, Click, Conversion, ConversionSecret
+from ads.models import BILLING_REASONS, Advertiser, Click, Conversion, ConversionSecret
 from contentlib.errors import ApplicationError
 from contentlib.ratelimit import rate_limit_hit
 
@@ -110,7 +110,8 @@ def conversion_record(*, report: Report, client: str, source: str, at: dt.dateti
             return Conversion.objects.create(
                 click=click, click_key=click.id, advertiser_id=click.campaign.advertiser_id,
                 campaign_id=click.campaign_id, keyword_id=click.keyword_id, placement_id=click.placement_id,
-                goal=goal, value=value, source=source, clicked_at=click.at, click_ad_day=click.ad_day, at=at)
+                goal=goal, value=value, source=source, clicked_at=click.at,
+                click_valid=not click.reason or click.reason in BILLING_REASONS, click_ad_day=click.ad_day, at=at)
     except IntegrityError:
         raise _refuse(_("This conversion was counted already (one per click and goal); nothing was done."),
                       "duplicate", 409) from None

@@ -748,6 +748,8 @@ class Conversion(models.Model):
     value = models.DecimalField(_("value"), null=True, blank=True, **MONEY)
     source = models.CharField(_("reported by"), max_length=10, choices=Source.choices)
     clicked_at = models.DateTimeField(_("clicked at"))
+    click_valid = models.BooleanField(_("valid click"), default=True,
+                                      help_text=_("The click was valid traffic (billed or not)."))
     click_ad_day = models.DateField(_("ad day of the click"))
     at = models.DateTimeField(_("converted at"), db_index=True)
 

@@ -15,6 +15,7 @@ urlpatterns = [
     # The enterprise portal; its online top-up pages are payments' (ads may not import payments).
     path("portal/", include((portal_urls.urlpatterns + payments_portal.urlpatterns, portal_urls.app_name))),
     # Conversions reported by advertisers' pages and servers (ads/conversions.py).
+    path("reports/", include("ads.report_urls")),  # the analysts' reports (read only)
     path("conv/pixel.gif", conversion_views.pixel, name="conversion_pixel"),
     path("conv/postback", conversion_views.postback, name="conversion_postback"),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the site's language buttons

@@ -2,13 +2,13 @@
 page shares with them. Thin: parse the filters, call ads.reports and ads.charts, render."""
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from ads import charts, reports
+from ads import charts, exports, reports
 from ads.report_forms import ReportFilterForm
 from contentlib.errors import ApplicationError
 
@@ -90,3 +90,121 @@ def charts_css(request):
     response = HttpResponse(charts.stylesheet(), content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+# --- Exports: analysts (everything) and enterprise users (their own advertiser) -------------------
+
+def _exporter(request):
+    """(viewer, None) for an analyst or an enterprise user, else (None, the refusing response)."""
+    if not request.user.is_authenticated:
+        return None, redirect_to_login(request.get_full_path(), reverse("portal:login"))
+    try:
+        return reports.report_viewer(user=request.user), None
+    except ApplicationError as refused:
+        return None, render(request, "reports/forbidden.html", {"message": refused.message}, status=403)
+
+
+def _export_filters(request, viewer):
+    form = ReportFilterForm(request.GET or None, viewer=viewer)
+    try:
+        return reports.filters_scoped(viewer=viewer, filters=form.filters() if request.GET else
+                                      reports.filters_default())
+    except ApplicationError:
+        return reports.filters_default()
+
+
+def _base(request, viewer) -> dict:
+    """The page frame for a viewer: the analysts' pages, or the portal's."""
+    if viewer.analyst:
+        return {"base_template": "reports/base.html"}
+    from ads import selectors  # noqa: PLC0415
+
+    membership = selectors.membership_of(request.user)
+    return {"base_template": "portal/base.html", "membership": membership, "advertiser": membership.advertiser}
+
+
+def _download_name(kind: str, filters, extension: str) -> str:
+    return f"{kind}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.{extension}"
+
+
+@require_safe
+def export_report_csv(request):
+    viewer, refused = _exporter(request)
+    if refused:
+        return refused
+    filters = _export_filters(request, viewer)
+    response = StreamingHttpResponse(exports.report_csv(viewer=viewer, filters=filters),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name("report", filters, "csv")}"'
+    return response
+
+
+@require_safe
+def export_report_xlsx(request):
+    viewer, refused = _exporter(request)
+    if refused:
+        return refused
+    filters = _export_filters(request, viewer)
+    try:
+        content = exports.report_xlsx(viewer=viewer, filters=filters)
+    except ApplicationError as error:
+        return render(request, "reports/export_refused.html", {**_base(request, viewer), "message": error.message},
+                      status=400)
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name("report", filters, "xlsx")}"'
+    return response
+
+
+@require_safe
+def export_clicks_csv(request):
+    """The raw click log, streamed; a log over AD_EXPORT_INLINE_ROWS offers a job instead."""
+    viewer, refused = _exporter(request)
+    if refused:
+        return refused
+    filters = _export_filters(request, viewer)
+    rows = exports.click_count(viewer=viewer, filters=filters)
+    if rows > settings.AD_EXPORT_INLINE_ROWS:
+        return render(request, "reports/export_large.html", {
+            **_base(request, viewer), "rows": rows, "limit": settings.AD_EXPORT_INLINE_ROWS,
+            "query": request.GET.urlencode()})
+    response = StreamingHttpResponse(exports.click_log(viewer=viewer, filters=filters),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name("clicks", filters, "csv")}"'
+    return response
+
+
+@require_POST
+def export_start(request):
+    viewer, refused = _exporter(request)
+    if refused:
+        return refused
+    filters = _export_filters(request, viewer)
+    try:
+        job = exports.export_job_start(user=request.user, viewer=viewer, kind=request.POST.get("kind", ""),
+                                       filters=filters)
+    except ApplicationError as error:
+        return render(request, "reports/export_refused.html", {**_base(request, viewer), "message": error.message},
+                      status=400)
+    return redirect("reports:export_job", job_id=job.id)
+
+
+@require_safe
+def export_job(request, job_id):
+    viewer, refused = _exporter(request)
+    if refused:
+        return refused
+    job = exports.export_job_get(user=request.user, job_id=job_id)
+    if job is None:
+        raise Http404(_("No export of yours has this number."))
+    return render(request, "reports/export_job.html", {**_base(request, viewer), "job": job})
+
+
+@require_safe
+def export_download(request, job_id):
+    viewer, refused = _exporter(request)
+    if refused:
+        return refused
+    job = exports.export_job_get(user=request.user, job_id=job_id)
+    if job is None or job.status != job.Status.DONE or not exports.export_path(job).exists():
+        raise Http404(_("This export is not ready, or no longer kept. Start it again from the reports page."))
+    return FileResponse(open(exports.export_path(job), "rb"), as_attachment=True, filename=job.file_name)

@@ -236,6 +236,9 @@ CELERY_TASK_ROUTES = {
     "crawlers.tasks.*": {"queue": "crawl"},
     "recommender.tasks.*": {"queue": "nlp"},
     "recommender.search.tasks.*": {"queue": "index"},
+    # Long exports and the retention archive run on the default queue, never in the way of billing.
+    "ads.tasks.export_run": {"queue": "default"},
+    "ads.tasks.raw_events_retention": {"queue": "default"},
     "ads.tasks.*": {"queue": "billing"},
     "payments.tasks.*": {"queue": "billing"},
 }
@@ -350,8 +353,11 @@ RAW_EVENT_RETENTION_DAYS = env_int("RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
 AD_ATTRIBUTION_DAYS = env_int("AD_ATTRIBUTION_DAYS", 30, minimum=1)
 AD_CONVERSION_RATE_LIMIT = env_int("AD_CONVERSION_RATE_LIMIT", 60, minimum=0)
 # Exports (ads/exports.py): a raw click log of more rows than this is built by a Celery job, not in the
-# request; finished files are kept under EXPORT_DIR.
+# request; finished files are kept under EXPORT_DIR. Raw impressions and clicks past
+# AD_RAW_EVENT_RETENTION_DAYS are archived under ARCHIVE_DIR (gzip CSV, no reader keys) and deleted.
 AD_EXPORT_INLINE_ROWS = env_int("AD_EXPORT_INLINE_ROWS", 100_000, minimum=0)
+EXPORT_DIR = env_path("EXPORT_DIR", DATA_DIR / "exports")
+ARCHIVE_DIR = env_path("ARCHIVE_DIR", DATA_DIR / "archive")
 # The activity log is written in batches: a process holds up to this many rows, or this many seconds.
 ACTIVITY_BATCH_SIZE = env_int("ACTIVITY_BATCH_SIZE", 200, minimum=1)
 ACTIVITY_FLUSH_SECONDS = env_float("ACTIVITY_FLUSH_SECONDS", 5.0)
@@ -432,6 +438,8 @@ CELERY_BEAT_SCHEDULE = {
     # Buffered impressions into PostgreSQL (does nothing unless AD_EVENTS_REDIS_URL is set).
     "impressions-flush": {"task": "ads.tasks.impressions_flush", "schedule": AD_EVENTS_FLUSH_SECONDS},
     "rollups-recent": {"task": "ads.tasks.rollups_recent", "schedule": 3600.0},
+    # Raw impressions and clicks past AD_RAW_EVENT_RETENTION_DAYS archived and deleted (ads/exports.py).
+    "raw-events-retention": {"task": "ads.tasks.raw_events_retention", "schedule": 24 * 3600.0},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     # Nightly, at whatever hour beat started; `manage.py cooccurrence_rebuild` does it on demand.
     "cooccurrence-rebuild": {"task": "recommender.tasks.cooccurrence_rebuild", "schedule": 24 * 3600.0},

@@ -3,6 +3,7 @@
 DEMO_SERVE=0 does everything but serve Django (the demo website is served only while it is crawled).
 """
 import os
+from io import StringIO
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -80,6 +81,9 @@ class Command(BaseCommand):
         for username, role, company in logins:
             console.print(f"    user {username} ({role}, {company})", soft_wrap=True)  # one line each, however narrow
         console.print("  [yellow]These accounts are for local use only. The password changes on every run.[/yellow]")
+        # Three weeks of sponsored views for the demo campaigns, through the real billing code, so that
+        # the reports (/reports/, the portal's Reports page) have shape; written once (the ledger is append-only).
+        call_command("generate_traffic", "--section", "ads", stdout=self.stdout, stderr=StringIO())
 
         serve = os.environ.get("DEMO_SERVE", "1") not in ("0", "false", "no") and not no_serve
         if not serve:

@@ -13,6 +13,7 @@ from ads import billing, conversions, events, reports, rollups, services
 from ads.events import Visitor
 from ads.models import AuctionLog, Click, Impression, LedgerEntry
 from contentlib import services as library
+from contentlib.errors import ApplicationError
 from tests.ads.tracking_helpers import READER, make_campaign, placement, result_for
 
 pytestmark = pytest.mark.django_db
@@ -188,8 +189,9 @@ def test_an_enterprise_user_sees_only_its_own_advertiser_whatever_the_filters(tr
     _page, rows = reports.report_table(viewer=viewer, filters=both_days(advertiser_id=traffic["cpc"].advertiser_id))
     assert {row["campaign"].id for row in rows} == {other.id}
     assert reports.search_terms(viewer=viewer, filters=both_days(advertiser_id=traffic["cpc"].advertiser_id)) == []
-    with pytest.raises(Exception, match="analysts"):
+    with pytest.raises(ApplicationError) as refused:
         reports.reconciliation(viewer=viewer, filters=both_days())
+    assert refused.value.extra["code"] == "forbidden"
 
 
 def test_the_table_is_sorted_and_paginated_from_rollups(traffic):

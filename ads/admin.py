@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from ads import auction, notices, selectors, services
+from ads import auction, billing, notices, selectors, services
 from ads.models import (
     Advertiser,
     AdvertiserUser,
@@ -25,6 +25,9 @@ from ads.models import (
     CampaignChange,
     CampaignKeyword,
     CampaignReview,
+    Click,
+    DailyRollup,
+    Impression,
     LedgerEntry,
     Notice,
     Placement,
@@ -483,10 +486,11 @@ class CampaignAdmin(admin.ModelAdmin):
 class LedgerEntryAdmin(admin.ModelAdmin):
     """The ledger, read-only: entries are added from an advertiser's page, never edited or deleted."""
 
-    list_display = ("created_at", "advertiser", "kind", "amount", "balance_after", "reverses", "actor_name", "note")
+    list_display = ("created_at", "advertiser", "kind", "amount", "balance_after", "campaign", "units", "event",
+                    "reverses", "actor_name", "note")
     list_filter = ("kind", "advertiser")
-    search_fields = ("advertiser__name", "note", "actor_name")
-    list_select_related = ("advertiser",)
+    search_fields = ("advertiser__name", "note", "actor_name", "event")
+    list_select_related = ("advertiser", "campaign")
 
     def has_add_permission(self, request):
         return False
@@ -550,3 +554,75 @@ class AuctionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Raw events and rollups: written by tracking and billing only, never by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Impression)
+class ImpressionAdmin(_ReadOnlyAdmin):
+    list_display = ("served_at", "campaign", "placement", "position", "pricing", "price", "invalid_reason",
+                    "viewable_at", "cost", "unbilled_reason", "credited_at")
+    list_filter = ("pricing", "invalid_reason", "unbilled_reason", "placement", "ad_day")
+    search_fields = ("id", "campaign__name", "campaign__advertiser__name")
+    list_select_related = ("campaign", "placement")
+    date_hierarchy = "served_at"
+    show_full_result_count = False  # a count(*) over millions of rows on every page
+
+
+@admin.register(Click)
+class ClickAdmin(_ReadOnlyAdmin):
+    """A click with its charge and the ledger entry that holds it (staff see why one was not billed)."""
+
+    list_display = ("at", "campaign", "billed", "reason", "amount", "charge_entry", "credited_at", "ip_prefix",
+                    "browser_family")
+    list_filter = ("billed", "reason", "placement", "ad_day")
+    search_fields = ("id", "impression__id", "campaign__name", "campaign__advertiser__name")
+    list_select_related = ("campaign", "ledger_entry")
+    date_hierarchy = "at"
+    show_full_result_count = False
+    actions = ["credit_selected"]
+
+    @admin.display(description=gettext_lazy("charge"))
+    def charge_entry(self, click):
+        if click.ledger_entry_id is None:
+            return "—"
+        url = reverse("admin:ads_ledgerentry_change", args=[click.ledger_entry_id])
+        return format_html('<a href="{}">#{} {}</a>', url, click.ledger_entry_id, click.ledger_entry.amount)
+
+    @admin.action(description=gettext_lazy("Credit the selected billed clicks: found invalid after billing"),
+                  permissions=["manage_balance"])
+    def credit_selected(self, request, queryset):
+        credited = 0
+        for click in queryset.filter(billed=True, credited_at__isnull=True):
+            try:
+                billing.event_credit(event=f"click:{click.id}", actor=request.user,
+                                     reason=_("Found invalid after billing (credited from admin)"))
+                credited += 1
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+        self.message_user(request, _("%(count)d clicks credited; each credit is a ledger entry naming its click.")
+                          % {"count": credited}, messages.SUCCESS)
+
+    def has_manage_balance_permission(self, request):
+        return request.user.has_perm("ads.manage_balance")
+
+
+@admin.register(DailyRollup)
+class DailyRollupAdmin(_ReadOnlyAdmin):
+    list_display = ("ad_day", "campaign", "keyword", "placement", "served", "viewable", "clicks_valid",
+                    "clicks_billed", "clicks_credited", "spend", "computed_at")
+    list_filter = ("ad_day", "placement")
+    search_fields = ("campaign__name", "campaign__advertiser__name")
+    list_select_related = ("campaign", "keyword", "placement")
+    date_hierarchy = "ad_day"

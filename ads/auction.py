@@ -37,7 +37,17 @@ from django.utils.translation import gettext_lazy as _
 
 from ads import billing
 from ads.matching import EXACT, KeywordMatcher, KeywordRule, Matches
-from ads.models import Advertiser, AuctionLog, Campaign, CampaignKeyword, Placement, Promotion, Review
+from ads.models import (
+    Advertiser,
+    AuctionLog,
+    Campaign,
+    CampaignKeyword,
+    DailyRollup,
+    Impression,
+    Placement,
+    Promotion,
+    Review,
+)
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Question
 from contentlib.text import normalize_query
@@ -69,6 +79,7 @@ REASONS = {
     "language": _("The question's language is not one the campaign targets."),
     "category": _("The question's category is not one the campaign targets."),
     "balance": _("The advertiser's balance cannot pay for one more click or impression. Top up the balance."),
+    "frequency_cap": _("This reader has seen the campaign as often today as its frequency cap allows."),
     "paced": _("Held back by daily pacing: today's spend is ahead of the share of the day's running hours gone by. It is shown again later today."),
     "reserve": _("The bid is below this placement's reserve price. Raise the bid."),
     "negative_keyword": _("One of the campaign's negative keywords is in the question."),
@@ -118,6 +129,7 @@ class Promoted:
     title: str  # the headline, or the article's title
     row: int  # its vector's row in the book's matrix
     tokens: frozenset[str] = frozenset()  # the article's stored tokens (as enrichment segmented it)
+    landing_url: str = ""  # the promotion's verified landing URL, or "" (the article's page here)
 
 
 @dataclass
@@ -138,6 +150,7 @@ class CampaignState:
     spend_day: object = None
     spend_total: Decimal = Decimal(0)
     accrued: Decimal = Decimal(0)  # the advertiser's accrued CPM spend, owed from the balance
+    frequency_cap: int | None = None  # impressions per reader key and ad day
 
 
 @dataclass
@@ -220,6 +233,7 @@ class Slot:
     relevance: float
     keyword: str
     keyword_id: int | None = None  # the matched keyword that set the bid (tracking charges it)
+    landing_url: str = ""
 
     @property
     def label(self) -> str:
@@ -300,6 +314,11 @@ class Terms:
         """The Beta prior's mean: the predicted CTR of a campaign with no clicks recorded yet."""
         return self.ctr_prior_clicks / self.ctr_prior_impressions
 
+    def ctr_with(self, served: int, clicks: int) -> float:
+        """The predicted CTR after `clicks` valid clicks in `served` impressions: the Beta posterior's
+        mean, so that a new campaign starts at the prior and its own record takes over as it grows."""
+        return (self.ctr_prior_clicks + clicks) / (self.ctr_prior_impressions + served)
+
 
 def _unit_cost(pricing: str, bid: Decimal) -> Decimal:
     """The most one click (CPC) or one impression (CPM) can cost at this bid."""
@@ -372,10 +391,13 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
                 question_vector: np.ndarray | None, answer_vector: np.ndarray | None, now,
                 cited_article_ids: Sequence[int] = (), category_ids: Iterable[int] = (),
                 fit: FitModel | None = None, matches: Matches | None = None,
-                refresh: Callable[[list[int]], None] | None = None) -> AuctionResult:
+                refresh: Callable[[list[int]], set[int] | None] | None = None,
+                ctr: Callable[[int], float] | None = None) -> AuctionResult:
     """The auction over `book`: slots, prices and every candidate's outcome. No database and no
     model; `refresh(campaign_ids)`, when given, brings the state of the campaigns that passed the
-    relevance floor up to date before their eligibility is checked (placement_auction reads it)."""
+    relevance floor up to date before their eligibility is checked (placement_auction reads it) and
+    returns those the reader has seen as often today as their frequency cap allows; `ctr(campaign_id)`
+    is a campaign's predicted click-through rate here (default: the placement's prior)."""
     fit = fit or tuned_fit()
     language = detect_language(question)
     result = AuctionResult(floor=fit.floor, language=language)
@@ -451,18 +473,22 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
             known[campaign.id] = outcome
             above.append((campaign, rule_lists[i], outcome, promoted[j]))
     # 3. Eligibility with fresh state (status, bids, budgets, hours, balance), then the score.
+    capped = set()
     if refresh is not None and above:
-        refresh([campaign.id for campaign, *_ in above])
+        capped = refresh([campaign.id for campaign, *_ in above]) or set()
     ranked = []
     for campaign, rules, outcome, promoted in above:
         bid, keyword, keyword_id = _bid_of(campaign, rules)
         outcome.bid, outcome.keyword, outcome.keyword_id = bid, keyword, keyword_id
         reason = _eligibility(campaign, terms=terms, language=language, category_ids=categories, local_now=local_now,
                               bid=bid)
+        if not reason and campaign.id in capped:
+            reason = "frequency_cap"
         if reason:
             outcome.reason = reason
             continue
-        quality = (terms.ctr * outcome.relevance if campaign.pricing == Campaign.Pricing.CPC
+        predicted = ctr(campaign.id) if ctr is not None else terms.ctr
+        quality = (predicted * outcome.relevance if campaign.pricing == Campaign.Pricing.CPC
                    else outcome.relevance / 1000.0)
         outcome.score = float(bid) * quality
         ranked.append((campaign, outcome, promoted, quality))
@@ -489,7 +515,8 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
             advertiser_id=campaign.advertiser_id, advertiser_name=campaign.advertiser_name,
             article_id=promoted.article_id, promotion_id=promoted.promotion_id, title=promoted.title,
             pricing=campaign.pricing, bid=outcome.bid, price=price, score=outcome.score,
-            relevance=outcome.relevance, keyword=outcome.keyword, keyword_id=outcome.keyword_id))
+            relevance=outcome.relevance, keyword=outcome.keyword, keyword_id=outcome.keyword_id,
+            landing_url=promoted.landing_url))
     return result
 
 
@@ -516,12 +543,12 @@ def _state_of(row: dict) -> CampaignState:
         max_bid=row["max_bid"], daily_budget=row["daily_budget"], total_budget=row["total_budget"],
         start_date=row["start_date"], end_date=row["end_date"], hours=frozenset(int(h) for h in row["hours"] or ()),
         languages=frozenset(row["languages"] or ()), spend_today=row["spend_today"], spend_day=row["spend_day"],
-        spend_total=row["spend_total"], accrued=row["advertiser__accrued"])
+        spend_total=row["spend_total"], accrued=row["advertiser__accrued"], frequency_cap=row["frequency_cap"])
 
 
 STATE_FIELDS = ("id", "status", "advertiser__status", "advertiser__balance", "max_bid", "daily_budget", "total_budget",
                 "start_date", "end_date", "hours", "languages", "spend_today", "spend_day", "spend_total",
-                "advertiser__accrued")
+                "advertiser__accrued", "frequency_cap")
 
 
 def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
@@ -539,7 +566,7 @@ def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
     for p in (Promotion.objects.filter(campaign_id__in=ids, archived=False, review=Review.APPROVED,
                                        article__status=Article.Status.APPROVED, article__embedding__isnull=False)
               .values("id", "campaign_id", "article_id", "headline", "article__title", "article__owner_id",
-                      "article__embedding", "article__tokens").order_by("id")):
+                      "article__embedding", "article__tokens", "landing_url").order_by("id")):
         vector = from_bytes(p["article__embedding"])
         if vector is None or p["article__owner_id"] != owners[p["campaign_id"]]:
             continue  # only the advertiser's own article, and only one that can be scored
@@ -548,7 +575,7 @@ def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
             continue
         promotions.setdefault(p["campaign_id"], []).append(
             Promoted(p["id"], p["article_id"], p["headline"] or p["article__title"], len(vectors),
-                     frozenset((p["article__tokens"] or "").split())))
+                     frozenset((p["article__tokens"] or "").split()), p["landing_url"]))
         vectors.append(vector)
     campaigns = [BookCampaign(id=r["id"], name=r["name"], advertiser_id=r["advertiser_id"],
                               advertiser_name=r["advertiser__name"], pricing=r["pricing"],
@@ -585,14 +612,43 @@ def book_forget() -> None:
     global _book
     with _book_lock:
         _book = None
+    _ctr_cache.clear()
 
 
-def _refresh_states(book: CampaignBook, campaign_ids: Iterable[int]) -> None:
+def _refresh_states(book: CampaignBook, campaign_ids: Iterable[int], *, reader: str = "",
+                    day=None) -> set[int]:
+    """Reads the campaigns' fresh state; returns those `reader` has seen up to their frequency cap
+    on ad day `day` (one more query, only when a reader is known and a campaign has a cap)."""
     ids = [i for i in campaign_ids if i in book.campaigns]
     if not ids:
-        return
+        return set()
+    caps = {}
     for row in Campaign.objects.filter(id__in=ids).values(*STATE_FIELDS):
         book.campaigns[row["id"]].state = _state_of(row)
+        if row["frequency_cap"]:
+            caps[row["id"]] = row["frequency_cap"]
+    if not reader or not caps:
+        return set()
+    # Impressions still in the Redis buffer (a second at most) are not counted yet.
+    seen = (Impression.objects.filter(reader_key=reader[:64], ad_day=day, campaign_id__in=list(caps)).order_by()
+            .values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
+    return {campaign_id for campaign_id, n in seen if n >= caps[campaign_id]}
+
+
+_ctr_cache: dict[int, tuple[float, dict[int, tuple[int, int]]]] = {}
+
+
+def ctr_records(placement: Placement) -> dict[int, tuple[int, int]]:
+    """{campaign id: (impressions served, valid clicks)} on this placement from the daily rollups,
+    re-read at most every AD_AUCTION_BOOK_SECONDS."""
+    cached = _ctr_cache.get(placement.id)
+    if cached is not None and time.monotonic() - cached[0] < settings.AD_AUCTION_BOOK_SECONDS:
+        return cached[1]
+    records = {row["campaign_id"]: (row["served"] or 0, row["clicks"] or 0)
+               for row in DailyRollup.objects.filter(placement_id=placement.id).order_by().values("campaign_id")
+               .annotate(served=Sum("served"), clicks=Sum("clicks_valid"))}
+    _ctr_cache[placement.id] = (time.monotonic(), records)
+    return records
 
 
 def _segmenter(seg: Segmenter | None) -> Segmenter:
@@ -612,7 +668,7 @@ def placement_auction(*, placement: Placement, question, answer_text: str, quest
     `question` is a contentlib Question or its text. `cited_article_ids` are the answer's references
     (the citation firewall drops any of them a campaign promotes); `category_ids` the categories of
     those references (empty: the question's category is unknown and campaigns' categories are not
-    checked). `reader` is the reader key (frequency caps arrive with the Tracking issue). Never runs
+    checked). `reader` is the reader key (frequency caps count its impressions today). Never runs
     a model; a bounded number of queries (lexicon state, at most four book checks, one state read,
     one log row).
     """
@@ -622,10 +678,20 @@ def placement_auction(*, placement: Placement, question, answer_text: str, quest
     if not placement.active:
         return AuctionResult(floor=tuned_fit().floor, language=detect_language(text))
     book = book_current(_segmenter(seg))
-    result = auction_run(book, terms=Terms.of(placement), question=text, answer_text=answer_text or "",
+    terms = Terms.of(placement)
+    day = timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE)).date()
+    records: dict | None = None
+
+    def ctr(campaign_id: int) -> float:
+        nonlocal records
+        if records is None:
+            records = ctr_records(placement)
+        return terms.ctr_with(*records.get(campaign_id, (0, 0)))
+
+    result = auction_run(book, terms=terms, question=text, answer_text=answer_text or "",
                          question_vector=question_vector, answer_vector=answer_vector, now=now,
                          cited_article_ids=cited_article_ids, category_ids=category_ids,
-                         refresh=lambda ids: _refresh_states(book, ids))
+                         refresh=lambda ids: _refresh_states(book, ids, reader=reader, day=day), ctr=ctr)
     if log:
         result.log_id = _log(placement, question, text, reader, now, result, time.perf_counter() - started).id
     return result

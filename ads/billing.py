@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from ads.models import Advertiser, Campaign, CampaignChange, Click, Impression, InvalidReason, LedgerEntry
 from contentlib.errors import ApplicationError
 from contentlib.readers import ad_day
+from contentlib.tasks_queue import queue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +100,17 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _spend(*, campaign_id: int, advertiser_id: int, price: Decimal, at: dt.datetime, hours, accrue: bool) -> None:
+def _spend(*, campaign_id: int, advertiser_id: int, price: Decimal, at: dt.datetime, hours, accrue: bool) -> dict:
     """Adds `price` to the campaign's counters and takes it from the advertiser's balance (CPC) or
     adds it to the advertiser's accrued spend (CPM), or raises _Refused with the limit that refused.
+    Returns the campaign's counters and limits after it, and the advertiser's balance and currency.
     Runs inside the caller's transaction; the caller's savepoint undoes a half-done spend."""
     day = ad_day(at)
-    spent_today = Case(When(spend_day=day, then=F("spend_today")), default=Value(ZERO))
     share = Decimal(repr(pace_share(hours=hours, at=at)))
+    if connection.vendor == "postgresql":
+        return _spend_in_one_statement(campaign_id=campaign_id, advertiser_id=advertiser_id, price=price, day=day,
+                                       share=share, accrue=accrue, at=at)
+    spent_today = Case(When(spend_day=day, then=F("spend_today")), default=Value(ZERO))
     updated = (Campaign.objects.filter(id=campaign_id)
                .filter(LessThanOrEqual(_r(F("spend_total") + price), F("total_budget")))
                .filter(LessThanOrEqual(_r(spent_today + price), F("daily_budget")))
@@ -121,6 +126,52 @@ def _spend(*, campaign_id: int, advertiser_id: int, price: Decimal, at: dt.datet
         paid = money.update(balance=_r(F("balance") - price))
     if not paid:
         raise _Refused(InvalidReason.BALANCE)
+    after = Campaign.objects.filter(id=campaign_id).values(*_AFTER[:-2]).get()
+    after.update(Advertiser.objects.filter(id=advertiser_id).values("balance", "currency").get())
+    return after
+
+
+_AFTER = ("spend_today", "spend_total", "daily_budget", "total_budget", "max_bid", "pricing", "status", "balance",
+          "currency")
+
+# The same two conditional updates in one round trip: the campaign's (its limits), then the
+# advertiser's (its balance), which runs only if the campaign's did. An UPDATE re-checks its WHERE
+# on the latest version of a row another transaction changed, so neither limit can be passed;
+# the advertiser's refusal comes back as a NULL balance, and the caller's savepoint undoes the
+# campaign's half.
+_SPEND_SQL = """
+WITH c AS (
+    UPDATE ads_campaign SET
+        spend_today = (CASE WHEN spend_day = %(day)s THEN spend_today ELSE 0 END) + %(price)s,
+        spend_day = %(day)s, spend_total = spend_total + %(price)s, accrued = accrued + %(accrue)s
+    WHERE id = %(campaign)s
+      AND spend_total + %(price)s <= total_budget
+      AND (CASE WHEN spend_day = %(day)s THEN spend_today ELSE 0 END) + %(price)s <= daily_budget
+      AND (CASE WHEN spend_day = %(day)s THEN spend_today ELSE 0 END) <= daily_budget * %(share)s
+    RETURNING spend_today, spend_total, daily_budget, total_budget, max_bid, pricing, status
+), a AS (
+    UPDATE ads_advertiser SET balance = balance - %(debit)s, accrued = accrued + %(accrue)s
+    WHERE id = %(advertiser)s AND balance >= accrued + %(price)s AND EXISTS (SELECT 1 FROM c)
+    RETURNING balance, currency
+)
+SELECT c.spend_today, c.spend_total, c.daily_budget, c.total_budget, c.max_bid, c.pricing, c.status,
+       a.balance, a.currency
+FROM c LEFT JOIN a ON true
+"""
+
+
+def _spend_in_one_statement(*, campaign_id, advertiser_id, price, day, share, accrue, at) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(_SPEND_SQL, {"day": day, "price": price, "accrue": price if accrue else ZERO,
+                                    "debit": ZERO if accrue else price, "campaign": campaign_id,
+                                    "advertiser": advertiser_id, "share": share})
+        row = cursor.fetchone()
+    if row is None:
+        raise _Refused(_refusal(campaign_id, price, at, share))
+    after = dict(zip(_AFTER, row, strict=True))
+    if after["balance"] is None:
+        raise _Refused(InvalidReason.BALANCE)
+    return after
 
 
 def _refusal(campaign_id: int, price: Decimal, at: dt.datetime, share: Decimal) -> str:
@@ -138,9 +189,11 @@ def _refusal(campaign_id: int, price: Decimal, at: dt.datetime, share: Decimal) 
 
 def _ledger_write(*, advertiser_id: int, kind: str, amount: Decimal, note: str, campaign_id: int,
                   keyword_id: int | None, placement_id: int | None, day: dt.date, units: int, event: str = "",
-                  reverses_id: int | None = None, actor=None, actor_name: str = SYSTEM) -> LedgerEntry:
-    """The ledger entry of a balance change the caller already made (its row is locked by that update)."""
-    advertiser = Advertiser.objects.values("balance", "currency").get(id=advertiser_id)
+                  reverses_id: int | None = None, actor=None, actor_name: str = SYSTEM,
+                  advertiser: dict | None = None) -> LedgerEntry:
+    """The ledger entry of a balance change the caller already made (its row is locked by that
+    update); `advertiser` is its balance and currency after it, when the update returned them."""
+    advertiser = advertiser or Advertiser.objects.values("balance", "currency").get(id=advertiser_id)
     return LedgerEntry.objects.create(
         advertiser_id=advertiser_id, kind=kind, amount=amount, currency=advertiser["currency"],
         balance_after=advertiser["balance"], note=note, campaign_id=campaign_id, keyword_id=keyword_id,
@@ -164,12 +217,13 @@ def cpc_charge(*, click: Click, impression: Impression, at: dt.datetime) -> Char
     price = impression.price
     try:
         with transaction.atomic():
-            _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=price, at=at,
-                   hours=campaign.hours, accrue=False)
+            after = _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=price, at=at,
+                           hours=campaign.hours, accrue=False)
             entry = _ledger_write(
                 advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CHARGE, amount=-price,
                 note=f"CPC {campaign.name}", campaign_id=campaign.id, keyword_id=impression.keyword_id,
-                placement_id=impression.placement_id, day=ad_day(at), units=1, event=f"click:{click.id}")
+                placement_id=impression.placement_id, day=ad_day(at), units=1, event=f"click:{click.id}",
+                advertiser=after)
             click.billed, click.amount, click.ledger_entry, click.reason = True, price, entry, ""
             click.save(force_insert=True)
     except _Refused as refused:
@@ -177,7 +231,7 @@ def cpc_charge(*, click: Click, impression: Impression, at: dt.datetime) -> Char
     except IntegrityError:
         reason = InvalidReason.REPEAT
     else:
-        statuses_update(campaign_id=campaign.id, at=at)
+        statuses_update(campaign_id=campaign.id, at=at, counters=after)
         return Charge(entry, "")
     click.billed, click.amount, click.ledger_entry, click.reason = False, ZERO, None, reason
     click.save(force_insert=True)
@@ -192,12 +246,14 @@ def cpm_accrue(*, impression: Impression, at: dt.datetime) -> str:
     campaign = impression.campaign
     try:
         with transaction.atomic():
-            _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=impression.price, at=at,
-                   hours=campaign.hours, accrue=True)
+            after = _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=impression.price,
+                           at=at, hours=campaign.hours, accrue=True)
             Impression.objects.filter(id=impression.id).update(cost=impression.price)
     except _Refused as refused:
         Impression.objects.filter(id=impression.id).update(unbilled_reason=refused.reason)
+        statuses_update(campaign_id=campaign.id, at=at)
         return refused.reason
+    statuses_update(campaign_id=campaign.id, at=at, counters=after)
     return ""
 
 
@@ -253,11 +309,15 @@ def _status_set(campaign_id: int, old: str, new: str) -> bool:
     return bool(changed)
 
 
-def statuses_update(*, campaign_id: int, at: dt.datetime | None = None) -> str:
+def statuses_update(*, campaign_id: int, at: dt.datetime | None = None, counters: dict | None = None) -> str:
     """Marks a running campaign out of its total or daily budget once it cannot pay for one more
-    click or impression at its bid; returns its status."""
+    click or impression at its bid; returns its status. `counters`: the campaign's counters and
+    limits as the spend that just committed returned them (then nothing is read)."""
     at = at or timezone.now()
-    campaign = Campaign.objects.get(id=campaign_id)
+    if counters is not None:
+        campaign = Campaign(id=campaign_id, spend_day=ad_day(at), **{k: counters[k] for k in _AFTER[:-2]})
+    else:
+        campaign = Campaign.objects.get(id=campaign_id)
     if campaign.status != Campaign.Status.ACTIVE:
         return campaign.status
     unit = unit_cost(campaign)
@@ -334,6 +394,8 @@ def event_credit(*, event: str, actor, reason: str, invalid_reason: str = "") ->
                                    {"code": "noop"})
         Advertiser.objects.filter(id=campaign.advertiser_id).update(balance=_r(F("balance") + amount))
         note = f"{reason} [{event}]" + (f" ({invalid_reason})" if invalid_reason else "")
+        # The rollups of the event's day leave it out from now on.
+        queue_on_commit("ads.tasks.rollups_recompute", day.isoformat())
         return _ledger_write(advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CREDIT, amount=amount,
                              note=note, campaign_id=campaign.id, keyword_id=found.keyword_id,
                              placement_id=found.placement_id, day=day, units=1, event=event, reverses_id=charge_id,

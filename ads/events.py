@@ -16,7 +16,6 @@ flush inserts as nothing. A beacon or click for an impression still in the buffe
 Clicks and beacons are written straight away: they move money (docs/BENCHMARKS.md, "Tracking events").
 """
 import datetime as dt
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -24,11 +23,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ads import billing
 from ads.auction import AuctionResult
-from ads.models import Campaign, Click, Impression, InvalidReason, Placement, Promotion
+from ads.models import Campaign, Click, Impression, InvalidReason, Placement
 from contentlib.readers import ad_day
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ BUFFER_KEY = "ads:impressions"
 FLUSH_LOCK = "ads:impressions:flush"
 # Every column of a buffered impression, in COPY order (the model's defaults are not the table's).
 BUFFERED = tuple(f.attname for f in Impression._meta.concrete_fields)
+_DEFAULTS = {f.attname: f.get_default() for f in Impression._meta.concrete_fields}
 
 
 @dataclass(frozen=True)
@@ -86,31 +87,29 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
                       preview: bool = False) -> list[ServedImpression]:
     """Records one impression per slot of `result`, as served, with the visitor's invalid reason
     (a portal preview: "preview", never billed); returns them in slot order with their ids."""
-    now = now or timezone.now()
-    day = ad_day(now)
-    reason = InvalidReason.PREVIEW if preview else (visitor.invalid_reason or "")
     if not result.slots:
         return []
-    promotions = {p["id"]: p for p in Promotion.objects.filter(id__in=[s.promotion_id for s in result.slots])
-                  .values("id", "landing_url")}
+    now = now or timezone.now()
+    reason = InvalidReason.PREVIEW if preview else (visitor.invalid_reason or "")
+    common = {**_DEFAULTS, "auction_id": result.log_id, "placement_id": placement.id, "served_at": now,
+              "ad_day": ad_day(now), "reader_key": visitor.reader_key[:64], "ip_prefix": visitor.ip_prefix[:45],
+              "browser_family": visitor.browser_family[:60], "os_family": visitor.os_family[:60],
+              "invalid_reason": reason}
     rows, served = [], []
     for slot in result.slots:
-        impression = Impression(
-            id=uuid.uuid4(), auction_id=result.log_id, placement=placement, campaign_id=slot.campaign_id,
-            keyword_id=slot.keyword_id, promotion_id=slot.promotion_id, position=slot.position, pricing=slot.pricing,
-            price=slot.price, served_at=now, ad_day=day, reader_key=visitor.reader_key[:64],
-            ip_prefix=visitor.ip_prefix[:45], browser_family=visitor.browser_family[:60],
-            os_family=visitor.os_family[:60], invalid_reason=reason)
-        rows.append(impression)
+        impression_id = uuid.uuid4()
+        rows.append({**common, "id": impression_id, "campaign_id": slot.campaign_id, "keyword_id": slot.keyword_id,
+                     "promotion_id": slot.promotion_id, "position": slot.position, "pricing": slot.pricing,
+                     "price": slot.price})
         served.append(ServedImpression(
-            impression.id, slot.position, slot.campaign_id, slot.advertiser_id, slot.advertiser_name,
-            slot.promotion_id, slot.article_id, slot.title, promotions.get(slot.promotion_id, {}).get("landing_url", ""),
-            slot.pricing, slot.price, now, reason, visitor.browser_family, visitor.os_family))
+            impression_id, slot.position, slot.campaign_id, slot.advertiser_id, slot.advertiser_name,
+            slot.promotion_id, slot.article_id, slot.title, slot.landing_url, slot.pricing, slot.price, now, reason,
+            visitor.browser_family, visitor.os_family))
     buffer = _buffer()
     if buffer is None:
-        Impression.objects.bulk_create(rows)
+        Impression.objects.bulk_create([Impression(**row) for row in rows])
     else:
-        buffer.rpush(BUFFER_KEY, *[json.dumps(_buffered(row)) for row in rows])
+        buffer.rpush(BUFFER_KEY, *[_copy_line(row) for row in rows])
     return served
 
 
@@ -131,10 +130,36 @@ def _buffer():
     return _clients[url]
 
 
-def _buffered(row: Impression) -> list:
-    values = [getattr(row, name) for name in BUFFERED]
-    return [v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else str(v) if isinstance(v, (uuid.UUID, Decimal))
-            else v for v in values]
+# A buffered impression is one line of COPY's text format, so that a flush hands a batch to
+# PostgreSQL as it is, without parsing it: columns by tab, NULL as \N, \\ \t \n escaped.
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value).translate(_ESCAPE)
+
+
+def _copy_line(row: dict) -> bytes:
+    return ("\t".join(_copy_value(row[name]) for name in BUFFERED) + "\n").encode()
+
+
+_UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def _parse_line(line: bytes) -> dict:
+    """A COPY line back into column values (for databases other than PostgreSQL, which reads it itself)."""
+    import re  # noqa: PLC0415
+
+    values = []
+    for text in line.decode().rstrip("\n").split("\t"):
+        values.append(None if text == "\\N" else re.sub(r"\\[\\tnr]", lambda m: _UNESCAPE[m.group(0)], text))
+    return dict(zip(BUFFERED, values, strict=True))
 
 
 def buffered_count() -> int:
@@ -157,18 +182,17 @@ def impressions_flush(*, batch: int | None = None) -> int:
             raw = buffer.lrange(BUFFER_KEY, 0, batch - 1)
             if not raw:
                 return moved
-            rows = [json.loads(item) for item in raw]
             with transaction.atomic():
-                _insert(rows)
+                _insert(raw)
             # Only now, after the commit: a flusher killed between the two leaves rows that the
             # next flush inserts again as nothing (ON CONFLICT DO NOTHING on the impression's id).
             buffer.ltrim(BUFFER_KEY, len(raw), -1)
             moved += len(raw)
 
 
-def _insert(rows: list[list]) -> None:
+def _insert(lines: list[bytes]) -> None:
     if connection.vendor != "postgresql":
-        objects = [Impression(**dict(zip(BUFFERED, row, strict=True))) for row in rows]
+        objects = [Impression(**_parse_line(line)) for line in lines]
         Impression.objects.bulk_create(objects, ignore_conflicts=True)
         return
     table = Impression._meta.db_table
@@ -177,8 +201,7 @@ def _insert(rows: list[list]) -> None:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}_in (LIKE {table} INCLUDING DEFAULTS) "
                        "ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY {table}_in ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(b"".join(lines))
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_in ON CONFLICT (id) DO NOTHING")
 
 
@@ -191,13 +214,16 @@ def _served(impression: Impression) -> ServedImpression:
         impression.browser_family, impression.os_family)
 
 
-def _impression(impression_id) -> Impression | None:
+def _impression(impression_id, *, with_clicks: bool = False) -> Impression | None:
+    """The impression, with `clicked` (has it a click already?) when `with_clicks`: one query."""
     try:
         key = uuid.UUID(str(impression_id))
     except (TypeError, ValueError, AttributeError):
         return None
     found = (Impression.objects.select_related("campaign", "campaign__advertiser", "promotion", "promotion__article")
              .filter(id=key))
+    if with_clicks:
+        found = found.annotate(clicked=Exists(Click.objects.filter(impression_id=OuterRef("id"))))
     impression = found.first()
     if impression is None and buffered_count():
         impressions_flush()  # it may be waiting in the buffer (served a moment ago)
@@ -247,7 +273,7 @@ def _reason(impression: Impression | None, visitor: Visitor, token_problem: str,
         return visitor.invalid_reason
     if at < impression.served_at:
         return InvalidReason.NOT_SERVED
-    if Click.objects.filter(impression_id=impression.id).exists():
+    if impression.clicked:
         return InvalidReason.REPEAT
     return ""
 
@@ -257,7 +283,7 @@ def click_record(*, impression_id, visitor: Visitor, token_problem: str = "", at
     visitor valid, it is the impression's first click and the budgets, balance and pacing allow;
     otherwise records it unbilled with the reason. A click on a CPM impression is recorded, not charged."""
     at = at or timezone.now()
-    impression = _impression(impression_id) if impression_id else None
+    impression = _impression(impression_id, with_clicks=True) if impression_id else None
     reason = _reason(impression, visitor, token_problem, at)
     click = Click(id=uuid.uuid4(), impression=impression, at=at, ad_day=ad_day(at),
                   reader_key=visitor.reader_key[:64], ip_prefix=visitor.ip_prefix[:45],

@@ -564,7 +564,7 @@ class Impression(models.Model):
     """One sponsored slot served to a reader, then perhaps viewable (the beacon). Its id is made at
     serving and travels in the click and beacon tokens; the IP is stored only truncated."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     auction = models.ForeignKey(AuctionLog, verbose_name=_("auction"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="impressions")
     placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="+")
@@ -612,7 +612,7 @@ class Impression(models.Model):
 class Click(models.Model):
     """One click through /c/<token>, billed or not, with its reason. Its id is its idempotent key."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     impression = models.ForeignKey(Impression, verbose_name=_("impression"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="clicks")
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True,

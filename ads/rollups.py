@@ -77,6 +77,17 @@ def rollups_recompute(*, day: dt.date, now: dt.datetime | None = None) -> int:
     return len(objects)
 
 
+def raw_events_purge(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Deletes the raw clicks and impressions of ad days past the retention (their rollups are final:
+    recomputed hourly while recent, and after every credit) and returns how many (clicks, impressions)
+    went. The ledger keeps what was charged: its entries carry campaign, keyword, placement, day."""
+    cut = frozen_before(now=now)
+    with transaction.atomic():
+        clicks, _ = Click.objects.filter(ad_day__lt=cut).delete()
+        impressions, _ = (Impression.objects.filter(ad_day__lt=cut).exclude(clicks__ad_day__gte=cut).delete())
+    return clicks, impressions
+
+
 def rollups_recent(*, now: dt.datetime | None = None) -> int:
     """Recomputes today's and yesterday's rollups (beat, hourly): late beacons and credits land there."""
     today = ad_day(now)

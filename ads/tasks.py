@@ -76,3 +76,11 @@ def raw_events_retention() -> dict:
 
     done = exports.raw_events_retention()
     return {key: (str(value) if key == "before" else value) for key, value in done.items()}
+
+
+@shared_task(name="ads.tasks.raw_events_purge")
+def raw_events_purge() -> tuple[int, int]:
+    """Deletes raw clicks and impressions past AD_RAW_EVENT_RETENTION_DAYS (the rollups and the ledger stay)."""
+    from ads import rollups  # noqa: PLC0415
+
+    return rollups.raw_events_purge()

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Click',
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField(db_index=True, verbose_name='clicked at')),
                 ('ad_day', models.DateField(verbose_name='ad day')),
                 ('reader_key', models.CharField(blank=True, max_length=64, verbose_name='reader key')),
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Impression',
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False, verbose_name='ID')),
                 ('position', models.PositiveSmallIntegerField(default=1, verbose_name='slot')),
                 ('pricing', models.CharField(choices=[('cpc', 'Cost per click (CPC)'), ('cpm', 'Cost per thousand impressions (CPM)')], max_length=3, verbose_name='pricing')),
                 ('price', models.DecimalField(decimal_places=4, help_text='CNY per click (CPC) or per impression (CPM), from the auction.', max_digits=18, verbose_name='price')),

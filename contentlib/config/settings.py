@@ -440,6 +440,8 @@ CELERY_BEAT_SCHEDULE = {
     "rollups-recent": {"task": "ads.tasks.rollups_recent", "schedule": 3600.0},
     # Raw impressions and clicks past AD_RAW_EVENT_RETENTION_DAYS archived and deleted (ads/exports.py).
     "raw-events-retention": {"task": "ads.tasks.raw_events_retention", "schedule": 24 * 3600.0},
+    # ads.tasks.raw_events_purge (billing) deletes the same rows without archiving them: not scheduled,
+    # so that the archive above always runs first (one of the two should go when they are merged).
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     # Nightly, at whatever hour beat started; `manage.py cooccurrence_rebuild` does it on demand.
     "cooccurrence-rebuild": {"task": "recommender.tasks.cooccurrence_rebuild", "schedule": 24 * 3600.0},

@@ -221,7 +221,7 @@ def test_hours_are_read_in_the_business_time_zone(placement):
     ({"status": Campaign.Status.OUT_OF_BUDGET}, "budget"),
     ({"end_date": dt.date(2026, 11, 30)}, "schedule"),
     ({"languages": ["en"]}, "language"),
-    ({"daily_budget": Decimal("0.50")}, "budget"),
+    ({"daily_budget": Decimal("0.50")}, "daily_budget"),
 ])
 def test_an_ineligible_campaign_says_why(placement, change, expected):
     campaign = make_campaign()

@@ -69,7 +69,7 @@ def test_out_of_daily_budget_stops_the_campaign_emails_once_and_the_next_ad_day_
     assert Campaign.objects.get(id=campaign.id).status == Campaign.Status.OUT_OF_DAILY_BUDGET
     assert notices.notices_send(now=at(10)) == 1
     assert notices.notices_send(now=at(11)) == 0
-    assert campaign.name in mail.outbox[-1].subject and "2.00" in mail.outbox[-1].body
+    assert mail.outbox[-1].subject == f"推广计划今日预算已用完：{campaign.name}" and "2.00" in mail.outbox[-1].body
     assert billing.daily_budgets_reset(at=at(23, 59)) == 0  # still the same ad day
     assert billing.daily_budgets_reset(at=at(0, 0, day=2)) == 1
     assert Campaign.objects.get(id=campaign.id).status == Campaign.Status.ACTIVE

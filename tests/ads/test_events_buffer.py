@@ -110,3 +110,14 @@ def test_a_flusher_killed_mid_flush_loses_nothing_and_counts_nothing_twice(buffe
     assert Impression.objects.count() == 2000
     assert set(Impression.objects.values_list("id", flat=True)) == set(ids)
     assert events.buffered_count() == 0
+
+
+def test_a_value_with_tabs_backslashes_and_newlines_comes_out_of_the_buffer_as_it_went_in(buffer):
+    campaign = make_campaign()
+    odd = READER.__class__(reader_key="k\\ey", ip_prefix="203.0.113.0", browser_family="Odd\tBrowser\\1\nx",
+                           os_family="")
+    served = events.impressions_serve(result=result_for(campaign), placement=placement(), visitor=odd, now=LATE)[0]
+    events.impressions_flush()
+    row = Impression.objects.get(id=served.impression_id)
+    assert (row.browser_family, row.reader_key, row.os_family, row.keyword_id, row.viewable_at) == (
+        "Odd\tBrowser\\1\nx", "k\\ey", "", campaign.keywords.get().id, None)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ads import billing, events, rollups
-from ads.models import DailyRollup, LedgerEntry
+from ads.models import Click, DailyRollup, Impression, LedgerEntry
 from contentlib.errors import ApplicationError
 from tests.ads.tracking_helpers import BOT, LATE, READER, make_campaign, placement, result_for
 
@@ -81,3 +81,24 @@ def test_a_day_past_the_retention_is_frozen(settings):
         rollups.rollups_recompute(day=DAY - dt.timedelta(days=91), now=LATE)
     assert frozen.value.extra["code"] == "frozen"
     assert rollups.rollups_recompute(day=DAY - dt.timedelta(days=90), now=LATE) == 0  # the last day kept
+
+
+def test_raw_events_past_the_retention_are_deleted_and_the_ledger_and_rollups_stay(settings):
+    settings.AD_RAW_EVENT_RETENTION_DAYS = 90
+    cpc, _cpm, _clicks, _by_bot = a_day_of_traffic()
+    rollups.rollups_recompute(day=DAY, now=LATE)
+    charges = LedgerEntry.objects.filter(kind="charge").count()
+    assert rollups.raw_events_purge(now=LATE + dt.timedelta(days=90)) == (0, 0)  # the last day kept
+    clicks, impressions = rollups.raw_events_purge(now=LATE + dt.timedelta(days=91))
+    assert (clicks, impressions) == (5, 8)  # 4 CPC and 4 CPM impressions; 3 clicks, a bot's, a tampered one
+    assert not Impression.objects.exists() and not Click.objects.exists()
+    assert LedgerEntry.objects.filter(kind="charge").count() == charges
+    assert DailyRollup.objects.get(campaign=cpc).spend == Decimal("3.0000")
+
+
+def test_a_credit_queues_the_recompute_of_its_days_rollups(staff, django_capture_on_commit_callbacks):
+    cpc, _cpm, clicks, _by_bot = a_day_of_traffic()
+    rollups.rollups_recompute(day=DAY, now=LATE)
+    with django_capture_on_commit_callbacks(execute=True):
+        billing.event_credit(event=f"click:{clicks[0].click_id}", actor=staff, reason="无效点击")
+    assert DailyRollup.objects.get(campaign=cpc).clicks_credited == 1

@@ -705,3 +705,101 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} · {self.ad_day}"
+
+
+class ConversionSecret(models.Model):
+    """The key an advertiser signs its conversion pixels and postbacks with (HMAC-SHA256); rotated by
+    replacing it, after which signatures made with the old key are refused."""
+
+    advertiser = models.OneToOneField(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                      related_name="conversion_secret")
+    secret = models.CharField(_("secret"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversion secret")
+        verbose_name_plural = _("conversion secrets")
+
+    def __str__(self) -> str:
+        return str(self.advertiser)
+
+
+class Conversion(models.Model):
+    """A sale or sign-up the advertiser reported for one click, by pixel or postback, once per click
+    and goal. It copies what the click was for (campaign, keyword, placement, ad day of the click), so
+    that it keeps its attribution after retention deletes the raw click."""
+
+    class Source(models.TextChoices):
+        PIXEL = "pixel", _("Pixel")
+        POSTBACK = "postback", _("Server postback")
+
+    click = models.ForeignKey(Click, verbose_name=_("click"), null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="conversions")
+    click_key = models.UUIDField(_("click id"))
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
+                                   related_name="conversions")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="conversions")
+    keyword = models.ForeignKey(CampaignKeyword, verbose_name=_("keyword"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    placement = models.ForeignKey(Placement, verbose_name=_("placement"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    goal = models.CharField(_("goal"), max_length=40, default="conversion")
+    value = models.DecimalField(_("value"), null=True, blank=True, **MONEY)
+    source = models.CharField(_("reported by"), max_length=10, choices=Source.choices)
+    clicked_at = models.DateTimeField(_("clicked at"))
+    click_valid = models.BooleanField(_("valid click"), default=True,
+                                      help_text=_("The click was valid traffic (billed or not)."))
+    click_ad_day = models.DateField(_("ad day of the click"))
+    at = models.DateTimeField(_("converted at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("conversion")
+        verbose_name_plural = _("conversions")
+        ordering = ["-at"]
+        constraints = [
+            # A pixel that fires twice, or a postback retried, counts once.
+            models.UniqueConstraint(fields=["click_key", "goal"], name="conversion_once_per_click_goal"),
+        ]
+        indexes = [models.Index(fields=["campaign", "click_ad_day"], name="conversion_campaign_day")]
+
+    def __str__(self) -> str:
+        return f"{self.goal} · {self.click_key}"
+
+
+class ExportJob(models.Model):
+    """An export too large for one request, built by a Celery job (ads.exports.export_job_run): its
+    progress, then the file, which only the user who asked may download."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="+")
+    advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   help_text=_("The enterprise user's own advertiser; empty: an analyst's, all of them."))
+    kind = models.CharField(_("kind"), max_length=20)
+    filters = models.JSONField(_("filters"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(_("rows to write"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.id}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

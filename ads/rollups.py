@@ -1,5 +1,5 @@
 """Daily rollups (campaign × keyword × placement × ad day), recomputed from the raw impressions and
-clicks by an idempotent task while those are kept (AD_RAW_EVENT_RETENTION_DAYS), frozen after.
+clicks by an idempotent task while those are kept (RAW_EVENT_RETENTION_DAYS), frozen after.
 
 Credited events leave the billed figures (billed clicks, spend) and are counted apart, so that a
 day's rollups agree with its ledger entries: charges less credits.
@@ -29,7 +29,7 @@ def _money(value) -> Decimal:
 
 def frozen_before(*, now: dt.datetime | None = None) -> dt.date:
     """The first ad day still inside the raw-event retention: rollups of earlier days are frozen."""
-    return ad_day(now) - dt.timedelta(days=settings.AD_RAW_EVENT_RETENTION_DAYS)
+    return ad_day(now) - dt.timedelta(days=settings.RAW_EVENT_RETENTION_DAYS)
 
 
 def rollups_recompute(*, day: dt.date, now: dt.datetime | None = None) -> int:
@@ -39,7 +39,7 @@ def rollups_recompute(*, day: dt.date, now: dt.datetime | None = None) -> int:
     if day < frozen_before(now=now):
         raise ApplicationError(_("The rollups of %(day)s are frozen: its raw events are past the %(days)d days they are "
                                  "kept. Nothing was recomputed.") % {"day": day,
-                                                                     "days": settings.AD_RAW_EVENT_RETENTION_DAYS},
+                                                                     "days": settings.RAW_EVENT_RETENTION_DAYS},
                                {"code": "frozen"})
     rows: dict[tuple, dict] = defaultdict(lambda: {"spend": Decimal(0)})
     valid, invalid = Q(invalid_reason=""), ~Q(invalid_reason="")
@@ -75,17 +75,6 @@ def rollups_recompute(*, day: dt.date, now: dt.datetime | None = None) -> int:
         DailyRollup.objects.filter(ad_day=day).delete()
         DailyRollup.objects.bulk_create(objects)
     return len(objects)
-
-
-def raw_events_purge(*, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Deletes the raw clicks and impressions of ad days past the retention (their rollups are final:
-    recomputed hourly while recent, and after every credit) and returns how many (clicks, impressions)
-    went. The ledger keeps what was charged: its entries carry campaign, keyword, placement, day."""
-    cut = frozen_before(now=now)
-    with transaction.atomic():
-        clicks, _ = Click.objects.filter(ad_day__lt=cut).delete()
-        impressions, _ = (Impression.objects.filter(ad_day__lt=cut).exclude(clicks__ad_day__gte=cut).delete())
-    return clicks, impressions
 
 
 def rollups_recent(*, now: dt.datetime | None = None) -> int:

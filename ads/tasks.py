@@ -55,9 +55,24 @@ def rollups_recompute(day: str) -> int:
         return 0
 
 
-@shared_task(name="ads.tasks.raw_events_purge")
-def raw_events_purge() -> tuple[int, int]:
-    """Deletes raw clicks and impressions past AD_RAW_EVENT_RETENTION_DAYS (the rollups and the ledger stay)."""
-    from ads import rollups  # noqa: PLC0415
+@shared_task(name="ads.tasks.export_run", acks_late=True)
+def export_run(job_id: int) -> int:
+    """Builds one queued export (ads.exports.ExportJob); a missing job is logged and ignored."""
+    from ads import exports  # noqa: PLC0415
 
-    return rollups.raw_events_purge()
+    job = exports.export_job_run(job_id=job_id)
+    if job is None:
+        import logging  # noqa: PLC0415
+
+        logging.getLogger(__name__).warning("export job %s does not exist; nothing built", job_id)
+        return 0
+    return job.rows_done
+
+
+@shared_task(name="ads.tasks.raw_events_retention")
+def raw_events_retention() -> dict:
+    """Archives and deletes raw impressions and clicks past RAW_EVENT_RETENTION_DAYS (nightly)."""
+    from ads import exports  # noqa: PLC0415
+
+    done = exports.raw_events_retention()
+    return {key: (str(value) if key == "before" else value) for key, value in done.items()}

@@ -38,6 +38,10 @@ class TrafficEvent:
     query: str = ""  # normalized (normalize_query)
     article: str | None = None
     interest: int | None = None  # which interest drew it (None: noise); for measurement only
+    # Sponsored slots (kind "ad_view"): what came of it, one of AD_OUTCOMES; and the price factor
+    # (share of the campaign's max bid the auction charged).
+    outcome: str = ""
+    price_share: float = 1.0
 
 
 @dataclass
@@ -170,8 +174,46 @@ def reader_sessions(params: dict, *, seed: int, until: dt.date | None = None,
                     yield TrafficEvent(key, at, "article_view", placement="search", article=article, interest=source)
 
 
+# What a sponsored view leads to (the `ads` section's shares; "view" is what is left).
+AD_OUTCOMES = ("no_fill", "view", "viewable", "click", "convert", "bot_click", "fast_click", "ip_limit_click",
+               "repeat_click")
+
+
+def ad_views(params: dict, *, seed: int, until: dt.date | None = None, root: Path | None = None
+             ) -> Iterator[TrafficEvent]:
+    """Yields sponsored-slot views over the last `days` ad days (a weekly rhythm, growing slowly),
+    each with its outcome drawn from the section's shares; the queries are the corpus's. Which
+    campaign a view shows is the writer's to decide (this module knows nothing of campaigns)."""
+    rng = random.Random(seed + 17)
+    _articles, links = corpus_links(root)
+    queries = sorted(links)
+    popularity = _Popularity(queries, float(params.get("popularity_zipf", 1.1)), rng)
+    until = until or (dt.date.today() - dt.timedelta(days=1))
+    days = int(params["days"])
+    zone = dt.timezone(dt.timedelta(hours=8))
+    shares = [(name, float(params["outcomes"].get(name, 0))) for name in AD_OUTCOMES if name != "view"]
+    for back in range(days - 1, -1, -1):
+        day = until - dt.timedelta(days=back)
+        weekday = 0.6 if day.weekday() >= 5 else 1.0  # fewer readers at the weekend
+        growth = 1 + float(params.get("growth", 0.0)) * (days - back) / days
+        count = int(_between(rng, params["views_per_day"]) * weekday * growth)
+        for n in range(count):
+            hour = rng.choices(range(9, 21), weights=[2, 4, 5, 4, 3, 4, 5, 5, 4, 3, 3, 2])[0]
+            at = dt.datetime.combine(day, dt.time(hour, rng.randint(0, 59), rng.randint(0, 59)), tzinfo=zone)
+            draw, outcome = rng.random(), "view"
+            for name, share in shares:
+                if draw < share:
+                    outcome = name
+                    break
+                draw -= share
+            key = hashlib.sha256(f"ads:{seed}:{day.isoformat()}:{n}".encode()).hexdigest()[:32]
+            yield TrafficEvent(key, at, "ad_view", placement=rng.choice(params.get("placements", ["question"])),
+                               query=popularity.choice(rng), outcome=outcome,
+                               price_share=round(rng.uniform(*params.get("price_share", [0.6, 1.0])), 2))
+
+
 # Each section of the parameters file and the function that generates it.
-GENERATORS: dict[str, Callable[..., Iterator[TrafficEvent]]] = {"readers": reader_sessions}
+GENERATORS: dict[str, Callable[..., Iterator[TrafficEvent]]] = {"readers": reader_sessions, "ads": ad_views}
 
 
 def generate(params: dict, *, sections: list[str] | None = None, until: dt.date | None = None,

@@ -60,6 +60,7 @@ urlpatterns = [
     path("keywords/<int:keyword_id>/remove/", views.keyword_remove, name="keyword_remove"),
     path("campaigns/<int:campaign_id>/promotions/", views.promotion_add, name="promotion_add"),
     path("promotions/<int:promotion_id>/archive/", views.promotion_archive, name="promotion_archive"),
+    path("reports/", views.reports_page, name="reports"),
     path("ledger/", views.ledger, name="ledger"),
     path("users/", views.users, name="users"),
     path("domains/", views.domains, name="domains"),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST, require_safe
 
-from ads import auction, planner, selectors, services, sponsored
+from ads import auction, planner, reports, selectors, services, sponsored
 from ads.models import Advertiser, Campaign, CampaignKeyword
 from ads.portal import forms
 from contentlib.errors import ApplicationError
@@ -370,6 +370,22 @@ def promotion_archive(request, membership, promotion_id):
     promotion = services.promotion_archive(membership=membership, promotion_id=promotion_id)
     messages.success(request, _("Promotion removed."))
     return redirect("portal:campaign_detail", campaign_id=promotion.campaign_id)
+
+
+# --- Reports ------------------------------------------------------------------------------------
+
+@require_safe
+@portal_view
+def reports_page(request, membership):
+    """The advertiser's own report (ads.reports scoped to its advertiser, whatever the filters say)."""
+    from ads import conversions  # noqa: PLC0415
+    from ads.report_views import report_context  # noqa: PLC0415
+
+    viewer = reports.Viewer(advertiser_id=membership.advertiser_id, analyst=False)
+    context = report_context(request, viewer)
+    if membership.role == "owner":  # the secret signs conversions: the owner's alone
+        context["conversion"] = conversions.advertiser_for_secret(advertiser=membership.advertiser)
+    return render(request, "portal/reports.html", _context(membership, **context))
 
 
 # --- Money, users, domains ------------------------------------------------------------------------

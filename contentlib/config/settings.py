@@ -243,6 +243,9 @@ CELERY_TASK_ROUTES = {
     "crawlers.tasks.*": {"queue": "crawl"},
     "recommender.tasks.*": {"queue": "nlp"},
     "recommender.search.tasks.*": {"queue": "index"},
+    # Long exports and the retention archive run on the default queue, never in the way of billing.
+    "ads.tasks.export_run": {"queue": "default"},
+    "ads.tasks.raw_events_retention": {"queue": "default"},
     "ads.tasks.*": {"queue": "billing"},
     "payments.tasks.*": {"queue": "billing"},
 }
@@ -345,13 +348,21 @@ AD_EVENTS_FLUSH_SECONDS = env_float("AD_EVENTS_FLUSH_SECONDS", 1.0)
 AD_EVENTS_FLUSH_BATCH = env_int("AD_EVENTS_FLUSH_BATCH", 5000, minimum=1)
 # A flusher that died keeps the flush lock this long at most; a flush takes well under a second.
 AD_EVENTS_FLUSH_LOCK_SECONDS = env_float("AD_EVENTS_FLUSH_LOCK_SECONDS", 60.0)
-# Raw impressions and clicks are kept this many days; rollups are recomputed from them within it,
-# frozen after it.
-AD_RAW_EVENT_RETENTION_DAYS = env_int("AD_RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
 AD_SPEND_AVERAGE_DAYS = env_int("AD_SPEND_AVERAGE_DAYS", 7, minimum=1)
-# Raw events (the reader activity log here; impressions and clicks once tracking exists) are kept this
-# many days, then deleted by a nightly task; what billing needs is in the ledger and the rollups.
+# Raw events (impressions, clicks and the reader activity log) are kept this many days, then archived
+# (impressions and clicks) and deleted by nightly tasks; rollups are recomputed from them within it and
+# frozen after it; what billing needs stays in the ledger and the rollups.
 RAW_EVENT_RETENTION_DAYS = env_int("RAW_EVENT_RETENTION_DAYS", 90, minimum=1)
+# Conversions (ads/conversions.py): refused for a click older than this many days; each client
+# address may report this many a minute.
+AD_ATTRIBUTION_DAYS = env_int("AD_ATTRIBUTION_DAYS", 30, minimum=1)
+AD_CONVERSION_RATE_LIMIT = env_int("AD_CONVERSION_RATE_LIMIT", 60, minimum=0)
+# Exports (ads/exports.py): a raw click log of more rows than this is built by a Celery job, not in the
+# request; finished files are kept under EXPORT_DIR. Raw impressions and clicks past
+# RAW_EVENT_RETENTION_DAYS are archived under ARCHIVE_DIR (gzip CSV, no reader keys) and deleted.
+AD_EXPORT_INLINE_ROWS = env_int("AD_EXPORT_INLINE_ROWS", 100_000, minimum=0)
+EXPORT_DIR = env_path("EXPORT_DIR", DATA_DIR / "exports")
+ARCHIVE_DIR = env_path("ARCHIVE_DIR", DATA_DIR / "archive")
 # The activity log is written in batches: a process holds up to this many rows, or this many seconds.
 ACTIVITY_BATCH_SIZE = env_int("ACTIVITY_BATCH_SIZE", 200, minimum=1)
 ACTIVITY_FLUSH_SECONDS = env_float("ACTIVITY_FLUSH_SECONDS", 5.0)
@@ -443,7 +454,8 @@ CELERY_BEAT_SCHEDULE = {
     # Buffered impressions into PostgreSQL (does nothing unless AD_EVENTS_REDIS_URL is set).
     "impressions-flush": {"task": "ads.tasks.impressions_flush", "schedule": AD_EVENTS_FLUSH_SECONDS},
     "rollups-recent": {"task": "ads.tasks.rollups_recent", "schedule": 3600.0},
-    "raw-events-purge": {"task": "ads.tasks.raw_events_purge", "schedule": 24 * 3600.0},
+    # Raw impressions and clicks past RAW_EVENT_RETENTION_DAYS archived and deleted (ads/exports.py).
+    "raw-events-retention": {"task": "ads.tasks.raw_events_retention", "schedule": 24 * 3600.0},
     "membership-reminders": {"task": "payments.tasks.membership_reminders", "schedule": 3600.0},
     # Nightly, at whatever hour beat started; `manage.py cooccurrence_rebuild` does it on demand.
     "cooccurrence-rebuild": {"task": "recommender.tasks.cooccurrence_rebuild", "schedule": 24 * 3600.0},

@@ -18,10 +18,10 @@ PUBLIC = {"signup", "login", "logout", "password_reset", "password_reset_done", 
           "password_reset_complete", "invitation_accept"}
 # Pages without an object id: they show the signed-in user's own advertiser only.
 OWN = {"dashboard", "article_list", "article_new", "campaign_list", "campaign_new", "ledger", "users", "domains",
-       "password_change", "password_change_done", "topup"}
+       "password_change", "password_change_done", "topup", "reports"}
 # Pages that only read: a POST is 405 (nothing is read or changed).
 READ_ONLY = {"dashboard", "article_list", "article_detail", "campaign_list", "campaign_detail", "ledger", "campaign_why",
-             "topup_order", "campaign_planner", "campaign_planner_json"}
+             "topup_order", "campaign_planner", "campaign_planner_json", "reports"}
 # Pages only the owner may open (online top-up, payments/portal.py): a member or reporter gets 403.
 OWNER_ONLY = {"topup", "topup_order"}
 # Views that take only POST (a GET is 405: nothing is read or changed).

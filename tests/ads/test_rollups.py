@@ -76,20 +76,24 @@ def test_a_credit_then_a_recompute_leaves_the_event_out_and_rollups_agree_with_t
 
 
 def test_a_day_past_the_retention_is_frozen(settings):
-    settings.AD_RAW_EVENT_RETENTION_DAYS = 90
+    settings.RAW_EVENT_RETENTION_DAYS = 90
     with pytest.raises(ApplicationError) as frozen:
         rollups.rollups_recompute(day=DAY - dt.timedelta(days=91), now=LATE)
     assert frozen.value.extra["code"] == "frozen"
     assert rollups.rollups_recompute(day=DAY - dt.timedelta(days=90), now=LATE) == 0  # the last day kept
 
 
-def test_raw_events_past_the_retention_are_deleted_and_the_ledger_and_rollups_stay(settings):
-    settings.AD_RAW_EVENT_RETENTION_DAYS = 90
+def test_raw_events_past_the_retention_are_deleted_and_the_ledger_and_rollups_stay(settings, tmp_path):
+    from ads import exports  # noqa: PLC0415
+
+    settings.RAW_EVENT_RETENTION_DAYS = 90
     cpc, _cpm, _clicks, _by_bot = a_day_of_traffic()
     rollups.rollups_recompute(day=DAY, now=LATE)
     charges = LedgerEntry.objects.filter(kind="charge").count()
-    assert rollups.raw_events_purge(now=LATE + dt.timedelta(days=90)) == (0, 0)  # the last day kept
-    clicks, impressions = rollups.raw_events_purge(now=LATE + dt.timedelta(days=91))
+    kept = exports.raw_events_retention(now=LATE + dt.timedelta(days=90), directory=tmp_path)
+    assert (kept["clicks"], kept["impressions"]) == (0, 0)  # the last day kept
+    gone = exports.raw_events_retention(now=LATE + dt.timedelta(days=91), directory=tmp_path)
+    clicks, impressions = gone["clicks"], gone["impressions"]
     assert (clicks, impressions) == (5, 8)  # 4 CPC and 4 CPM impressions; 3 clicks, a bot's, a tampered one
     assert not Impression.objects.exists() and not Click.objects.exists()
     assert LedgerEntry.objects.filter(kind="charge").count() == charges

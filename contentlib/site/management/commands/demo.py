@@ -3,6 +3,7 @@
 DEMO_SERVE=0 does everything but serve Django (the demo website is served only while it is crawled).
 """
 import os
+from io import StringIO
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -86,8 +87,11 @@ class Command(BaseCommand):
         # Generated reader sessions (fixtures/traffic/params.yaml) over the published articles (the
         # companies' included, approved just above) feed the related searches and the keyword planner;
         # a second run replaces them.
-        call_command("generate_traffic", stdout=self.stdout)
+        call_command("generate_traffic", "--section", "readers", stdout=self.stdout)
         call_command("cooccurrence_rebuild", stdout=self.stdout)
+        # Three weeks of sponsored views for the demo campaigns, through the real billing code, so that
+        # the reports (/reports/, the portal's Reports page) have shape; written once (the ledger is append-only).
+        call_command("generate_traffic", "--section", "ads", stdout=self.stdout, stderr=StringIO())
         console.print("  Sponsored cards (广告 / Sponsored, the advertiser named; a click is charged to its campaign: admin, "
                       "Clicks and Ledger entries):")
         for company, path in ads_demo.demo_sponsored_pages():

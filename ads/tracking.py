@@ -126,7 +126,7 @@ def click_destination(*, outcome, token_problem: str) -> str:
                 settings.AD_CLICK_ID_PARAM: uuid.UUID(str(outcome.click_id)).hex})
     if outcome.article_id and Article.objects.filter(id=outcome.article_id, status=Article.Status.APPROVED).exists():
         return reverse("site:article_detail", args=[outcome.article_id])
-    return reverse("site:article_list")
+    return reverse("site:home")
 
 
 def landing_url_with(url: str, parameters: dict[str, str]) -> str:

@@ -384,6 +384,7 @@ class SponsoredCard:
     summary: str
     click_url: str  # the signed click redirect, /c/<token>
     beacon_url: str  # the viewability beacon, /v/<token>; "" in a preview
+    article_id: int | None = None  # the promoted article (the widget API lists it once, as the card)
 
 
 @dataclass(frozen=True)
@@ -421,7 +422,8 @@ def _cards(request, served, *, preview: bool) -> list[SponsoredCard]:
         summary = summaries.get(s.article_id, "")
         cards.append(SponsoredCard(position=s.position, title=s.title, advertiser_name=s.advertiser_name,
                                    summary=summary[:120] + ("…" if len(summary) > 120 else ""),
-                                   click_url=reverse("ads:click", args=[click]), beacon_url=beacon))
+                                   click_url=reverse("ads:click", args=[click]), beacon_url=beacon,
+                                   article_id=s.article_id))
     return cards
 
 

@@ -97,3 +97,9 @@ def test_markup_in_the_parameters_and_a_campaign_s_article_comes_back_as_json_te
     data = response.json()
     assert data["query"] == f"{Q}{hostile}"  # text, for the widget to put in as text
     assert data["sponsored"][0]["advertiser"].endswith(hostile) and data["sponsored"][0]["title"].endswith(hostile)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refusal_is_in_chinese_by_default(widget):
+    response = get({"q": Q, "placement": "host-qa"}, HTTP_ORIGIN="https://evil.example")
+    assert "不允许在 https://evil.example 上展示" in response.json()["error"] and "允许域名" in response.json()["error"]

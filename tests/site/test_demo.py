@@ -94,7 +94,8 @@ def sponsored_cards_and_a_charged_click(out: str) -> None:
     pages = demo_sponsored_pages()
     assert {company for company, _ in pages} == {c.name for c in COMPANIES}
     assert {path.split("?")[0] for _, path in pages} >= {"/search/"} and any("/articles/" in p for _, p in pages)
-    assert any(path.startswith("/q/") for _, path in pages)  # a question page, beside its answer
+    # A question page beside its answer (the cold-chain company: no organic article answers a welding question).
+    assert any(path.startswith("/q/") for _, path in pages)
     for company, path in pages:
         assert path in out  # printed for the person running the demo
         html = Client().get(path, HTTP_USER_AGENT=CHROME).content.decode()

@@ -10,7 +10,7 @@ from ads import credit_code, services
 from ads.models import Advertiser, AdvertiserUser, Campaign
 from contentlib import corpus
 from contentlib import services as library
-from contentlib.models import Article
+from contentlib.models import Article, Question
 from contentlib.readers import ad_day
 
 
@@ -136,8 +136,8 @@ def _campaign_ensure(owner: AdvertiserUser, company: DemoCompany, staff) -> Camp
 
 def demo_sponsored_pages() -> list[tuple[str, str]]:
     """(company, path) of the reader pages where the demo companies' sponsored cards show: a search
-    for the campaign's first keyword, and the page of the company's crawled article (its submitted
-    article fills the slot there)."""
+    for the campaign's first keyword, the page of the company's crawled article (its submitted
+    article fills the slot there), and a published demo question that holds one of its keywords."""
     from urllib.parse import urlencode  # noqa: PLC0415
 
     from django.urls import reverse  # noqa: PLC0415
@@ -155,4 +155,9 @@ def demo_sponsored_pages() -> list[tuple[str, str]]:
                                          origin=Article.Origin.CRAWLED).order_by("id").first()
         if crawled is not None:
             pages.append((company.name, reverse("site:article_detail", args=[crawled.id])))
+        words = list(campaign.keywords.filter(negative=False).values_list("text", flat=True))
+        for question in Question.objects.filter(status=Question.Status.PUBLISHED).order_by("id"):
+            if any(word.lower() in question.text.lower() for word in words):
+                pages.append((company.name, reverse("site:question_detail", args=[question.slug])))
+                break
     return pages

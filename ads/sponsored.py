@@ -384,6 +384,7 @@ class SponsoredCard:
     summary: str
     click_url: str  # the signed click redirect, /c/<token>
     beacon_url: str  # the viewability beacon, /v/<token>; "" in a preview
+    article_id: int | None = None  # the promoted article (the widget API lists it once, as the card)
 
 
 @dataclass(frozen=True)
@@ -421,12 +422,13 @@ def _cards(request, served, *, preview: bool) -> list[SponsoredCard]:
         summary = summaries.get(s.article_id, "")
         cards.append(SponsoredCard(position=s.position, title=s.title, advertiser_name=s.advertiser_name,
                                    summary=summary[:120] + ("…" if len(summary) > 120 else ""),
-                                   click_url=reverse("ads:click", args=[click]), beacon_url=beacon))
+                                   click_url=reverse("ads:click", args=[click]), beacon_url=beacon,
+                                   article_id=s.article_id))
     return cards
 
 
 def sponsored_block(request, *, placement: str, question: str, answer_text: str = "", question_vector=None,
-                    answer_vector=None, cited_article_ids=(), now=None) -> SponsoredBlock | None:
+                    answer_vector=None, cited_article_ids=(), category_ids=(), now=None) -> SponsoredBlock | None:
     """The sponsored cards for this request on `placement`: the auction's slots, each recorded as a
     served impression (with the request's invalid-traffic reason, ads.traffic) and given its signed
     click and beacon links. None when nothing won, or when anything failed: a reader's page never
@@ -447,7 +449,8 @@ def sponsored_block(request, *, placement: str, question: str, answer_text: str 
         where = _placement(placement)
         result = placement_auction(placement=where, question=question, answer_text=answer_text,
                                    question_vector=question_vector, answer_vector=answer_vector,
-                                   reader=visitor.reader_key, now=now, cited_article_ids=list(cited_article_ids))
+                                   reader=visitor.reader_key, now=now, cited_article_ids=list(cited_article_ids),
+                                   category_ids=list(category_ids))
         served = events.impressions_serve(result=result, placement=where, visitor=visitor, now=now)
         cards = _cards(request, served, preview=False)
     except Exception:  # noqa: BLE001 - see the docstring
@@ -471,6 +474,25 @@ def sponsored_for_article(request, *, article) -> SponsoredBlock | None:
 
     return sponsored_block(request, placement="article", question=article.title, answer_text=article.summary or "",
                            question_vector=from_bytes(article.embedding), cited_article_ids=[article.id])
+
+
+def sponsored_for_question(request, *, question, answer) -> SponsoredBlock | None:
+    """The question page's block: the question and its answer's text, their stored vectors, the
+    answer's references (never sold: the citation firewall) and the references' categories. Run per
+    request beside the cached answer, which it never changes; no answer (or a hidden or "no
+    answer" one) leaves the question alone to match."""
+    from contentlib.models import Article  # noqa: PLC0415
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+
+    shown = answer is not None and answer.status != answer.Status.HIDDEN and not answer.is_no_answer
+    cited = list(answer.cited_article_ids or []) if answer is not None else []
+    categories = set(Article.objects.filter(id__in=cited, category__isnull=False)
+                     .values_list("category_id", flat=True)) if shown and cited else set()
+    return sponsored_block(request, placement="question", question=question.text,
+                           answer_text=answer.text if shown else "",
+                           question_vector=from_bytes(question.vector) if question.vector else None,
+                           answer_vector=from_bytes(answer.vector) if shown and answer.vector else None,
+                           cited_article_ids=cited, category_ids=categories)
 
 
 def _unit_price(campaign):

@@ -224,6 +224,8 @@ SEARCH_RATE_LIMIT_PER_MINUTE = env_int("SEARCH_RATE_LIMIT_PER_MINUTE", 30, minim
 ASK_RATE_LIMIT_PER_MINUTE = env_int("ASK_RATE_LIMIT_PER_MINUTE", 5, minimum=0)
 # Requests to /api/v1/recommendations a client may send per minute (each may embed the host's answer).
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 60, minimum=0)
+# Requests one widget placement (a host site, all its readers together) may send per minute.
+WIDGET_RATE_LIMIT_PER_MINUTE = env_int("WIDGET_RATE_LIMIT_PER_MINUTE", 600, minimum=0)
 
 # --- Celery: eager (tasks run inline) when CELERY_BROKER_URL is unset, Redis when it is set.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss"))

@@ -143,6 +143,7 @@ DEMO_QUESTIONS = [
     ("第二类医疗器械注册要多久？", 3),
     ("注塑车间怎么节能？", 2),
     ("数控机床智能化改造怎么算账？", 1),
+    ("医药冷链运输怎么做温度监测？", 3),
     ("How fast should trade show leads be followed up?", 2),
     ("How do parcel lockers reduce failed deliveries?", 1),
     ("What do MLOps teams monitor after a model goes live?", 1),

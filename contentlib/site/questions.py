@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from ads import sponsored  # the site may import every package
 from contentlib import readers, selectors, services
 from contentlib.errors import ApplicationError
 from contentlib.models import Answer, Article, Question
@@ -143,6 +144,8 @@ def question_detail(request, slug: str):
         "json_ld": _json_ld(question, answer, canonical) if real_answer else "",
         "report_form": ReportForm(initial={"answer": answer.id}) if real_answer else None,
         "pending": question.status == Question.Status.PENDING,
+        # Per request (the auction, the impressions), beside the cached answer.
+        "sponsored": sponsored.sponsored_for_question(request, question=question, answer=answer),
     })
 
 

@@ -95,7 +95,7 @@ CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, 
 
 
 def sponsored_cards_and_a_charged_click(out: str) -> None:
-    """The demo's search and article pages show labelled cards naming the demo companies; a click on
+    """The demo's search, article and question pages show labelled cards naming the demo companies; a click on
     one is charged, and staff find the charge in admin."""
     from django.conf import settings  # noqa: PLC0415
     from django.test import Client  # noqa: PLC0415
@@ -103,6 +103,8 @@ def sponsored_cards_and_a_charged_click(out: str) -> None:
     pages = demo_sponsored_pages()
     assert {company for company, _ in pages} == {c.name for c in COMPANIES}
     assert {path.split("?")[0] for _, path in pages} >= {"/search/"} and any("/articles/" in p for _, p in pages)
+    # A question page beside its answer (the cold-chain company: no organic article answers a welding question).
+    assert any(path.startswith("/q/") for _, path in pages)
     for company, path in pages:
         assert path in out  # printed for the person running the demo
         html = Client().get(path, HTTP_USER_AGENT=CHROME).content.decode()

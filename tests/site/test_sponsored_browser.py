@@ -1,5 +1,5 @@
 """The sponsored block in a real browser (Playwright driving Debian's headless Chromium) against
-`runserver` with DEBUG=0: labelled cards on the search and article pages, viewability measured by
+`runserver` with DEBUG=0: labelled cards on the search, article and question pages, viewability measured by
 IntersectionObserver (a card half in view for over a second is viewable, one scrolled past quickly
 is not), a click redirected and billed once, and the portal's never-billed preview. Screenshots go
 to var/screenshots/sponsored/."""
@@ -94,7 +94,8 @@ def test_cards_are_labelled_viewable_only_when_seen_and_a_click_is_billed_once(s
             assert "广告" in text and any(name in text for name in names), text
         page.screenshot(path=SCREENSHOTS / "01-search.png", full_page=True)
 
-        # The article page: its block is below the fold.
+        # The article page: its block is in the aside, below the article on a narrow screen (stacked).
+        page.set_viewport_size({"width": 700, "height": 600})
         page.goto(f"{base}/articles/{sponsored['page'].id}/")
         cards = page.locator(".sponsored-card")
         assert cards.count() == 2 and all("广告" in cards.nth(i).inner_text() for i in range(2))
@@ -129,7 +130,7 @@ def test_cards_are_labelled_viewable_only_when_seen_and_a_click_is_billed_once(s
         assert href.startswith("/c/")
         first.locator("a").click()
         page.wait_for_url(f"{base}/articles/*/")
-        assert page.locator("h1").inner_text().startswith(title)
+        assert title in page.locator("h1").inner_text()  # after its 企业文章 label and company
         page.goto(base + href)
         page.wait_for_url(f"{base}/articles/*/")
 
@@ -166,3 +167,66 @@ def test_cards_are_labelled_viewable_only_when_seen_and_a_click_is_billed_once(s
     previews = _orm(lambda: list(Impression.objects.filter(campaign=sponsored["campaigns"][0], invalid_reason="preview")
                                  .values_list("cost", flat=True)))
     assert previews == [Decimal("0")]
+
+
+QUESTION = "冷链物流温控方案怎么做？"
+
+
+def test_a_question_page_s_card_is_labelled_beside_the_answer_and_its_click_billed_once(sponsored, browser, tmp_path):  # noqa: F811
+    from recommender.answers.services import answer_for_reader  # noqa: PLC0415
+
+    def asked():
+        question = library.question_get_or_create(text=QUESTION, language="zh")
+        answer_for_reader(question_id=question.id)
+        question.refresh_from_db()
+        return question
+
+    question = _orm(asked)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    names = {c[0] for c in COMPANIES}
+    with site_server(tmp_path) as base:
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 800}, user_agent=PERSON)
+        page = context.new_page()
+        refused = []
+        page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+        page.goto(f"{base}/q/{question.slug}")
+        assert page.locator(".answer a.cite").count() >= 1  # the answer and its references are there
+        cards = page.locator(".qa-aside .sponsored-card")
+        assert cards.count() == 2 and page.locator(".qa-main .sponsored-card").count() == 0
+        for i in range(2):
+            text = cards.nth(i).inner_text()
+            assert "广告" in text and any(name in text for name in names), text
+        # Beside the answer: the block's left edge is right of the answer's right edge.
+        answer_box, block_box = page.locator("#answer").bounding_box(), page.locator(".qa-aside .sponsored").bounding_box()
+        assert block_box["x"] >= answer_box["x"] + answer_box["width"]
+        page.screenshot(path=SCREENSHOTS / "04-question.png", full_page=True)
+
+        first = cards.nth(0).locator("a")
+        href, title = first.get_attribute("href"), first.inner_text()
+        assert href.startswith("/c/")
+        first.click()
+        page.wait_for_url(f"{base}/articles/*/")
+        assert title in page.locator("h1").inner_text()  # after its 企业文章 label and company
+        page.screenshot(path=SCREENSHOTS / "05-question-click-landed.png")
+        page.goto(base + href)  # the same link again: redirected, never billed twice
+        page.wait_for_url(f"{base}/articles/*/")
+
+        # A phone: the block under the answer, nothing wider than the screen.
+        phone = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 800}, user_agent=PERSON)
+        small = phone.new_page()
+        small.goto(f"{base}/q/{question.slug}")
+        assert small.locator(".qa-aside .sponsored-card").count() == 2
+        assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        small.screenshot(path=SCREENSHOTS / "06-question-375.png", full_page=True)
+        phone.close()
+        context.close()
+    assert refused == [], refused
+
+    def billed():
+        impression = Impression.objects.filter(placement__slug="question", clicks__isnull=False).distinct().get()
+        clicks = list(Click.objects.filter(impression=impression).order_by("at"))
+        charges = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE, campaign_id=impression.campaign_id)
+        return [c.billed for c in clicks], list(charges.values_list("amount", flat=True)), -impression.price
+
+    flags, amounts, price = _orm(billed)
+    assert flags == [True, False] and amounts == [price]

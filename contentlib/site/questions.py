@@ -28,6 +28,7 @@ from contentlib.errors import ApplicationError
 from contentlib.models import Answer, Article, Question
 from contentlib.ratelimit import rate_limit_hit
 from contentlib.services import QUESTION_MAX_CHARS, REPORT_NOTE_MAX_CHARS
+from contentlib.site.activity import activity_log
 from contentlib.tasks_queue import ANSWER_QUESTION, task_queue
 
 SESSION_ASKED = "asked_questions"  # ids of the questions this session asked (they see them before publication)
@@ -123,6 +124,7 @@ def question_detail(request, slug: str):
     question = selectors.question_get(slug=slug)
     if not _viewable(request, question):
         raise Http404("This question does not exist or is not public.")
+    activity_log(request, kind="question_view", placement="question", query=question.text, question_id=question.id)
     answer = _answer_shown(question)
     if answer is None:
         _queue_answer(question)  # stale or expired: rewritten on a worker (inline in eager mode)
@@ -135,7 +137,13 @@ def question_detail(request, slug: str):
             references.append((n, article, selectors.article_visible_text(article, user=None)))
     canonical = request.build_absolute_uri(reverse("site:question_detail", args=[question.slug]))
     real_answer = answer is not None and not hidden and not answer.is_no_answer
-    related = selectors.in_order(selectors.question_public(), selectors.questions_similar(question_id=question.id))
+    from recommender.related import others_asking_blend  # noqa: PLC0415 - the site may import every package
+
+    similar = selectors.questions_similar(question_id=question.id, k=20)
+    public = selectors.question_public().in_bulk([i for i, _ in similar])
+    content = [(public[i], score) for i, score in similar if i in public]
+    # Similar questions blended with what the same readers asked or searched (content alone under 5 readers).
+    related = others_asking_blend(question=question, content=content, limit=5)
     return render(request, "site/question_detail.html", {
         "question": question, "answer": answer, "hidden": hidden, "real_answer": real_answer,
         "answer_html": answer_html(answer.text, len(references)) if answer is not None and not hidden else "",
@@ -187,6 +195,7 @@ def ask(request):
             form.add_error("q", _("Editors have taken this question off the site. Ask it in other words."))
             return render(request, "site/ask.html", {"form": form}, status=400)
         _remember_asked(request, question)
+        activity_log(request, kind="question_ask", placement="question", query=text, question_id=question.id)
         answer = _answer_shown(question)
         if answer is None:
             transaction.on_commit(lambda: _queue_answer(question))

@@ -269,3 +269,20 @@ def test_a_hidden_answer_is_not_shown(library, client):
     html = page(client, question)
 
     assert "两年半" not in html and "noindex" in html and "ref-1" not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asking_and_viewing_a_question_are_logged_for_readers_and_never_for_bots(library, client):
+    from recommender import activity  # noqa: PLC0415
+    from recommender.models import ReaderActivity  # noqa: PLC0415
+
+    browser = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Chrome/131.0.0.0 Safari/537.36")
+    client.post(reverse("site:ask"), {"q": QUESTION}, follow=True, HTTP_USER_AGENT=browser)
+    question = Question.objects.get()
+    page(client, question, HTTP_USER_AGENT="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    activity.activity_flush()
+    rows = list(ReaderActivity.objects.values_list("kind", "question_id", "query"))
+    normalized = question.normalized_text
+    assert ("question_ask", question.id, normalized) in rows and ("question_view", question.id, normalized) in rows
+    assert len(rows) == 2  # the ask and the page it led to; the bot's view is not there

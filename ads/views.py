@@ -8,6 +8,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ads import events, tracking, traffic
+from ads.models import BILLING_REASONS
+from recommender.activity import activity_record
 
 # Beacon answers: what the server made of it (sendBeacon ignores them; tests and logs read them).
 BEACON_STATUS = {"accepted": 202, "duplicate": 409, "too_early": 425, "invalid": 202, "unknown": 404}
@@ -28,6 +30,11 @@ def click(request, token: str):
     visitor = traffic.visitor_make(request, reason=reason, agent=agent)
     outcome = events.click_record(impression_id=claim.impression_id, visitor=visitor, token_problem=claim.problem,
                                   at=now)
+    # A person's click (valid traffic; unbilled only because the money ran out) goes into the reader
+    # activity log, as the site's pages log what readers do.
+    if not claim.problem and not visitor.invalid_reason and (not outcome.reason or outcome.reason in BILLING_REASONS):
+        activity_record(kind="sponsored_click", reader_key=visitor.reader_key, placement="sponsored",
+                        article_id=outcome.article_id)
     response = HttpResponseRedirect(tracking.click_destination(outcome=outcome, token_problem=claim.problem))
     if request.user.is_authenticated and request.user.is_staff:
         response["X-Click-Reason"] = outcome.reason or ("billed" if outcome.billed else "valid")

@@ -127,3 +127,19 @@ def _isolated_data_dir(settings, tmp_path):
     from recommender.search import search_backend_reset
 
     search_backend_reset()
+
+
+@pytest.fixture(autouse=True)
+def _reader_activity_buffer_empty():
+    """Each test starts and ends with this process's reader-activity buffer empty, so that rows one
+    test's pages queued are never written into the next test's database (or at exit, after it)."""
+    from recommender import activity  # noqa: PLC0415
+
+    def empty():
+        with activity._lock:
+            activity._buffer.clear()
+            activity._oldest = None
+
+    empty()
+    yield
+    empty()

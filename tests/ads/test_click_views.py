@@ -165,6 +165,12 @@ def test_invalid_traffic_is_recorded_with_its_reason_and_never_billed(running):
     get(click_url(serve(running)), ip="198.51.100.5")  # a second click from one address within the minute
     assert last_click().reason == "ip_limit"
     assert charges(running).count() == 1  # the one valid click among them
+    from recommender import activity  # noqa: PLC0415
+    from recommender.models import ReaderActivity  # noqa: PLC0415
+
+    activity.activity_flush()  # only that one reaches the reader activity log
+    assert list(ReaderActivity.objects.values_list("kind", "article_id")) == [
+        ("sponsored_click", running.campaign.promotions.get().article_id)]
 
 
 def test_staff_and_enterprise_clicks_are_not_billed_and_only_staff_see_the_reason(running):

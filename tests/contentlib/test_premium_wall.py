@@ -1,5 +1,6 @@
-"""The premium wall on every reader surface that exists: the article page, the home page's list and
-search results, for a logged-out reader, a lapsed member and a member. What is behind the wall never
+"""The premium wall on every reader surface that exists: the article page, the home page's list,
+search results, a question page's answer and reference cards, the recommendations API (which the
+widget shows) and the sitemap, for a logged-out reader, a lapsed member and a member. What is behind the wall never
 reaches a reader who may not read it; `contentlib.selectors.article_visible_text` is the one rule."""
 import re
 from datetime import timedelta
@@ -50,8 +51,26 @@ def readers(db):
     }
 
 
+def _question_page(client) -> str:
+    """A reader's question whose answer cites the premium article: answers are one page for everyone,
+    so they quote only what a logged-out reader may read, members included."""
+    from recommender.answers.services import answer_for_reader  # noqa: PLC0415
+
+    question = services.question_get_or_create(text="冷链物流市场规模和竞争格局怎么样？", language="zh")
+    answer_for_reader(question_id=question.id)
+    question.refresh_from_db()
+    response = client.get(reverse("site:question_detail", args=[question.slug]))
+    assert response.status_code == 200, "the question should be public: its answer cites the report"
+    return response.content.decode()
+
+
 def surfaces(client, article):
+    api = client.get("/api/v1/recommendations", {"q": "冷链物流深度报告", "answer": "冷链物流市场规模继续扩大"})
+    assert api.status_code == 200 and str(article.id) in api.content.decode()
     return {
+        "question page (answer and reference card)": _question_page(client),
+        "recommendations API": api.content.decode(),
+
         "article page": client.get(reverse("site:article_detail", args=[article.id])).content.decode(),
         "home page list": client.get(reverse("site:article_list")).content.decode(),
         # Search marks the query's words (<mark>); the text around them is what counts here.
@@ -69,6 +88,8 @@ def test_non_members_never_see_what_is_behind_the_wall(premium, readers, who):
             assert paragraph[:8] not in html, (surface, paragraph)
             assert "机密数据" not in html, surface
     assert all(p in pages["article page"] for p in OPEN)  # the first paragraphs are for everyone
+    sitemap = readers[who].get("/sitemap.xml").content.decode()  # what a crawler fetches: its URL, no text
+    assert f"/articles/{premium.id}/" in sitemap and "机密数据" not in sitemap
     assert "完整报告需订阅VIP会员" in pages["article page"]
     assert 'href="/vip/?next=' in pages["article page"]
 
@@ -77,6 +98,9 @@ def test_members_read_the_full_text(premium, readers):
     pages = surfaces(readers["member"], premium)
     assert all(p in pages["article page"] for p in OPEN + CLOSED)
     assert "完整报告需订阅VIP会员" not in pages["article page"]
+    # Answers and the API (the widget's source) are one response for everyone: never the hidden part.
+    for shared in ("question page (answer and reference card)", "recommendations API"):
+        assert "机密数据" not in pages[shared], shared
 
 
 def test_the_wall_speaks_english_to_an_english_browser(premium):

@@ -8,6 +8,7 @@ app_name = "reports"
 urlpatterns = [
     path("", report_views.analyst_reports, name="index"),
     path("reconciliation/", report_views.reconciliation, name="reconciliation"),
+    path("vip/", report_views.vip, name="vip"),
     path("charts.css", report_views.charts_css, name="charts_css"),
     # Exports: analysts' and enterprise users' (their own advertiser's), by the same filters.
     path("export/report.csv", report_views.export_report_csv, name="export_report_csv"),

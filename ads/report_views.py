@@ -69,6 +69,18 @@ def analyst_reports(request):
 
 
 @require_safe
+def vip(request):
+    """VIP members and subscription revenue (CNY) by plan and month, as `manage.py vip_report` prints them."""
+    from payments.selectors import members_and_revenue_by_plan_month  # noqa: PLC0415
+
+    _viewer, refused = _analyst(request)
+    if refused:
+        return refused
+    return render(request, "reports/vip.html", {"rows": members_and_revenue_by_plan_month(user=request.user),
+                                                "zone": settings.AD_TIME_ZONE})
+
+
+@require_safe
 def reconciliation(request):
     viewer, refused = _analyst(request)
     if refused:

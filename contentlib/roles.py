@@ -36,6 +36,7 @@ GROUP_PERMISSIONS = {
         "ads": ["view_advertiser", "view_campaign", "view_campaignkeyword", "view_promotion", "view_campaignreview",
                 "view_campaignchange", "view_ledgerentry"],
         "crawlers": ["view_crawlrun", "view_crawlpage"],
+        "payments": ["view_payment", "view_paymentorder", "view_plan"],  # VIP members and revenue (/reports/vip/)
     },
 }
 

@@ -4,6 +4,7 @@ month."""
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -157,7 +158,14 @@ def test_members_and_revenue_by_plan_and_month(finance, reader, plan, analyst, c
     assert (rows["monthly"].members, rows["monthly"].paid_orders, rows["monthly"].revenue) == (1, 2, Decimal("60.00"))
     assert (rows["yearly"].revenue, rows["yearly"].refunds, rows["yearly"].net) == (
         Decimal("298.00"), Decimal("-298.00"), Decimal("0.00"))
-    assert selectors.members_and_revenue_by_plan_month(user=analyst) == []  # no permission to view payments
+    assert selectors.members_and_revenue_by_plan_month(user=reader) == []  # a reader may not view payments
+    assert selectors.members_and_revenue_by_plan_month(user=analyst) == list(rows.values())  # analysts read them
+    page = Client()
+    page.force_login(analyst)
+    html = page.get("/reports/vip/").content.decode()  # the analysts' reports page of the same figures
+    assert "yearly" in html and "60.00" in html and "-298.00" in html
+    page.force_login(reader)
+    assert "60.00" not in page.get("/reports/vip/").content.decode()
     call_command("vip_report")
     printed = capsys.readouterr().out
     assert "monthly" in printed and "60.00" in printed and "-298.00" in printed

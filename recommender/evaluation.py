@@ -303,5 +303,6 @@ def tune(prepared: Prepared, *, surface: str, min_readers: int,
 
 
 def sessions_generate(params: dict) -> list[list[traffic.TrafficEvent]]:
-    return traffic.sessions_group(traffic.generate(params))
+    """The generated readers' sessions (the parameters' `readers` section; its `ads` section is ad traffic)."""
+    return traffic.sessions_group(traffic.generate(params, sections=["readers"]))
 

@@ -64,8 +64,19 @@ def celery_worker_on_redis(require_redis, transactional_db):
         yield worker
 
 
+def groups_ready() -> None:
+    """The groups with their permissions, whatever an earlier transactional test's flush removed (it
+    can take the permission rows with it, not only the migrations' groups)."""
+    from django.apps import apps  # noqa: PLC0415
+    from django.contrib.auth.management import create_permissions  # noqa: PLC0415
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    groups_ensure()
+
+
 def _user(username: str, group: str | None, **extra):
-    groups_ensure()  # a transactional test's flush may have removed the migration's groups
+    groups_ready()
     user = get_user_model().objects.create_user(username=username, password="pw-for-tests-only", is_staff=True, **extra)
     if group:
         user.groups.add(Group.objects.get(name=group))

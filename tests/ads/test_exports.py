@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from ads import exports, reports
 from ads.models import AdvertiserUser, AuctionLog, Click, Conversion, DailyRollup, ExportJob, Impression, LedgerEntry
-from contentlib.roles import ANALYSTS, groups_ensure
+from contentlib.roles import ANALYSTS
+from tests.conftest import groups_ready
 from tests.ads.test_reports import ANALYST, DAY, LATER, NEXT, ledger_spend, traffic  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ RANGE = {"date_from": DAY.isoformat(), "date_to": NEXT.isoformat()}
 
 
 def analyst(name="ana"):
-    groups_ensure()  # a transactional test's flush removes the migrations' groups
+    groups_ready()  # a transactional test's flush removes the migrations' groups (and can take permissions)
     user = get_user_model().objects.create_user(name, f"{name}@example.com", "pw", is_staff=True)
     user.groups.add(Group.objects.get(name=ANALYSTS))
     return user

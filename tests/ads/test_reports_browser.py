@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from contentlib.roles import ANALYSTS, groups_ensure
+from contentlib.roles import ANALYSTS
+from tests.conftest import groups_ready
 from tests.ads.test_reports import DAY, NEXT, traffic  # noqa: F401  (the fixture)
 from tests.site.test_browser import browser, site_server  # noqa: F401  (the fixture, the server)
 
@@ -25,7 +26,7 @@ def _fast_passwords():
 @pytest.fixture
 def ids(traffic):  # noqa: F811
     """The traffic and an analyst, made before the browser starts (its event loop bars the ORM)."""
-    groups_ensure()  # a transactional test's flush removes the migrations' groups
+    groups_ready()  # a transactional test's flush removes the migrations' groups (and can take permissions)
     user = get_user_model().objects.create_user("analyst-b", "a@example.com", "pw-analyst", is_staff=True)
     user.groups.add(Group.objects.get(name=ANALYSTS))
     return {"cpc": traffic["cpc"].id}

@@ -35,7 +35,7 @@ from ads.models import (
     Submission,
     VerifiedDomain,
 )
-from contentlib.admin import ArticleAdmin, ArticleRevisionAdmin, RejectForm
+from contentlib.admin import ArticleAdmin, ArticleRevisionAdmin, ReadOnlyAdmin, RejectForm
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, ArticleRevision
 
@@ -513,18 +513,9 @@ class VerifiedDomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "advertiser", "to", "subject")
     list_select_related = ("advertiser",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Placement)
@@ -556,21 +547,8 @@ class AuctionLogAdmin(admin.ModelAdmin):
         return False
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Raw events and rollups: written by tracking and billing only, never by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Impression)
-class ImpressionAdmin(_ReadOnlyAdmin):
+class ImpressionAdmin(ReadOnlyAdmin):
     list_display = ("served_at", "campaign", "placement", "position", "pricing", "price", "invalid_reason",
                     "viewable_at", "cost", "unbilled_reason", "credited_at")
     list_filter = ("pricing", "invalid_reason", "unbilled_reason", "placement", "ad_day")
@@ -581,7 +559,7 @@ class ImpressionAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Click)
-class ClickAdmin(_ReadOnlyAdmin):
+class ClickAdmin(ReadOnlyAdmin):
     """A click with its charge and the ledger entry that holds it (staff see why one was not billed)."""
 
     list_display = ("at", "campaign", "billed", "reason", "amount", "charge_entry", "credited_at", "ip_prefix",
@@ -619,7 +597,7 @@ class ClickAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(_ReadOnlyAdmin):
+class DailyRollupAdmin(ReadOnlyAdmin):
     list_display = ("ad_day", "campaign", "keyword", "placement", "served", "viewable", "clicks_valid",
                     "clicks_billed", "clicks_credited", "spend", "computed_at")
     list_filter = ("ad_day", "placement")

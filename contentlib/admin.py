@@ -39,6 +39,21 @@ def diff_table(old: str, new: str) -> str:
     return mark_safe(table)  # noqa: S308 - difflib escaped the text (&, <, >); the labels are escaped above
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the code (events, logs, rollups, models built by a task): never added,
+    changed or deleted by hand in admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"),

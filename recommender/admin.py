@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contentlib.admin import ReadOnlyAdmin
 from contentlib.errors import ApplicationError
 from recommender import lexicon
 from recommender.models import CooccurrenceModel, LexiconTerm, ReaderActivity
@@ -40,7 +41,7 @@ class LexiconTermAdmin(admin.ModelAdmin):
 
 
 @admin.register(CooccurrenceModel)
-class CooccurrenceModelAdmin(admin.ModelAdmin):
+class CooccurrenceModelAdmin(ReadOnlyAdmin):
     """The builds of the co-occurrence models, read-only: which one is active, how big, how long it took."""
 
     list_display = ("id", "active", "built_at", "events", "sessions", "queries", "articles", "pairs", "duration_seconds")
@@ -51,18 +52,9 @@ class CooccurrenceModelAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("data")  # the matrices stay in the database
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ReaderActivity)
-class ReaderActivityAdmin(admin.ModelAdmin):
+class ReaderActivityAdmin(ReadOnlyAdmin):
     """The reader activity log, read-only (append-only; purged by age)."""
 
     list_display = ("at", "kind", "placement", "query", "article_id", "question_id", "ad_day")
@@ -70,12 +62,3 @@ class ReaderActivityAdmin(admin.ModelAdmin):
     search_fields = ("query",)
     date_hierarchy = "ad_day"
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,7 +1,7 @@
 """The click redirect under load: `/c/<token>` served by gunicorn (2 sync workers) on PostgreSQL,
 driven by a bounded asyncio client (aiohttp), then the ledger checked against the clicks sent.
 
-    .venv/bin/python bench/click.py [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/click_redirect.py [--database-url postgres://postgres@127.0.0.1:5432/postgres]
                                     [--clicks 6000] [--repeat 0.1] [--concurrency 16] [--cache-url redis://...]
 
 A throw-away PostgreSQL database (created beside the one named, dropped afterwards) gets one
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--cache-url", default="", help="CACHE_URL for the server (default: each worker's local memory)")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
-        sys.exit("bench/click.py needs PostgreSQL: give --database-url postgres://... (or set DATABASE_URL).")
+        sys.exit("bench/click_redirect.py needs PostgreSQL: give --database-url postgres://... (or set DATABASE_URL).")
     parts = urlsplit(args.database_url)
     name = f"bench_click_{secrets.token_hex(4)}"
     url = urlunsplit(parts._replace(path=f"/{name}"))

@@ -10,20 +10,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
-
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contentlib import dedup
 from contentlib.errors import ApplicationError
 from contentlib.models import (Answer, AnswerReference, AnswerReport, Article, ArticleRevision, Category,
-                               ModerationEvent, Question, Source)
+                               Membership, MembershipGrant, ModerationEvent, Question, Source)
 from contentlib.sensitive import sensitive_hits
-
-from contentlib.models import Article, ArticleRevision, Category, Membership, MembershipGrant, ModerationEvent
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash as text_hash
 from contentlib.text import normalize_query, surrogate_position
@@ -33,6 +30,19 @@ logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
 TITLE_MAX_CHARS = 500
 _validate_url = URLValidator(schemes=["http", "https"])
+
+
+# The names of the fields that validation messages speak of, in the reader's language.
+_FIELD_LABELS = {
+    "title": gettext_lazy("title"), "text": gettext_lazy("text"), "html": gettext_lazy("HTML"),
+    "url": gettext_lazy("web address"), "canonical_url": gettext_lazy("canonical address"),
+    "author": gettext_lazy("author"), "question": gettext_lazy("question"), "summary": gettext_lazy("summary"),
+    "language": gettext_lazy("language"),
+}
+
+
+def _field_label(field: str) -> str:
+    return str(_FIELD_LABELS.get(field, field.replace("_", " ")))
 
 
 # What a change may alter of an approved article once a revision with it is approved.
@@ -69,7 +79,8 @@ def _clean_url(value: str | None, field: str) -> str | None:
         _validate_url(value)
     except ValidationError:
         raise ApplicationError(
-            f"The {field.replace('_', ' ')} {value[:200]!r} is not a valid http(s) URL. Give a full address such as https://example.com/a.",
+            _("The %(field)s “%(value)s” is not a valid http(s) URL. Give a full address such as https://example.com/a.")
+            % {"field": _field_label(field), "value": value[:200]},
             {"field": field},
         ) from None
     return value
@@ -79,19 +90,17 @@ def _clean_content(title: str, text: str) -> tuple[str, str]:
     title = " ".join((title or "").replace("\x00", "").split())
     text = (text or "").replace("\x00", "").strip()
     if not title:
-        raise ApplicationError("The article has no title. Give it a title before saving.", {"field": "title"})
+        raise ApplicationError(_("The article has no title. Give it a title before saving."), {"field": "title"})
     if not text:
-        raise ApplicationError("The article has no text. Give it its main text before saving.", {"field": "text"})
+        raise ApplicationError(_("The article has no text. Give it its main text before saving."), {"field": "text"})
     if len(title) > TITLE_MAX_CHARS:
         raise ApplicationError(
-            f"The title is {len(title)} characters long; the limit is {TITLE_MAX_CHARS}. Shorten it.", {"field": "title"}
-        )
+            _("The title is %(length)d characters long; the limit is %(max)d. Shorten it.")
+            % {"length": len(title), "max": TITLE_MAX_CHARS}, {"field": "title"})
     if len(text) > settings.ARTICLE_MAX_TEXT_CHARS:
         raise ApplicationError(
-            f"The text is {len(text)} characters long; the limit is {settings.ARTICLE_MAX_TEXT_CHARS}. "
-            "Split it into several articles.",
-            {"field": "text"},
-        )
+            _("The text is %(length)d characters long; the limit is %(max)d. Split it into several articles.")
+            % {"length": len(text), "max": settings.ARTICLE_MAX_TEXT_CHARS}, {"field": "text"})
     return title, text
 
 
@@ -100,9 +109,10 @@ def _refuse_surrogates(field: str, value: str | None) -> None:
     position = surrogate_position(value) if isinstance(value, str) else None
     if position is not None:
         raise ApplicationError(
-            f"The {field.replace('_', ' ')} holds an invalid character at position {position + 1} "
-            f"(U+{ord(value[position]):04X}, half of a UTF-16 pair on its own): the text was cut inside an emoji "
-            "or decoded with the wrong encoding. Remove that character or copy the text again from its source.",
+            _("The %(field)s holds an invalid character at position %(position)d (U+%(code)04X, half of a UTF-16 "
+              "pair on its own): the text was cut inside an emoji or decoded with the wrong encoding. Remove that "
+              "character or copy the text again from its source.")
+            % {"field": _field_label(field), "position": position + 1, "code": ord(value[position])},
             {"field": field, "code": "invalid_unicode", "position": position},
         )
 

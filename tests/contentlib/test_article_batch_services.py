@@ -52,8 +52,9 @@ def test_one_enrichment_task_is_queued_per_batch_and_enriches_every_article(djan
 def test_an_invalid_article_costs_the_others_nothing():
     results = services.articles_upsert(articles=[article(1), article(2, title=""), article(3, canonical_url="not a url")])
     assert results[0].outcome == "created"
-    assert isinstance(results[1], ApplicationError) and "no title" in results[1].message
-    assert isinstance(results[2], ApplicationError) and "not a valid http(s) URL" in results[2].message
+    assert isinstance(results[1], ApplicationError) and results[1].extra["field"] == "title"
+    assert isinstance(results[2], ApplicationError) and results[2].extra["field"] == "canonical_url"
+    assert "不是有效的 http(s) 网址" in results[2].message  # the site's default language
     assert list(Article.objects.values_list("canonical_url", flat=True)) == ["https://port.example.com/1"]
 
 

@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from contentlib import services
 from contentlib.errors import ApplicationError
@@ -66,7 +67,7 @@ class TestUpsert:
     @pytest.mark.parametrize("field", ["title", "text"])
     @pytest.mark.parametrize("value", ["", "   \n\t "])
     def test_empty_title_or_text_is_refused(self, field, value):
-        with pytest.raises(ApplicationError) as error:
+        with translation.override("en"), pytest.raises(ApplicationError) as error:
             upsert(**{field: value})
         assert error.value.extra["field"] == field
         assert f"no {field}" in error.value.message
@@ -76,6 +77,17 @@ class TestUpsert:
         with pytest.raises(ApplicationError) as error:
             upsert(canonical_url="javascript:alert(1)")
         assert error.value.extra["field"] == "canonical_url"
+
+    def test_validation_errors_read_in_the_submitters_language(self):
+        """The portal shows these messages to enterprises: in Chinese when the page is in Chinese."""
+        cases = [({"title": ""}, "文章没有标题"), ({"text": " "}, "文章没有正文"), ({"title": "长" * 501}, "标题长 501 个字符"),
+                 ({"url": "ftp://x"}, "网址“ftp://x”不是有效的 http(s) 网址"), ({"author": "王\udfff"}, "作者第 2 个位置有无效字符")]
+        with translation.override("zh-hans"):
+            for overrides, chinese in cases:
+                with pytest.raises(ApplicationError) as error:
+                    upsert(**overrides)
+                assert chinese in error.value.message, overrides
+        assert Article.objects.count() == 0
 
     def test_unknown_origin_is_refused(self):
         with pytest.raises(ApplicationError, match="Unknown origin"):
@@ -160,7 +172,7 @@ class TestUnencodableText:
     def test_a_lone_surrogate_is_refused_naming_the_field(self, field):
         bad = {"title": "冷链\ud83d物流", "text": TEXT[:20] + "\udc00" + TEXT, "html": "<p>\ud800</p>",
                "author": "王\udfff"}[field]
-        with pytest.raises(ApplicationError) as error:
+        with translation.override("en"), pytest.raises(ApplicationError) as error:
             upsert(**{field: bad})
         assert error.value.extra == {"field": field, "code": "invalid_unicode",
                                      "position": bad.index(next(c for c in bad if 0xD800 <= ord(c) <= 0xDFFF))}

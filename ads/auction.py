@@ -796,7 +796,7 @@ def explain_question(*, campaign: Campaign, question_text: str, placement: Place
 
     if not normalize_query(question_text or ""):
         raise ApplicationError(_("Give the question to explain, e.g. 展台设计多少钱."), {"field": "question"})
-    answer = answer_question(question_text=question_text)
+    answer = answer_question(question_text=question_text, count_ask=False)  # an advertiser's look-up is no ask
     inputs = answer_inputs(answer)
     inputs["question"] = answer.question.text
     return auction_explain(campaign=campaign, placement=placement or placement_get(), now=now, **inputs)

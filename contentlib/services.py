@@ -635,9 +635,10 @@ def article_resubmit(*, article_id: int) -> Article:
 QUESTION_MAX_CHARS = 500
 
 
-def question_get_or_create(*, text: str, language: str = "") -> Question:
+def question_get_or_create(*, text: str, language: str = "", count_ask: bool = True) -> Question:
     """Returns the question with this normalized form (`normalize_query`), created when new, its
-    asked count raised by one. Raises ApplicationError for a question with nothing in it."""
+    asked count raised by one when a reader asked it (`count_ask`; not for an advertiser's or an
+    editor's look-up). Raises ApplicationError for a question with nothing in it."""
     _refuse_surrogates("question", text)
     text = " ".join((text or "").split())[:QUESTION_MAX_CHARS]
     normalized = normalize_query(text)[:QUESTION_MAX_CHARS]
@@ -650,9 +651,11 @@ def question_get_or_create(*, text: str, language: str = "") -> Question:
         try:
             with transaction.atomic():
                 return Question.objects.create(text=text, normalized_text=normalized, slug=slug,
-                                               language=(language or "")[:10], asked_count=1)
+                                               language=(language or "")[:10], asked_count=int(count_ask))
         except IntegrityError:  # asked at the same moment by another reader
             question = Question.objects.get(normalized_text=normalized)
+    if not count_ask:
+        return question
     Question.objects.filter(id=question.id).update(asked_count=F("asked_count") + 1)
     question.refresh_from_db(fields=["asked_count"])
     return question

@@ -63,16 +63,18 @@ def references_from(result: RetrievalResult) -> list[Reference]:
     return out
 
 
-def answer_question(*, question_text: str, provider=None, on_delta=None) -> Answer:
+def answer_question(*, question_text: str, provider=None, on_delta=None, count_ask: bool = True) -> Answer:
     """The answer to a reader's question, from the cache when it is still good, else generated now.
 
-    Normalizes the question, finds or creates it (counting the ask), and reuses the current answer
+    Normalizes the question, finds or creates it (counting the ask unless `count_ask` is False: an
+    advertiser's "why not shown" or an operator's command is not a reader asking), and reuses the current answer
     of this provider unless a cited article left the library or changed, or it is a "no answer"
     older than ANSWER_NO_ANSWER_TTL_HOURS. An answer an editor hid is returned as it is (status
     "hidden"): a page must not show it. Raises ApplicationError for an empty question.
     """
     provider = provider or provider_get()
-    question = library_services.question_get_or_create(text=question_text, language=detect_language(question_text))
+    question = library_services.question_get_or_create(text=question_text, language=detect_language(question_text),
+                                                       count_ask=count_ask)
     cached = library.answer_current(question_id=question.id, provider=provider.name,
                                     no_answer_ttl=timedelta(hours=settings.ANSWER_NO_ANSWER_TTL_HOURS))
     if cached is not None:

@@ -17,10 +17,15 @@ from tests.ads.test_auction import FITS, _fit_model, make_campaign, placement  #
 pytestmark = pytest.mark.django_db
 
 
+asks = []  # count_ask of every answer_question call: an advertiser's or operator's look-up is never an ask
+
+
 @pytest.fixture(autouse=True)
 def _stored_answer(monkeypatch):
+    asks.clear()
     """answer_question without the model: a stored answer with the question's vector on FITS."""
-    def answer_question(*, question_text, provider=None, on_delta=None):
+    def answer_question(*, question_text, provider=None, on_delta=None, count_ask=True):
+        asks.append(count_ask)
         question = SimpleNamespace(text=question_text, vector=to_bytes(FITS), pk=None)
         return SimpleNamespace(question=question, text="先确定展台设计，再报馆。", vector=None, cited_article_ids=[],
                                provider="extractive")
@@ -41,6 +46,7 @@ def test_the_portal_explains_an_own_campaign_without_naming_the_competitor(clien
     page = client.get(reverse("portal:campaign_why", args=[mine.id]), {"question": "展台设计多少钱"}).content.decode()
     assert "未展示" in page or "Not shown" in page
     assert "对手" not in page and "展览公司" not in page.replace(mine.advertiser.name, "")
+    assert asks == [False]
 
 
 def test_the_portal_refuses_another_advertisers_campaign(client, placement):
@@ -56,6 +62,7 @@ def test_the_admin_page_says_why(client, placement):
     client.force_login(staff)
     page = client.get(reverse("admin:ads_campaign_why", args=[paused.id]), {"question": "展台设计多少钱"})
     assert page.status_code == 200 and "暂停" in page.content.decode()
+    assert asks == [False]
 
 
 def test_auction_command_prints_slots_labelled_with_the_advertiser(placement):
@@ -65,6 +72,7 @@ def test_auction_command_prints_slots_labelled_with_the_advertiser(placement):
     text = out.getvalue()
     assert "广告 / Sponsored" in text and winner.advertiser.name in text and "pays 0.30 CNY per click" in text
     assert AuctionLog.objects.count() == 1
+    assert asks == [False]
 
 
 def test_auction_explain_command_names_the_reason(placement):

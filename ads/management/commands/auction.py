@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             placement = placement_get(options["placement"])
-            answer = answer_question(question_text=options["question"])
+            answer = answer_question(question_text=options["question"], count_ask=False)
         except ApplicationError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Answer ({answer.provider}): {answer.text[:300]}")

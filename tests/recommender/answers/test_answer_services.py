@@ -76,6 +76,17 @@ def test_the_same_question_in_another_form_is_answered_from_the_cache(library):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_look_up_that_is_not_a_reader_asking_does_not_count(library):
+    """The portal's "why not shown" and the auction command answer the question too; the popular
+    questions must not rise because an advertiser looked."""
+    ask(count_ask=False)
+    assert Question.objects.get().asked_count == 0
+    ask()
+    ask(count_ask=False)
+    assert Question.objects.get().asked_count == 1 and Answer.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_rejecting_a_cited_article_invalidates_the_cached_answer(library, editor):
     first = ask()
 

@@ -26,7 +26,9 @@ from ads.models import (
     CampaignKeyword,
     CampaignReview,
     Click,
+    Conversion,
     DailyRollup,
+    ExportJob,
     Impression,
     LedgerEntry,
     Notice,
@@ -604,3 +606,33 @@ class DailyRollupAdmin(ReadOnlyAdmin):
     search_fields = ("campaign__name", "campaign__advertiser__name")
     list_select_related = ("campaign", "keyword", "placement")
     date_hierarchy = "ad_day"
+
+
+@admin.register(Conversion)
+class ConversionAdmin(ReadOnlyAdmin):
+    """Conversions advertisers reported (pixel or postback), each with the click it is attributed to."""
+
+    list_display = ("at", "campaign", "goal", "value", "source", "click_ad_day", "click_valid", "click_link")
+    list_filter = ("source", "goal", "click_valid", "placement")
+    search_fields = ("click_key", "campaign__name", "advertiser__name", "goal")
+    list_select_related = ("campaign",)
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("click"))
+    def click_link(self, conversion):
+        if conversion.click_id is None:
+            return "—"
+        return format_html('<a href="{}">#{}</a>', reverse("admin:ads_click_change", args=[conversion.click_id]),
+                           conversion.click_id)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """Report and click-log exports: who asked for which rows, how far the worker got, and why one failed."""
+
+    list_display = ("created_at", "user", "advertiser", "kind", "status", "rows_done", "rows_total", "finished_at")
+    list_filter = ("status", "kind")
+    search_fields = ("user__username", "advertiser__name", "file_name", "error")
+    list_select_related = ("user", "advertiser")
+    date_hierarchy = "created_at"

@@ -128,3 +128,16 @@ def test_refusals_say_what_to_do_in_chinese(client):
     response = client.post(reverse("conversion_postback"), data, content_type="application/json",
                            headers={"accept-language": "zh-hans"})
     assert "签名" in response.json()["error"]
+
+
+def test_staff_see_conversions_with_their_click_in_admin_and_cannot_edit_them(client, staff):
+    campaign, clid = a_click()
+    client.get(reverse("conversion_pixel"), signed(campaign, clid))
+    conversion = Conversion.objects.get()
+    client.force_login(staff)
+    page = client.get(reverse("admin:ads_conversion_changelist")).content.decode()
+    assert campaign.name in page and "purchase" in page
+    assert reverse("admin:ads_click_change", args=[conversion.click_id]) in page
+    assert client.get(reverse("admin:ads_conversion_add")).status_code == 403
+    assert client.post(reverse("admin:ads_conversion_delete", args=[conversion.id]), {"post": "yes"}).status_code == 403
+    assert Conversion.objects.filter(id=conversion.id).exists()

@@ -1,4 +1,4 @@
-"""Staff see impressions, clicks (with their charge and its ledger entry) and rollups in admin,
+"""Staff see impressions, clicks (with their charge and its ledger entry), rollups and export jobs in admin,
 read-only; a billed click found invalid is credited from its list."""
 import datetime as dt
 
@@ -48,3 +48,15 @@ def test_staff_credit_a_billed_click_from_the_list(client, staff, billed):
     client.post(reverse("admin:ads_click_changelist"), {"action": "credit_selected", "_selected_action": [click.id]})
     credit = LedgerEntry.objects.get(kind="credit")
     assert credit.event == f"click:{click.id}" and credit.reverses_id == click.ledger_entry_id
+
+
+def test_staff_follow_export_jobs_in_admin_read_only(client, staff):
+    from ads.models import ExportJob
+
+    job = ExportJob.objects.create(user=staff, kind="clicks_csv", status="failed", rows_total=19, rows_done=7,
+                                   error="磁盘已满：导出目录没有空间。")
+    client.force_login(staff)
+    page = client.get(reverse("admin:ads_exportjob_changelist")).content.decode()
+    assert "clicks_csv" in page and ">7<" in page and ">19<" in page
+    assert "磁盘已满" in client.get(reverse("admin:ads_exportjob_change", args=[job.id])).content.decode()
+    assert client.post(reverse("admin:ads_exportjob_delete", args=[job.id]), {"post": "yes"}).status_code == 403

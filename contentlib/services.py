@@ -916,7 +916,8 @@ READER_CONFIRM_SALT = "contentlib.reader-confirm"
 
 def reader_signup(*, email: str, password: str):
     """Creates an inactive reader account (username = email) and returns it with the token its
-    confirmation link carries. Refuses an address that already has an account."""
+    confirmation link carries. Refuses an address that already has an account (code "account_exists":
+    the sign-up page does not say so, it mails the address's owner instead)."""
     from django.contrib.auth import get_user_model  # noqa: PLC0415
     from django.contrib.auth.password_validation import validate_password  # noqa: PLC0415
     from django.core import signing  # noqa: PLC0415
@@ -933,15 +934,15 @@ def reader_signup(*, email: str, password: str):
         existing.set_password(password)
         existing.save(update_fields=["password"])
         return existing, signing.TimestampSigner(salt=READER_CONFIRM_SALT).sign(str(existing.pk))
-    if existing is not None:
-        raise ApplicationError(
-            _("An account with this email address already exists. Sign in, or reset its password if you forgot it."),
-            {"field": "email"})
     candidate = user_model(username=email, email=email)
-    try:
+    try:  # before the address is looked at, so that a weak password reads the same whoever owns it
         validate_password(password, user=candidate)
     except ValidationError as error:
         raise ApplicationError(" ".join(error.messages), {"field": "password"}) from error
+    if existing is not None:
+        raise ApplicationError(
+            _("An account with this email address already exists. Sign in, or reset its password if you forgot it."),
+            {"field": "email", "code": "account_exists"})
     try:
         with transaction.atomic():
             user = user_model.objects.create_user(username=email, email=email, password=password, is_active=False)

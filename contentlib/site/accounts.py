@@ -1,7 +1,9 @@
 """Readers' accounts: sign-up by email with a confirmation link, sign-in and out, password reset.
 
 Sign-in goes through django-axes (authenticate() with the request), as the admin's does; sign-ups and
-reset requests, which each send an email, are rate-limited per client.
+reset requests, which each send an email, are rate-limited per client. Neither page tells whether an
+address has an account: a sign-up with a taken address reads like any other, and the address's owner
+gets a mail with the sign-in and reset links instead of a confirmation link.
 """
 from django import forms
 from django.conf import settings
@@ -79,18 +81,29 @@ def signup(request):
             user, token = services.reader_signup(email=form.cleaned_data["email"],
                                                  password=form.cleaned_data["password"])
         except ApplicationError as error:
-            form.add_error(error.extra.get("field"), error.message)
+            if error.extra.get("code") != "account_exists":
+                form.add_error(error.extra.get("field"), error.message)
+                return render(request, "site/signup.html", {"form": form})
+            # The page reads as for a new address, so that it tells no one who has an account here;
+            # the address's owner gets a mail with the ways in.
+            email = form.cleaned_data["email"].strip().lower()
+            context = {"login": request.build_absolute_uri(reverse("site:login")),
+                       "reset": request.build_absolute_uri(reverse("site:password_reset"))}
+            send_mail(subject=render_to_string("site/email/signup_exists_subject.txt", context).strip(),
+                      message=render_to_string("site/email/signup_exists.txt", context),
+                      from_email=None, recipient_list=[email])
         else:
+            email = user.email
             link = request.build_absolute_uri(reverse("site:signup_confirm", args=[token]))
             context = {"link": link, "days": settings.READER_CONFIRM_DAYS}
             send_mail(subject=render_to_string("site/email/signup_subject.txt", context).strip(),
                       message=render_to_string("site/email/signup.txt", context),
-                      from_email=None, recipient_list=[user.email])
-            return render(request, "site/notice.html", {
-                "heading": _("Check your email"),
-                "message": _("We sent a confirmation link to %(email)s. Open it within %(days)d days to "
-                             "activate your account.") % {"email": user.email, "days": settings.READER_CONFIRM_DAYS},
-            })
+                      from_email=None, recipient_list=[email])
+        return render(request, "site/notice.html", {
+            "heading": _("Check your email"),
+            "message": _("We sent a confirmation link to %(email)s. Open it within %(days)d days to "
+                         "activate your account.") % {"email": email, "days": settings.READER_CONFIRM_DAYS},
+        })
     return render(request, "site/signup.html", {"form": form})
 
 

@@ -8,8 +8,9 @@ representations", 2020) removes that component. This script scores, on the judge
 and hybrid retrieval with the raw vectors and with centered ones (documents by their language's
 mean document vector; the query by its language's mean document vector, or by its language's mean
 dev query vector), the hybrid with the best single fusion weight for both languages found on dev
-for each variant. Nothing in the product centers vectors yet: doing so changes the vector space
-(re-enrich, reindex, re-tune search and the auction's similarity thresholds).
+for each variant. Nothing in the product centers vectors: built in on dev, it lifted nDCG@5 but
+the nothing-fits model on centered cosines flagged 41% of dev's unanswerable queries instead of 81%,
+and the answers' first reference got worse (docs/BENCHMARKS.md, "Relevance").
 
     LOCAL_SECRET_KEY=1 .venv/bin/python bench/vector_centering.py
 """

@@ -30,6 +30,11 @@ CANDIDATES = 50  # from each ranking, before fusion
 ANSWER_TERMS = 10  # an answer adds its most specific terms to the question's, not all of its words
 ANSWER_STATS_TERMS = 300  # distinct answer tokens whose document frequencies are looked up
 MODES = ("hybrid", "lexical", "vector")
+# What kind of answer `retrieve(answer=...)` is given, for its weights: "written" prose (a language
+# model's, a host site's, an editor's), which brings words and meaning of its own; or "extractive",
+# sentences quoted from the references the question alone retrieved, which only repeat what already
+# ranks first (pseudo-relevance feedback) and are weighted apart (tuned on dev, docs/BENCHMARKS.md).
+ANSWER_KINDS = ("written", "extractive")
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,17 @@ class FusionParams:
     lexical_fit_threshold: float = 0.5
     # Question + answer (`retrieve(answer=...)`): the weight of the answer's top terms' BM25 beside
     # the question's, and of the answer's vector added to the question's. 0 and 0: the question alone.
+    # These are for written answers; an extractive answer has its own pair.
     answer_lexical_weight: float = 0.0
     answer_vector_weight: float = 0.0
+    extractive_answer_lexical_weight: float = 0.0
+    extractive_answer_vector_weight: float = 0.0
+
+    def answer_weights(self, kind: str) -> tuple[float, float]:
+        """(lexical, vector) weights of an answer of this kind (ANSWER_KINDS)."""
+        if kind == "extractive":
+            return self.extractive_answer_lexical_weight, self.extractive_answer_vector_weight
+        return self.answer_lexical_weight, self.answer_vector_weight
 
     def fit_probability(self, lexical_top: float, vector_top: float | None) -> float:
         if vector_top is None:
@@ -208,6 +222,7 @@ def retrieve(
     *,
     answer: str = "",
     answer_vector: np.ndarray | None = None,
+    answer_kind: str = "written",
     k: int = 10,
     filters: SearchFilters = SearchFilters(),
     mode: str = "hybrid",
@@ -227,11 +242,15 @@ def retrieve(
     the passages it cites) widen the search for long inputs without drowning the question: the
     answer's ANSWER_TERMS most specific terms are searched beside the question's and weighted
     (`answer_lexical_weight`), and its vector is added to the question's (`answer_vector_weight`).
+    `answer_kind` says whose weights apply (ANSWER_KINDS): an extractive answer quotes the
+    question's own first references, so it has weights of its own (`extractive_answer_*`).
     Whether anything fits is still judged from the question alone: an answer written from general
     knowledge is on topic whether or not the library answers it.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if answer_kind not in ANSWER_KINDS:
+        raise ValueError(f"answer_kind must be one of {ANSWER_KINDS}, not {answer_kind!r}")
     text = (query or "")[:QUERY_MAX_CHARS].strip()
     language = detect_language(text)
     result = RetrievalResult(language=language)
@@ -262,10 +281,12 @@ def retrieve(
     searched_vectors = mode != "lexical" and query_vector is not None
     ranked_lexical, ranked_vector, ranked_normalizer = lexical, vector, normalizer
     answer_text = (answer or "")[:QUERY_MAX_CHARS].strip()
-    if answer_text and (fusion.answer_lexical_weight > 0 or fusion.answer_vector_weight > 0):
+    answer_lexical_weight, answer_vector_weight = fusion.answer_weights(answer_kind)
+    if answer_text and (answer_lexical_weight > 0 or answer_vector_weight > 0):
         ranked_lexical, ranked_vector, ranked_normalizer = _answer_rankings(
             backend, seg, answer_text, answer_vector, terms, lexical, normalizer, query_vector if searched_vectors else None,
-            vector, wanted=wanted, filters=filters, fusion=fusion, mode=mode)
+            vector, wanted=wanted, filters=filters, lexical_weight=answer_lexical_weight,
+            vector_weight=answer_vector_weight, mode=mode)
     if mode == "lexical":
         ranked = [ScoredHit(h.id, h.score / ranked_normalizer, lexical=h.score / ranked_normalizer) for h in ranked_lexical]
     elif mode == "vector":
@@ -287,15 +308,15 @@ def retrieve(
 
 
 def _answer_rankings(backend, seg, answer_text, answer_vector, terms, lexical, normalizer, query_vector, vector, *,
-                     wanted, filters, fusion, mode):
+                     wanted, filters, lexical_weight, vector_weight, mode):
     """The lexical and vector rankings for question + answer (their lexical scores already normalized)."""
     answer_tokens = seg.tokens(answer_text)
     distinct = list(dict.fromkeys(t.strip().lower() for t in answer_tokens if t.strip()))[:ANSWER_STATS_TERMS]
-    documents, freqs = backend.term_stats(distinct) if fusion.answer_lexical_weight > 0 else (0, {})
-    extra = answer_terms(answer_tokens, set(terms), documents, freqs) if fusion.answer_lexical_weight > 0 else []
+    documents, freqs = backend.term_stats(distinct) if lexical_weight > 0 else (0, {})
+    extra = answer_terms(answer_tokens, set(terms), documents, freqs) if lexical_weight > 0 else []
     combined = None
-    if query_vector is not None and answer_vector is not None and fusion.answer_vector_weight > 0:
-        mixed = np.asarray(query_vector, dtype=np.float32) + fusion.answer_vector_weight * np.asarray(answer_vector, dtype=np.float32)
+    if query_vector is not None and answer_vector is not None and vector_weight > 0:
+        mixed = np.asarray(query_vector, dtype=np.float32) + vector_weight * np.asarray(answer_vector, dtype=np.float32)
         norm = float(np.linalg.norm(mixed))
         combined = mixed / norm if norm > 0 else None
     if not extra and combined is None:
@@ -304,7 +325,7 @@ def _answer_rankings(backend, seg, answer_text, answer_vector, terms, lexical, n
     ranked_lexical = lexical
     if extra and mode != "vector":
         extra_normalizer = lexical_normalizer(documents, freqs, extra)
-        ranked_lexical = _with_answer(lexical, normalizer, found.lexical, extra_normalizer, fusion.answer_lexical_weight)
+        ranked_lexical = _with_answer(lexical, normalizer, found.lexical, extra_normalizer, lexical_weight)
     else:
         ranked_lexical = [Hit(h.id, h.score / normalizer) for h in lexical]
     return ranked_lexical, (found.vector if combined is not None else vector), 1.0

@@ -146,7 +146,8 @@ def recommendations(request):
                         "seconds.") % {"limit": limit.limit, "seconds": limit.retry_after_seconds},
                       status=429, cors=cors, **{"Retry-After": str(limit.retry_after_seconds)})
     vector = answer_vector(answer) if answer else None
-    result = retrieve(question, answer=answer, answer_vector=vector, k=ARTICLES * 2)
+    # The host's answer is its own model's prose, not quoted from the library: a written answer.
+    result = retrieve(question, answer=answer, answer_vector=vector, answer_kind="written", k=ARTICLES * 2)
     articles = []
     if not result.nothing_fits:
         rows = selectors.article_published().select_related("source", "owner").in_bulk([h.id for h in result.hits])

@@ -19,3 +19,10 @@ def provider_get(name: str | None = None):
 
         return LocalModelProvider()
     raise ValueError(f"LLM_PROVIDER={name!r} is not a provider; use extractive, openai or transformers.")
+
+
+def answer_kind(*, provider: str, notice: str = "") -> str:
+    """Which of retrieval's answer kinds (`recommender.retrieval.ANSWER_KINDS`) an answer is, for
+    `retrieve(answer=..., answer_kind=...)`: "extractive" for the extractive provider's and for a
+    model's answer replaced by the extractive one (it carries the notice saying so), else "written"."""
+    return "extractive" if provider == "extractive" or notice else "written"

@@ -8,15 +8,15 @@ composer. Faithfulness is checked against each cited article's text as indexed.
 """
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from contentlib import corpus
-from recommender.answers import citations, extractive
+from recommender.answers import answer_kind, citations, extractive
 from recommender.answers.base import Draft, Reference
 from recommender.answers.services import MAX_REFERENCES, RETRIEVE_K, answer_nothing_fits, derived_vector
-from recommender.retrieval import RetrievalResult, retrieve
+from recommender.retrieval import FusionParams, RetrievalResult, retrieve
 from recommender.search import relevance
 
 
@@ -37,10 +37,11 @@ class FixtureLibrary:
         return self.retrievals[query]
 
 
-def fixture_library(queries: list[corpus.JudgedQuery] | None = None) -> FixtureLibrary:
-    """The fixture index plus every organic article as a Reference with its stored passage vector;
-    `queries` from a judged set of elsewhere are encoded too."""
-    index = relevance.fixture_index()
+def fixture_library(queries: list[corpus.JudgedQuery] | None = None,
+                    index: relevance.FixtureIndex | None = None) -> FixtureLibrary:
+    """The fixture index (`index`, or a new one) plus every organic article as a Reference with its
+    stored passage vector; `queries` from a judged set of elsewhere are encoded too."""
+    index = index or relevance.fixture_index()
     if queries:
         index.add_queries(queries)
     rows = relevance.fixture_documents()
@@ -146,10 +147,12 @@ def references_of(library: FixtureLibrary, result: RetrievalResult) -> list[Refe
 
 def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, provider=None,
              params: extractive.ExtractiveParams | None = None, encode: Callable[[str], np.ndarray] | None = None,
-             min_fit: float | None = None, combined: bool = True, progress: Callable[[str], None] = lambda _: None) -> Report:
+             min_fit: float | None = None, combined: bool = True, search_params: dict[str, FusionParams] | None = None,
+             progress: Callable[[str], None] = lambda _: None) -> Report:
     """Answers every query as `answer_question` does (retrieval, organic references, the provider),
     without the database; `encode` (a passage encoder) also scores question + answer with the answer's
-    text encoded, against its vector derived from the cited passages."""
+    text encoded, against its vector derived from the cited passages. `search_params` replace the
+    tuned retrieval parameters for question + answer only (tuning its answer weights)."""
     index = library.index
     report = Report(corpus_ids=library.corpus_ids, texts={i: r.text for i, r in library.references.items()},
                     organic={library.corpus_ids[i] for i in library.references})
@@ -172,12 +175,14 @@ def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, 
             by_id = {r.id: r for r in references}
             answer_text = citations.strip_markers(draft.text)
             derived = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
-            again = retrieve(query.query, answer=answer_text, answer_vector=derived, k=RETRIEVE_K,
-                             backend=index.backend, query_vector=vector, check_database=False)
+            kind = answer_kind(provider=draft.provider, notice=draft.notice)
+            again = retrieve(query.query, answer=answer_text, answer_vector=derived, answer_kind=kind, k=RETRIEVE_K,
+                             backend=index.backend, query_vector=vector, check_database=False, params=search_params)
             ranked_combined = [index.doc_ids[i] for i in again.ids]
             if encode is not None:
-                encoded = retrieve(query.query, answer=answer_text, answer_vector=encode(answer_text), k=RETRIEVE_K,
-                                   backend=index.backend, query_vector=vector, check_database=False)
+                encoded = retrieve(query.query, answer=answer_text, answer_vector=encode(answer_text), answer_kind=kind,
+                                   k=RETRIEVE_K, backend=index.backend, query_vector=vector, check_database=False,
+                                   params=search_params)
                 ranked_encoded = [index.doc_ids[i] for i in encoded.ids]
         elif encode is not None:
             ranked_encoded = ranked_question
@@ -213,3 +218,28 @@ def tune(library: FixtureLibrary, queries: list[corpus.JudgedQuery], progress: C
             best = (key, params, min_fit, report)
         progress(str(params))
     return best[1], best[2], best[3]
+
+
+EXTRACTIVE_ANSWER_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+def tune_extractive_answer_weights(library: FixtureLibrary, queries: list[corpus.JudgedQuery],
+                                   languages: dict[str, FusionParams]) -> dict[str, tuple[float, float]]:
+    """Per language, the (lexical, vector) weights of an extractive answer in `retrieve(answer=...)`
+    with the best question + extractive answer nDCG@5 on `queries` (the dev half); ties go to the
+    smaller weights, (0, 0) being the question alone. `languages`: the retrieval parameters just tuned."""
+    chosen = {}
+    for language, fusion in languages.items():
+        subset = [q for q in queries if q.lang == language]
+        scored = []
+        for lexical_weight in EXTRACTIVE_ANSWER_WEIGHT_GRID:
+            for vector_weight in EXTRACTIVE_ANSWER_WEIGHT_GRID:
+                params = dict(languages)
+                params[language] = replace(fusion, extractive_answer_lexical_weight=lexical_weight,
+                                           extractive_answer_vector_weight=vector_weight)
+                report = evaluate(library, subset, search_params=params)
+                scored.append((-round(report.ndcg("combined"), 4), lexical_weight + vector_weight, lexical_weight,
+                               vector_weight))
+        _, _, lexical_weight, vector_weight = min(scored) if scored else (0, 0, 0.0, 0.0)
+        chosen[language] = (lexical_weight, vector_weight)
+    return chosen

@@ -167,7 +167,9 @@ def evaluate(index: FixtureIndex, queries: Iterable[corpus.JudgedQuery], *, mode
     report = Report(mode)
     for query in queries:
         answer = query.answer if with_answers else ""
+        # The judged set's answers are written prose (general knowledge), as a model or a host site writes.
         result = retrieve(query.query, answer=answer, answer_vector=index.answer_vectors.get(query.id) if answer else None,
+                          answer_kind="written",
                           k=RECALL_AT, mode=mode, backend=index.backend,
                           query_vector=index.query_vectors[query.id], check_database=False, params=params)
         report.outcomes.append(QueryOutcome(query, result, [index.doc_ids[i] for i in result.ids]))

@@ -48,3 +48,15 @@ def test_support_is_word_for_word_or_enough_overlap():
     assert citations.supported("这批仓储机器人大约两年半就能回本", source)
     assert citations.supported("按人工成本测算，仓储机器人约两年半回本", source)
     assert not citations.supported("仓储机器人一年就能回本，利润翻倍", source)
+
+
+def test_an_answers_kind_for_retrieval_is_extractive_for_quoted_answers_only():
+    """retrieve(answer=...) weighs an answer by its kind: the extractive provider's answer, and a
+    model's answer replaced by the extractive one (it carries the notice), are quoted from the
+    library; a model's own answer is written."""
+    from recommender.answers import answer_kind
+
+    assert answer_kind(provider="extractive") == "extractive"
+    assert answer_kind(provider="openai", notice="The AI model could not answer…") == "extractive"
+    assert answer_kind(provider="openai") == "written"
+    assert answer_kind(provider="transformers") == "written"

@@ -199,3 +199,34 @@ def test_whether_anything_fits_is_judged_from_the_question_alone(index):
     assert answered.ids[0] == 5  # the answer found the bonds article...
     assert alone.nothing_fits and answered.nothing_fits  # ...but the question is still not answered by it
     assert answered.fit_probability == alone.fit_probability
+
+
+def test_an_extractive_answer_has_its_own_weights(index):
+    """An extractive answer quotes the question's own first references: with its weights at zero it
+    ranks exactly as the question alone, while a written answer with the same text still moves it."""
+    params = {"zh": FusionParams(lexical_weight=1.0, vector_weight=0.0, answer_lexical_weight=1.0,
+                                 extractive_answer_lexical_weight=0.0, extractive_answer_vector_weight=0.0)}
+    answer = "仓储企业可以用应收账款做保理融资，把账款提前变现。"
+    kwargs = dict(backend=index, query_vector=unit(0, 0, 0, 1), check_database=False, params=params)
+
+    alone = retrieve("仓储", **kwargs)
+    written = retrieve("仓储", answer=answer, answer_kind="written", **kwargs)
+    extractive = retrieve("仓储", answer=answer, answer_kind="extractive", **kwargs)
+
+    assert written.ids[0] == 2 and written.ids != alone.ids
+    assert extractive.ids == alone.ids and [h.score for h in extractive.hits] == [h.score for h in alone.hits]
+
+
+def test_an_extractive_answers_weights_apply_when_set(index):
+    params = {"zh": FusionParams(lexical_weight=1.0, vector_weight=0.0, extractive_answer_lexical_weight=1.0)}
+    answer = "仓储企业可以用应收账款做保理融资，把账款提前变现。"
+
+    answered = retrieve("仓储", answer=answer, answer_kind="extractive", backend=index, query_vector=unit(0, 0, 0, 1),
+                        check_database=False, params=params)
+
+    assert answered.ids[0] == 2
+
+
+def test_an_unknown_answer_kind_is_refused(index):
+    with pytest.raises(ValueError, match="answer_kind"):
+        retrieve("仓储", answer="保理", answer_kind="llm", backend=index, check_database=False)

@@ -609,9 +609,10 @@ def book_current(seg: Segmenter) -> CampaignBook:
 
 
 def book_forget() -> None:
-    global _book
+    global _book, _checked_segmenter
     with _book_lock:
         _book = None
+        _checked_segmenter = None
     _ctr_cache.clear()
 
 
@@ -651,12 +652,23 @@ def ctr_records(placement: Placement) -> dict[int, tuple[int, int]]:
     return records
 
 
+_checked_segmenter: tuple[float, Segmenter] | None = None
+
+
 def _segmenter(seg: Segmenter | None) -> Segmenter:
+    """The process's segmenter with the lexicon loaded, its lexicon checked for changes at most every
+    AD_AUCTION_BOOK_SECONDS (as the book is), not on every auction."""
+    global _checked_segmenter
     if seg is not None:
         return seg
+    checked = _checked_segmenter
+    if checked is not None and time.monotonic() - checked[0] < settings.AD_AUCTION_BOOK_SECONDS:
+        return checked[1]
     from recommender.lexicon import segmenter_refresh  # noqa: PLC0415
 
-    return segmenter_refresh()
+    seg = segmenter_refresh()
+    _checked_segmenter = (time.monotonic(), seg)
+    return seg
 
 
 def placement_auction(*, placement: Placement, question, answer_text: str, question_vector: np.ndarray | None,

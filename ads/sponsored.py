@@ -481,13 +481,24 @@ def sponsored_for_question(request, *, question, answer) -> SponsoredBlock | Non
     answer's references (never sold: the citation firewall) and the references' categories. Run per
     request beside the cached answer, which it never changes; no answer (or a hidden or "no
     answer" one) leaves the question alone to match."""
+    from django.conf import settings  # noqa: PLC0415
+    from django.core.cache import cache  # noqa: PLC0415
+
     from contentlib.models import Article  # noqa: PLC0415
     from recommender.embeddings import from_bytes  # noqa: PLC0415
 
     shown = answer is not None and answer.status != answer.Status.HIDDEN and not answer.is_no_answer
     cited = list(answer.cited_article_ids or []) if answer is not None else []
-    categories = set(Article.objects.filter(id__in=cited, category__isnull=False)
-                     .values_list("category_id", flat=True)) if shown and cited else set()
+    categories = set()
+    if shown and cited:
+        # The references' categories change when an editor relabels one: kept as long as the
+        # campaign book may be stale.
+        key = f"sponsored-categories:{answer.id}:{','.join(map(str, cited))}"
+        categories = cache.get(key)
+        if categories is None:
+            categories = set(Article.objects.filter(id__in=cited, category__isnull=False)
+                             .values_list("category_id", flat=True))
+            cache.set(key, categories, settings.AD_AUCTION_BOOK_SECONDS)
     return sponsored_block(request, placement="question", question=question.text,
                            answer_text=answer.text if shown else "",
                            question_vector=from_bytes(question.vector) if question.vector else None,

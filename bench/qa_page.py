@@ -123,6 +123,10 @@ def measure(port: int, path: str, *, seconds: float, clients: int) -> dict:
                     with lock:
                         errors[0] += 1
                     continue
+            except OSError:  # a timeout (30 s) or a refused connection: an error, not a lost thread
+                with lock:
+                    errors[0] += 1
+                continue
             finally:
                 connection.close()
             mine.append(time.perf_counter() - started)

@@ -162,6 +162,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per URL")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--database-url", default="", help="an empty scratch database (default: a temporary SQLite file)")
+    parser.add_argument("--events-redis-url", default="",
+                        help="buffer impressions in this Redis (AD_EVENTS_REDIS_URL, as production can run it); "
+                             "flushed into the database after the run. Default: written directly, per view")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="qa-page-bench-"))
@@ -173,8 +176,10 @@ def main() -> None:
         # costs more than the page itself).
         "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
     }
+    if args.events_redis_url:
+        environment["AD_EVENTS_REDIS_URL"] = args.events_redis_url
     # Eager Celery and an in-process cache, as one server without a broker runs.
-    for name in ("CELERY_BROKER_URL", "CACHE_URL", "HTTPS"):
+    for name in ("CELERY_BROKER_URL", "CACHE_URL", "HTTPS", "AD_EVENTS_REDIS_URL"):
         os.environ.pop(name, None)
     question_path = prepare(environment)
 
@@ -212,8 +217,13 @@ def main() -> None:
                 "rps": statistics.mean(r["rps"] for r in rows), "p50": statistics.mean(r["p50"] for r in rows),
                 "p99": max(r["p99"] for r in rows)}
 
+    if args.events_redis_url:
+        from ads.events import impressions_flush  # noqa: PLC0415
+
+        print(f"impressions buffered in {args.events_redis_url} and flushed into the database: {impressions_flush()}")
     hello, question = combined(results["hello"]), combined(results["question"])
     print(f"\ngunicorn 2 sync workers, {args.clients} client threads, {args.rounds} x {args.seconds:g} s per URL, "
+          f"impressions {'buffered in Redis' if args.events_redis_url else 'written per view'}, "
           f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'view':<28}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, row in (("hello-world Django view", hello), (f"question page {question_path[:12]}…", question)):

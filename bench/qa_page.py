@@ -3,6 +3,7 @@ the same run: requests per second, p50 and p99. Goal (issue #16): the page serve
 the hello-world rate.
 
     .venv/bin/python bench/qa_page.py [--seconds 15] [--clients 4] [--database-url postgres://…/scratch]
+                                      [--events-redis-url redis://…]   # impressions buffered, as production can
 
 It loads the fixture corpus (60 articles, from a source without full text, enriched and indexed
 inline) into a scratch database (an SQLite file in a temporary directory unless --database-url names

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Case, Count, IntegerField, Max, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -609,30 +609,34 @@ def book_current(seg: Segmenter) -> CampaignBook:
 
 
 def book_forget() -> None:
-    global _book
+    global _book, _checked_segmenter
     with _book_lock:
         _book = None
+        _checked_segmenter = None
     _ctr_cache.clear()
 
 
 def _refresh_states(book: CampaignBook, campaign_ids: Iterable[int], *, reader: str = "",
                     day=None) -> set[int]:
     """Reads the campaigns' fresh state; returns those `reader` has seen up to their frequency cap
-    on ad day `day` (one more query, only when a reader is known and a campaign has a cap)."""
+    on ad day `day`. One query: the reader's impressions today are counted in it, for the campaigns
+    with a cap, when a reader is known."""
     ids = [i for i in campaign_ids if i in book.campaigns]
     if not ids:
         return set()
-    caps = {}
-    for row in Campaign.objects.filter(id__in=ids).values(*STATE_FIELDS):
+    rows = Campaign.objects.filter(id__in=ids).values(*STATE_FIELDS)
+    if reader:
+        # Impressions still in the Redis buffer (a second at most) are not counted yet.
+        seen = (Impression.objects.filter(reader_key=reader[:64], ad_day=day, campaign_id=OuterRef("id")).order_by()
+                .values("campaign_id").annotate(n=Count("id")).values("n"))
+        rows = rows.annotate(seen_today=Case(When(frequency_cap__isnull=False, then=Subquery(seen)),
+                                             output_field=IntegerField()))
+    capped = set()
+    for row in rows:
         book.campaigns[row["id"]].state = _state_of(row)
-        if row["frequency_cap"]:
-            caps[row["id"]] = row["frequency_cap"]
-    if not reader or not caps:
-        return set()
-    # Impressions still in the Redis buffer (a second at most) are not counted yet.
-    seen = (Impression.objects.filter(reader_key=reader[:64], ad_day=day, campaign_id__in=list(caps)).order_by()
-            .values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
-    return {campaign_id for campaign_id, n in seen if n >= caps[campaign_id]}
+        if row["frequency_cap"] and (row.get("seen_today") or 0) >= row["frequency_cap"]:
+            capped.add(row["id"])
+    return capped
 
 
 _ctr_cache: dict[int, tuple[float, dict[int, tuple[int, int]]]] = {}
@@ -651,12 +655,23 @@ def ctr_records(placement: Placement) -> dict[int, tuple[int, int]]:
     return records
 
 
+_checked_segmenter: tuple[float, Segmenter] | None = None
+
+
 def _segmenter(seg: Segmenter | None) -> Segmenter:
+    """The process's segmenter with the lexicon loaded, its lexicon checked for changes at most every
+    AD_AUCTION_BOOK_SECONDS (as the book is), not on every auction."""
+    global _checked_segmenter
     if seg is not None:
         return seg
+    checked = _checked_segmenter
+    if checked is not None and time.monotonic() - checked[0] < settings.AD_AUCTION_BOOK_SECONDS:
+        return checked[1]
     from recommender.lexicon import segmenter_refresh  # noqa: PLC0415
 
-    return segmenter_refresh()
+    seg = segmenter_refresh()
+    _checked_segmenter = (time.monotonic(), seg)
+    return seg
 
 
 def placement_auction(*, placement: Placement, question, answer_text: str, question_vector: np.ndarray | None,
@@ -669,8 +684,8 @@ def placement_auction(*, placement: Placement, question, answer_text: str, quest
     (the citation firewall drops any of them a campaign promotes); `category_ids` the categories of
     those references (empty: the question's category is unknown and campaigns' categories are not
     checked). `reader` is the reader key (frequency caps count its impressions today). Never runs
-    a model; a bounded number of queries (lexicon state, at most four book checks, one state read,
-    one log row).
+    a model; a bounded number of queries (the lexicon state and four book checks, at most every
+    AD_AUCTION_BOOK_SECONDS; one state read, with the reader's frequency-cap counts; one log row).
     """
     started = time.perf_counter()
     now = now or timezone.now()

@@ -461,6 +461,9 @@ class Placement(models.Model):
         QUESTION = "question", _("Question page")
         ARTICLE = "article", _("Article page")
         SEARCH = "search", _("Search results")
+        HOME = "home", _("Home page")
+        ARTICLE_LIST = "article_list", _("Article list")
+        ASK_WAIT = "ask_wait", _("Page waiting for an answer")
         WIDGET = "widget", _("Widget on another site")
 
     slug = models.SlugField(_("slug"), max_length=60, unique=True)

@@ -393,7 +393,8 @@ class SponsoredBlock:
     preview: bool = False
 
 
-PLACEMENT_NAMES = {"search": "Search results", "article": "Article page", "question": "Question page"}
+PLACEMENT_NAMES = {"search": "Search results", "article": "Article page", "question": "Question page",
+                   "home": "Home page", "article_list": "Article list", "ask_wait": "Page waiting for an answer"}
 
 
 def _placement(slug: str):
@@ -481,18 +482,78 @@ def sponsored_for_question(request, *, question, answer) -> SponsoredBlock | Non
     answer's references (never sold: the citation firewall) and the references' categories. Run per
     request beside the cached answer, which it never changes; no answer (or a hidden or "no
     answer" one) leaves the question alone to match."""
+    from django.conf import settings  # noqa: PLC0415
+    from django.core.cache import cache  # noqa: PLC0415
+
     from contentlib.models import Article  # noqa: PLC0415
     from recommender.embeddings import from_bytes  # noqa: PLC0415
 
     shown = answer is not None and answer.status != answer.Status.HIDDEN and not answer.is_no_answer
     cited = list(answer.cited_article_ids or []) if answer is not None else []
-    categories = set(Article.objects.filter(id__in=cited, category__isnull=False)
-                     .values_list("category_id", flat=True)) if shown and cited else set()
+    categories = set()
+    if shown and cited:
+        # The references' categories change when an editor relabels one: kept as long as the
+        # campaign book may be stale.
+        key = f"sponsored-categories:{answer.id}:{','.join(map(str, cited))}"
+        categories = cache.get(key)
+        if categories is None:
+            categories = set(Article.objects.filter(id__in=cited, category__isnull=False)
+                             .values_list("category_id", flat=True))
+            cache.set(key, categories, settings.AD_AUCTION_BOOK_SECONDS)
     return sponsored_block(request, placement="question", question=question.text,
                            answer_text=answer.text if shown else "",
                            question_vector=from_bytes(question.vector) if question.vector else None,
                            answer_vector=from_bytes(answer.vector) if shown and answer.vector else None,
                            cited_article_ids=cited, category_ids=categories)
+
+
+def sponsored_for_home(request, *, popular) -> SponsoredBlock | None:
+    """The home page's block: the most asked of the popular questions the page lists that has a
+    vector (its text and stored vector, as a question page without its answer would match); none
+    when no listed question has one yet."""
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+
+    question = next((q for q in popular if q.vector), None)
+    if question is None:
+        return None
+    return sponsored_block(request, placement="home", question=question.text,
+                           question_vector=from_bytes(question.vector))
+
+
+LIST_CONTEXT = 5  # the listed articles that stand for an article list's topic: the top of the page
+
+
+def sponsored_for_article_list(request, *, articles, category=None) -> SponsoredBlock | None:
+    """The article list's block: what the reader sees at the top of the list. The category filter's
+    name (else the first listed title) stands as the question, the first LIST_CONTEXT titles as its
+    answer, the mean of their stored embeddings as the vector, the category (when filtered) as the
+    category; a listed article is never sold beside its own listing. A mixed, unfiltered list
+    usually fits no ad well enough (the relevance floor), and then the block stays empty."""
+    import numpy as np  # noqa: PLC0415
+
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+
+    top = list(articles)[:LIST_CONTEXT]
+    vectors = [v for v in (from_bytes(a.embedding) for a in top) if v is not None]
+    if not top or not vectors or len({len(v) for v in vectors}) != 1:
+        return None
+    mean = np.mean(np.vstack(vectors), axis=0)
+    vector = mean / max(float(np.linalg.norm(mean)), 1e-9)
+    return sponsored_block(request, placement="article_list", question=category.name if category else top[0].title,
+                           answer_text="\n".join(a.title for a in top), question_vector=vector,
+                           cited_article_ids=[a.id for a in articles],
+                           category_ids=[category.id] if category else ())
+
+
+def sponsored_for_ask_wait(request, *, question) -> SponsoredBlock | None:
+    """The block of the page a reader waits on: the question being answered, with its stored vector,
+    or else its vector from the query encoder the search page uses (the worker has not stored it
+    yet); no answer exists yet to match."""
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+    from recommender.retrieval import query_vector  # noqa: PLC0415
+
+    vector = from_bytes(question.vector) if question.vector else query_vector(question.text)
+    return sponsored_block(request, placement="ask_wait", question=question.text, question_vector=vector)
 
 
 def _unit_price(campaign):

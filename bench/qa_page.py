@@ -3,17 +3,22 @@ the same run: requests per second, p50 and p99. Goal (issue #16): the page serve
 the hello-world rate.
 
     .venv/bin/python bench/qa_page.py [--seconds 15] [--clients 4] [--database-url postgres://…/scratch]
+                                      [--events-redis-url redis://…]   # impressions buffered, as production can
 
 It loads the fixture corpus (60 articles, from a source without full text, enriched and indexed
 inline) into a scratch database (an SQLite file in a temporary directory unless --database-url names
 an empty one), asks the demo's readers' questions (answers written and cached, questions published),
-then measures GET /q/<slug> of the first published question (a cached answer with its references
-and "others are asking"; no sponsored block yet) and GET /bench/hello, alternating rounds. The
+links the corpus's promotional articles to their advertisers and loads the demo's two campaigns
+(ads.demo: funded, approved, keywords from the corpus), then measures GET /q/<slug> of the first
+published question the demo campaigns match (a cached answer with its references and "others are
+asking", and the sponsored block filled by a live auction on every request: an AuctionLog row and
+the impressions served per view) and GET /bench/hello, alternating rounds. The
 client runs on the same machine (threads, a new connection per request, as gunicorn's sync workers
 close them), so the figures are the machine's, not the server's alone; the load average is printed.
 """
 import argparse
 import http.client
+import itertools
 import os
 import socket
 import statistics
@@ -35,8 +40,8 @@ def _free_port() -> int:
 
 
 def prepare(environment: dict[str, str]) -> str:
-    """Migrates the scratch database, loads the corpus and answers the demo questions; returns a
-    published question's path."""
+    """Migrates the scratch database, loads the corpus, the demo campaigns and the demo questions;
+    returns the path of a published question the campaigns match."""
     os.environ.update(environment)
     os.environ["DJANGO_SETTINGS_MODULE"] = "contentlib.config.settings"
     import django  # noqa: PLC0415
@@ -46,26 +51,57 @@ def prepare(environment: dict[str, str]) -> str:
     from django.urls import reverse  # noqa: PLC0415
 
     from contentlib import corpus, services  # noqa: PLC0415
-    from contentlib.models import Article, Question, Source  # noqa: PLC0415
-    from contentlib.site.demo import demo_questions  # noqa: PLC0415
+    from contentlib.models import Article, Source  # noqa: PLC0415
+    from contentlib.site.demo import demo_curate, demo_questions  # noqa: PLC0415
 
     call_command("migrate", verbosity=0)
     if Article.objects.exists():
-        question = Question.objects.filter(status=Question.Status.PUBLISHED).order_by("id").first()
-        if question is None or not Source.objects.filter(slug="bench").exists():
+        if not Source.objects.filter(slug="bench").exists():
             sys.exit("The database holds articles not loaded by this bench: pass --database-url of an empty one.")
-        print("reusing the corpus and questions this bench loaded into the database before")
-        return reverse("site:question_detail", args=[question.slug])
+        print("reusing the corpus, campaigns and questions this bench loaded into the database before")
+        return _sponsored_question_path()
     source = Source.objects.create(name="Bench corpus", slug="bench", kind=Source.Kind.SITE)
     for item in corpus.articles():
         article = services.article_upsert(title=item.title, text="\n".join(item.paragraphs), origin="crawled",
                                           source_id=source.id, language=item.lang,
                                           canonical_url=f"https://bench.example/{item.id}").article
         services.article_approve(article_id=article.id, reason="bench")
+    demo_curate(source=source)  # the promotional articles' owners, as the demo's editors set them
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+
+    from ads.demo import demo_advertisers_ensure  # noqa: PLC0415
+    from ads.models import Campaign  # noqa: PLC0415
+
+    staff = get_user_model().objects.create_superuser("bench-editor", "bench@example.com", "bench-password")
+    demo_advertisers_ensure(password="bench-password", staff=staff)
     counts = demo_questions()
-    question = Question.objects.filter(status=Question.Status.PUBLISHED).order_by("id").first()
-    print(f"corpus {Article.objects.count()} articles; questions {counts}")
-    return reverse("site:question_detail", args=[question.slug])
+    print(f"corpus {Article.objects.count()} articles; campaigns "
+          f"{Campaign.objects.filter(status=Campaign.Status.ACTIVE).count()} active; questions {counts}")
+    return _sponsored_question_path()
+
+
+def _sponsored_question_path() -> str:
+    """The first published demo question a demo campaign's keyword matches (ads.demo), whose page
+    the auction fills; exits when there is none (the bench would measure no auction)."""
+    from ads.demo import demo_sponsored_pages  # noqa: PLC0415
+
+    questions = [path for _company, path in demo_sponsored_pages() if path.startswith("/q/")]
+    if not questions:
+        sys.exit("No published question matches a demo campaign: the bench would measure no auction.")
+    return questions[0]
+
+
+_readers = itertools.count(1)
+
+
+def _headers() -> dict[str, str]:
+    """A browser's headers, each request a new reader (its own user agent build): the demo
+    campaigns' frequency cap (3 a reader a day) would otherwise empty the block after 3 views, as
+    it would for one real reader, and the cap's impressions count still runs on every view."""
+    n = next(_readers)
+    return {"Host": "127.0.0.1", "Accept-Language": "zh-CN",
+            "User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                          f"Chrome/131.0.{n // 1000}.{n % 1000} Safari/537.36"}
 
 
 def measure(port: int, path: str, *, seconds: float, clients: int) -> dict:
@@ -81,13 +117,17 @@ def measure(port: int, path: str, *, seconds: float, clients: int) -> dict:
             started = time.perf_counter()
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             try:
-                connection.request("GET", path, headers={"Host": "127.0.0.1", "Accept-Language": "zh-CN"})
+                connection.request("GET", path, headers=_headers())
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:
                     with lock:
                         errors[0] += 1
                     continue
+            except OSError:  # a timeout (30 s) or a refused connection: an error, not a lost thread
+                with lock:
+                    errors[0] += 1
+                continue
             finally:
                 connection.close()
             mine.append(time.perf_counter() - started)
@@ -107,12 +147,25 @@ def measure(port: int, path: str, *, seconds: float, clients: int) -> dict:
             "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")}
 
 
+def _sponsored_cards(port: int, path: str) -> int:
+    """How many sponsored cards one GET of `path` shows."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=_headers())
+        return connection.getresponse().read().decode().count('class="sponsored-card"')
+    finally:
+        connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured round")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per URL")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--database-url", default="", help="an empty scratch database (default: a temporary SQLite file)")
+    parser.add_argument("--events-redis-url", default="",
+                        help="buffer impressions in this Redis (AD_EVENTS_REDIS_URL, as production can run it); "
+                             "flushed into the database after the run. Default: written directly, per view")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="qa-page-bench-"))
@@ -124,8 +177,10 @@ def main() -> None:
         # costs more than the page itself).
         "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
     }
+    if args.events_redis_url:
+        environment["AD_EVENTS_REDIS_URL"] = args.events_redis_url
     # Eager Celery and an in-process cache, as one server without a broker runs.
-    for name in ("CELERY_BROKER_URL", "CACHE_URL", "HTTPS"):
+    for name in ("CELERY_BROKER_URL", "CACHE_URL", "HTTPS", "AD_EVENTS_REDIS_URL"):
         os.environ.pop(name, None)
     question_path = prepare(environment)
 
@@ -143,10 +198,17 @@ def main() -> None:
                 time.sleep(0.1)
         for path in ("/bench/hello", question_path):  # warm both workers: models, templates, connections
             measure(port, path, seconds=3, clients=args.clients)
+        cards = _sponsored_cards(port, question_path)
+        if not cards:
+            sys.exit(f"{question_path} shows no sponsored card: the bench would measure no filled auction.")
+        from ads.models import AuctionLog  # noqa: PLC0415
+
+        auctions_before = AuctionLog.objects.count()
         results = {"hello": [], "question": []}
         for _ in range(args.rounds):
             results["hello"].append(measure(port, "/bench/hello", seconds=args.seconds, clients=args.clients))
             results["question"].append(measure(port, question_path, seconds=args.seconds, clients=args.clients))
+        auctions = AuctionLog.objects.count() - auctions_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -156,12 +218,19 @@ def main() -> None:
                 "rps": statistics.mean(r["rps"] for r in rows), "p50": statistics.mean(r["p50"] for r in rows),
                 "p99": max(r["p99"] for r in rows)}
 
+    if args.events_redis_url:
+        from ads.events import impressions_flush  # noqa: PLC0415
+
+        print(f"impressions buffered in {args.events_redis_url} and flushed into the database: {impressions_flush()}")
     hello, question = combined(results["hello"]), combined(results["question"])
     print(f"\ngunicorn 2 sync workers, {args.clients} client threads, {args.rounds} x {args.seconds:g} s per URL, "
+          f"impressions {'buffered in Redis' if args.events_redis_url else 'written per view'}, "
           f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'view':<28}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, row in (("hello-world Django view", hello), (f"question page {question_path[:12]}…", question)):
         print(f"{name:<28}{row['requests']:>10}{row['errors']:>8}{row['rps']:>10.1f}{row['p50']:>10.1f}{row['p99']:>10.1f}")
+    print(f"sponsored block: {cards} card(s) on the page; {auctions} auctions logged while measuring "
+          f"({question['requests']} question page requests): a live auction per view")
     ratio = question["rps"] / hello["rps"] if hello["rps"] else 0.0
     print(f"question page / hello world: {ratio:.0%} (goal >= 40%: {'met' if ratio >= 0.4 else 'NOT met'})")
 

@@ -193,6 +193,11 @@ def _query_vector(text: str, model: str = "") -> np.ndarray | None:
         return None
 
 
+def query_vector(text: str) -> np.ndarray | None:
+    """The text's vector as a search for it would be encoded (cached; None when the model failed)."""
+    return _query_vector(text)
+
+
 def answer_terms(answer_tokens: list[str], exclude: set[str], documents: int, freqs: dict[str, int],
                  count: int = ANSWER_TERMS) -> list[str]:
     """The answer's `count` terms of highest tf-idf that the question lacks and the index holds."""

@@ -4,6 +4,7 @@ Ask page and the page that waits for the answer; "report a wrong answer".
 Who sees a question: everyone once it is published (question_review); before that only the reader
 who asked it (in this session) and staff; a hidden question nobody but staff.
 """
+import hashlib
 import json
 import re
 from datetime import timedelta
@@ -15,7 +16,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -120,6 +123,52 @@ def _json_ld(question: Question, answer: Answer, canonical: str) -> str:
     return mark_safe(json.dumps(data, ensure_ascii=False).translate(_JSON_IN_HTML))
 
 
+PAGE_FRAGMENT_SECONDS = 600  # how long a reference card's title or an "others are asking" list may lag
+
+
+def _fragment_key(question: Question, answer: Answer) -> str:
+    """The cache key of a question page's shared part: the question, the answer as it stands (its
+    id, status and text, so that a new answer, an editor's edit or hiding it makes a new key) and
+    the page's language. answer_current has already checked, on this request, that every cited
+    article still is a reference with the text it had when cited (else no answer is shown and no
+    fragment is used): that is the invalidation of the references."""
+    version = hashlib.sha256("\x1f".join([
+        str(answer.id), answer.status, answer.text, answer.notice or "", json.dumps(answer.cited_article_ids or []),
+        question.text, question.status, question.slug]).encode()).hexdigest()[:32]
+    return f"qa-page:{question.id}:{version}:{translation.get_language()}"
+
+
+def _page_fragments(question: Question, answer: Answer | None, *, hidden: bool) -> dict:
+    """The answer with its reference cards and "others are asking", rendered: what every reader of
+    the page sees alike (cards quote what an anonymous reader may read, related questions are public
+    ones), so it is rendered once per answer and language and cached for PAGE_FRAGMENT_SECONDS. The
+    per-visitor parts (CSRF-bearing forms, messages, the pending notice, the sponsored block) are
+    rendered around it on every request."""
+    key = _fragment_key(question, answer) if answer is not None else ""
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        return cached
+    references = []
+    if answer is not None and not hidden:
+        for n, article in enumerate(selectors.answer_references(answer=answer), start=1):
+            # Cards quote what an anonymous reader may read: the same page for everyone.
+            references.append((n, article, selectors.article_visible_text(article, user=None)))
+    from recommender.related import others_asking_blend  # noqa: PLC0415 - the site may import every package
+
+    similar = selectors.questions_similar(question_id=question.id, k=20)
+    public = selectors.question_public().in_bulk([i for i, _ in similar])
+    content = [(public[i], score) for i, score in similar if i in public]
+    # Similar questions blended with what the same readers asked or searched (content alone under 5 readers).
+    related = others_asking_blend(question=question, content=content, limit=5)
+    context = {"question": question, "answer": answer, "hidden": hidden, "references": references,
+               "answer_html": answer_html(answer.text, len(references)) if answer is not None and not hidden else ""}
+    fragments = {"answer": mark_safe(render_to_string("site/_question_answer.html", context)),
+                 "related": mark_safe(render_to_string("site/_question_related.html", {"related": related}))}
+    if key:  # an answer being written is not cached: the next reload shows it
+        cache.set(key, fragments, PAGE_FRAGMENT_SECONDS)
+    return fragments
+
+
 def question_detail(request, slug: str):
     question = selectors.question_get(slug=slug)
     if not _viewable(request, question):
@@ -130,24 +179,11 @@ def question_detail(request, slug: str):
         _queue_answer(question)  # stale or expired: rewritten on a worker (inline in eager mode)
         answer = _answer_shown(question)
     hidden = answer is not None and answer.status == Answer.Status.HIDDEN
-    references = []
-    if answer is not None and not hidden:
-        for n, article in enumerate(selectors.answer_references(answer=answer), start=1):
-            # Cards quote what an anonymous reader may read: the same page for everyone.
-            references.append((n, article, selectors.article_visible_text(article, user=None)))
     canonical = request.build_absolute_uri(reverse("site:question_detail", args=[question.slug]))
     real_answer = answer is not None and not hidden and not answer.is_no_answer
-    from recommender.related import others_asking_blend  # noqa: PLC0415 - the site may import every package
-
-    similar = selectors.questions_similar(question_id=question.id, k=20)
-    public = selectors.question_public().in_bulk([i for i, _ in similar])
-    content = [(public[i], score) for i, score in similar if i in public]
-    # Similar questions blended with what the same readers asked or searched (content alone under 5 readers).
-    related = others_asking_blend(question=question, content=content, limit=5)
     return render(request, "site/question_detail.html", {
-        "question": question, "answer": answer, "hidden": hidden, "real_answer": real_answer,
-        "answer_html": answer_html(answer.text, len(references)) if answer is not None and not hidden else "",
-        "references": references, "related": related, "canonical": canonical,
+        "question": question, "answer": answer, "canonical": canonical,
+        "fragments": _page_fragments(question, answer, hidden=hidden),
         "noindex": not real_answer or question.status != Question.Status.PUBLISHED,
         "json_ld": _json_ld(question, answer, canonical) if real_answer else "",
         "report_form": ReportForm(initial={"answer": answer.id}) if real_answer else None,
@@ -216,7 +252,8 @@ def ask_wait(request, slug: str):
         raise Http404("This question does not exist or is not public.")
     if _answer_ready(question):
         return redirect("site:question_detail", slug=question.slug)
-    return render(request, "site/ask_wait.html", {"question": question})
+    return render(request, "site/ask_wait.html", {
+        "question": question, "sponsored": sponsored.sponsored_for_ask_wait(request, question=question)})
 
 
 @require_GET

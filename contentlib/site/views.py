@@ -22,9 +22,11 @@ from contentlib.site.activity import activity_log
 def home(request):
     """The readers' home: the ask/search box, recent and popular questions, categories, new articles."""
     articles = selectors.article_list_published()[:10]
+    popular = selectors.questions_popular(limit=8)
     return render(request, "site/home.html", {
-        "recent": selectors.questions_recent(limit=8), "popular": selectors.questions_popular(limit=8),
+        "recent": selectors.questions_recent(limit=8), "popular": popular,
         "categories": Category.objects.all(), "items": _with_visible_text(request, articles),
+        "sponsored": sponsored.sponsored_for_home(request, popular=popular),
     })
 
 
@@ -33,9 +35,12 @@ def article_list(request):
     category = request.GET.get("category") or None
     articles = selectors.article_list_published(language=language, category_slug=category)
     page = Paginator(articles, 20).get_page(request.GET.get("page"))
+    categories = list(Category.objects.all())
+    filtered = next((c for c in categories if c.slug == category), None)
     return render(request, "site/article_list.html", {
         "page": page, "items": _with_visible_text(request, page), "language": language, "category": category,
-        "categories": Category.objects.all(),
+        "categories": categories,
+        "sponsored": sponsored.sponsored_for_article_list(request, articles=page.object_list, category=filtered),
     })
 
 

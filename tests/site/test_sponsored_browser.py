@@ -230,3 +230,53 @@ def test_a_question_page_s_card_is_labelled_beside_the_answer_and_its_click_bill
 
     flags, amounts, price = _orm(billed)
     assert flags == [True, False] and amounts == [price]
+
+
+def test_home_article_list_and_waiting_pages_show_labelled_cards_on_desktop_and_phone(sponsored, browser, tmp_path):  # noqa: F811
+    """Each page type's block through its own placement: the home page's by its most asked question,
+    the article list's by the listed articles (filtered by a category the promoted articles are not
+    in), the waiting page's by the question being answered; beside the content on a desktop, under
+    it on a 375-pixel phone with nothing wider than the screen."""
+    from contentlib.models import Category  # noqa: PLC0415
+    from recommender.answers.services import answer_for_reader  # noqa: PLC0415
+
+    def prepare():
+        answered = library.question_get_or_create(text=QUESTION, language="zh")
+        answer_for_reader(question_id=answered.id)
+        category = Category.objects.create(slug="cold-chain", name="冷链物流")
+        library.article_set_category(article_id=sponsored["page"].id, category_id=category.id, actor=None)
+        return library.question_get_or_create(text="医药冷链运输的温度监测怎么做？", language="zh")  # not answered
+
+    waiting = _orm(prepare)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    names = {c[0] for c in COMPANIES}
+    pages = (("07-home", "/"), ("08-article-list", "/articles/?category=cold-chain"),
+             ("09-ask-wait", f"/ask/{waiting.slug}/wait"))
+    with site_server(tmp_path) as base:
+        for width, suffix in ((1100, ""), (375, "-375")):
+            context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 800}, user_agent=PERSON)
+            page = context.new_page()
+            refused = []
+            page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+            # The waiting page is the asker's (or staff's) until the question is published.
+            page.goto(f"{base}/admin/login/")
+            page.fill("input[name=username]", "staff")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_url(f"{base}/admin/")
+            for name, path in pages:
+                page.goto(base + path)
+                cards = page.locator(".qa-aside .sponsored-card")
+                assert cards.count() >= 1, path
+                for i in range(cards.count()):
+                    text = cards.nth(i).inner_text()
+                    assert "广告" in text and any(company in text for company in names), (path, text)
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+                page.screenshot(path=SCREENSHOTS / f"{name}{suffix}.png", full_page=True)
+            page.goto(f"{base}/ask/")
+            assert page.locator(".sponsored-card").count() == 0  # nothing asked yet, nothing to match
+            context.close()
+            assert refused == [], refused
+
+    served = _orm(lambda: set(Impression.objects.values_list("placement__slug", flat=True)))
+    assert {"home", "article_list", "ask_wait"} <= served

@@ -148,6 +148,8 @@ def invalid_chart(report: Report) -> SafeString:
 
 
 def report_charts(report: Report) -> list[SafeString]:
-    """Every chart of the reports page, in page order."""
-    return [impressions_chart(report), clicks_chart(report), spend_chart(report), ctr_chart(report), keywords_chart(report),
+    """Every chart of the reports page, in page order; no keywords chart for the whole site (the
+    report has no top keywords then: ads.reports.keyword_bounded)."""
+    keywords = [keywords_chart(report)] if report.keywords_shown else []
+    return [impressions_chart(report), clicks_chart(report), spend_chart(report), ctr_chart(report), *keywords,
             placements_chart(report), invalid_chart(report)]

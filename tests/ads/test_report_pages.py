@@ -26,7 +26,8 @@ def test_the_analysts_page_shows_charts_under_the_csp(client, traffic):  # noqa:
     response = client.get(reverse("reports:index"), RANGE)
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.count("<svg") == 7
+    assert body.count("<svg") == 6  # the whole site: no top keywords (they need an advertiser or a campaign)
+    assert 'data-note="keywords"' in body
     assert "<script" not in body and not re.search(r"\sstyle=", body) and "<style" not in body
     assert "Asia/Shanghai" in body
     assert 'data-metric="spend">13.73<' in body
@@ -38,6 +39,7 @@ def test_a_filter_changes_the_figures(client, traffic):  # noqa: F811
     client.force_login(analyst())
     body = client.get(reverse("reports:index"), {**RANGE, "campaign": traffic["other"].id}).content.decode()
     assert 'data-metric="spend">2.61<' in body
+    assert body.count("<svg") == 7 and 'data-note="keywords"' not in body  # one campaign: its top keywords too
     body = client.get(reverse("reports:index"), {**RANGE, "traffic": "invalid"}).content.decode()
     assert 'data-metric="spend">0.00<' in body and 'data-metric="clicks">0<' in body
 

@@ -383,16 +383,23 @@ def reconciliation(*, viewer: Viewer, filters: ReportFilters) -> list[dict]:
 
 
 def filter_choices(*, viewer: Viewer) -> dict:
-    """What the filter form offers the viewer: only its own campaigns and keywords."""
-    campaigns = Campaign.objects.select_related("advertiser").order_by("advertiser__name", "name")
-    keywords = CampaignKeyword.objects.filter(negative=False).select_related("campaign").order_by("text")
+    """What the filter form offers the viewer, as (id, label) pairs: only its own campaigns and
+    keywords (read as plain values: a thousand campaigns need no model instances)."""
+    campaigns = Campaign.objects.order_by("advertiser__name", "name")
+    keywords = CampaignKeyword.objects.filter(negative=False).order_by("text")
     if viewer.advertiser_id is not None:
         campaigns = campaigns.filter(advertiser_id=viewer.advertiser_id)
         keywords = keywords.filter(campaign__advertiser_id=viewer.advertiser_id)
-    choices = {"campaigns": list(campaigns), "keywords": list(keywords[:500]),
-               "placements": list(Placement.objects.order_by("slug")), "pricing": Campaign.Pricing.choices}
+    choices = {
+        "campaigns": [(pk, f"{advertiser} · {name}" if viewer.analyst else name)
+                      for pk, name, advertiser in campaigns.values_list("id", "name", "advertiser__name")],
+        "keywords": [(pk, f"{text} ({campaign})")
+                     for pk, text, campaign in keywords.values_list("id", "text", "campaign__name")[:500]],
+        "placements": [(pk, name or slug) for pk, name, slug in
+                       Placement.objects.order_by("slug").values_list("id", "name", "slug")],
+        "pricing": Campaign.Pricing.choices}
     if viewer.analyst:
         from ads.models import Advertiser  # noqa: PLC0415
 
-        choices["advertisers"] = list(Advertiser.objects.order_by("name"))
+        choices["advertisers"] = list(Advertiser.objects.order_by("name").values_list("id", "name"))
     return choices

@@ -64,7 +64,7 @@ class Report:
     filters: ReportFilters
     totals: dict
     daily: list[dict] = field(default_factory=list)
-    keywords: list[dict] = field(default_factory=list)
+    keywords: list[dict] = field(default_factory=list)  # top keywords: their text, campaign, served, valid clicks
     placements: list[dict] = field(default_factory=list)
     invalid_by_reason: list[dict] = field(default_factory=list)
     keywords_shown: bool = True  # False: the whole site, where top keywords are not computed (see keyword_bounded)
@@ -240,10 +240,11 @@ def report_build(*, viewer: Viewer, filters: ReportFilters, top: int = 10) -> Re
         daily.append(metrics(_traffic(row, traffic), conversions_by_day.get((day,), 0)))
         day += dt.timedelta(days=1)
     keywords = []
-    if keyword_bounded(filters):
-        keyword_conversions = _conversions(filters, "keyword_id")
-        keywords = [metrics(_traffic(row, traffic), keyword_conversions.get((row["keyword_id"],), 0)) for row in
-                    rollups(filters=filters).values("keyword_id", "keyword__text", "campaign__name").annotate(**sums)
+    if keyword_bounded(filters):  # served and valid clicks only: the index holds them (DailyRollup.Meta)
+        valid = traffic != "invalid"
+        keywords = [{**row, "served": row["served"] if valid else 0, "clicks_valid": row["clicks_valid"] if valid else 0}
+                    for row in rollups(filters=filters).values("keyword_id", "keyword__text", "campaign__name")
+                    .annotate(served=Sum("served"), clicks_valid=Sum("clicks_valid"))
                     .order_by("-clicks_valid", "-served", "keyword__text")[:top]]
     placement_conversions = _conversions(filters, "placement_id")
     placements = [metrics(_traffic(row, traffic), placement_conversions.get((row["placement_id"],), 0)) for row in

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='dailyrollup',
-            index=models.Index(fields=['campaign', 'ad_day'], name='rollup_campaign_day'),
+            index=models.Index(fields=['campaign', 'ad_day'], include=['keyword', 'served', 'clicks_valid'], name='rollup_campaign_day'),
         ),
         migrations.AddIndex(
             model_name='dailyrollup',

@@ -41,8 +41,8 @@ from ads.models import (
     Advertiser,
     AuctionLog,
     Campaign,
+    CampaignDailyRollup,
     CampaignKeyword,
-    DailyRollup,
     Impression,
     Placement,
     Promotion,
@@ -643,13 +643,13 @@ _ctr_cache: dict[int, tuple[float, dict[int, tuple[int, int]]]] = {}
 
 
 def ctr_records(placement: Placement) -> dict[int, tuple[int, int]]:
-    """{campaign id: (impressions served, valid clicks)} on this placement from the daily rollups,
-    re-read at most every AD_AUCTION_BOOK_SECONDS."""
+    """{campaign id: (impressions served, valid clicks)} on this placement from the campaign rollups
+    (the keyword rollups summed), re-read at most every AD_AUCTION_BOOK_SECONDS."""
     cached = _ctr_cache.get(placement.id)
     if cached is not None and time.monotonic() - cached[0] < settings.AD_AUCTION_BOOK_SECONDS:
         return cached[1]
     records = {row["campaign_id"]: (row["served"] or 0, row["clicks"] or 0)
-               for row in DailyRollup.objects.filter(placement_id=placement.id).order_by().values("campaign_id")
+               for row in CampaignDailyRollup.objects.filter(placement_id=placement.id).order_by().values("campaign_id")
                .annotate(served=Sum("served"), clicks=Sum("clicks_valid"))}
     _ctr_cache[placement.id] = (time.monotonic(), records)
     return records

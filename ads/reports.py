@@ -1,6 +1,9 @@
-"""Reports on sponsored slots, read from the daily rollups (ads.rollups: campaign × keyword ×
-placement × ad day), never from raw events, so that a year of a thousand campaigns reads as fast as
-a week and figures survive the raw events' retention. Conversions come from ads.Conversion (which
+"""Reports on sponsored slots, read from the daily rollups (ads.rollups), never from raw events, so
+that figures survive the raw events' retention. Totals, the daily series, placements and the
+campaign table read the campaign rollups (campaign × placement × ad day); only what is about
+keywords reads the keyword rollups (campaign × keyword × placement × ad day), and only when a
+keyword, a campaign or an advertiser bounds them (a year of one advertiser: 10 campaigns × 50
+keywords × 365 days; the whole site would be 18 million rows at a thousand campaigns). Conversions come from ads.Conversion (which
 keeps its attribution after the click is deleted), fill rate from ads.AuctionLog.
 
 Every day is an ad day of the one business time zone, AD_TIME_ZONE; every report says which.
@@ -20,8 +23,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from ads import selectors
-from ads.models import (BILLING_REASONS, AuctionLog, Campaign, CampaignKeyword, Click, Conversion, DailyRollup,
-                        Impression, InvalidReason, LedgerEntry, Placement)
+from ads.models import (BILLING_REASONS, AuctionLog, Campaign, CampaignDailyRollup, CampaignKeyword, Click,
+                        Conversion, DailyRollup, Impression, InvalidReason, LedgerEntry, Placement)
 from contentlib.errors import ApplicationError
 from contentlib.models import Question
 from contentlib.readers import ad_day
@@ -61,9 +64,10 @@ class Report:
     filters: ReportFilters
     totals: dict
     daily: list[dict] = field(default_factory=list)
-    keywords: list[dict] = field(default_factory=list)
+    keywords: list[dict] = field(default_factory=list)  # top keywords: their text, campaign, served, valid clicks
     placements: list[dict] = field(default_factory=list)
     invalid_by_reason: list[dict] = field(default_factory=list)
+    keywords_shown: bool = True  # False: the whole site, where top keywords are not computed (see keyword_bounded)
 
 
 def is_analyst(user) -> bool:
@@ -117,8 +121,22 @@ def _where(filters: ReportFilters, *, day: str = "ad_day", campaign: str = "camp
 
 
 def rollups(*, filters: ReportFilters) -> QuerySet[DailyRollup]:
-    """The rollup rows the (scoped) filters select."""
+    """The keyword rollup rows (campaign × keyword × placement × ad day) the (scoped) filters select."""
     return DailyRollup.objects.filter(_where(filters)).order_by()
+
+
+def campaign_rollups(*, filters: ReportFilters) -> QuerySet[CampaignDailyRollup] | QuerySet[DailyRollup]:
+    """Rows whose sums are the figures the (scoped) filters select: the campaign rollups, or the
+    keyword rollups when the filters name a keyword (the campaign rollups have none)."""
+    if filters.keyword_id is not None:
+        return rollups(filters=filters)
+    return CampaignDailyRollup.objects.filter(_where(filters)).order_by()
+
+
+def keyword_bounded(filters: ReportFilters) -> bool:
+    """Whether the filters bound the keyword rollups to one advertiser, campaign or keyword: only then
+    are per-keyword figures (top keywords, the keyword table) read."""
+    return any(value is not None for value in (filters.advertiser_id, filters.campaign_id, filters.keyword_id))
 
 
 VALID_COLUMNS = ("served", "viewable", "clicks_valid", "clicks_billed", "spend",
@@ -205,26 +223,42 @@ def fill_rate(*, filters: ReportFilters) -> Decimal | None:
     return _ratio(counts["filled"], counts["requests"], 100)
 
 
+def top_keywords(*, filters: ReportFilters, top: int = 10) -> list[dict]:
+    """The (scoped) filters' keywords by valid clicks, then served: text, campaign, served and valid
+    clicks. Summed by keyword and campaign ids alone, from the index (DailyRollup.Meta), with the
+    names looked up for the groups after: joining them first cost a join per keyword row."""
+    groups = list(rollups(filters=filters).values("keyword_id", "campaign_id")
+                  .annotate(served=Sum("served"), clicks_valid=Sum("clicks_valid")))
+    texts = dict(CampaignKeyword.objects.filter(id__in={g["keyword_id"] for g in groups if g["keyword_id"]})
+                 .values_list("id", "text"))
+    names = dict(Campaign.objects.filter(id__in={g["campaign_id"] for g in groups}).values_list("id", "name"))
+    valid = filters.traffic != "invalid"
+    rows = [{"keyword_id": g["keyword_id"], "keyword__text": texts.get(g["keyword_id"]),
+             "campaign__name": names.get(g["campaign_id"], ""), "served": g["served"] if valid else 0,
+             "clicks_valid": g["clicks_valid"] if valid else 0} for g in groups]
+    rows.sort(key=lambda r: (-r["clicks_valid"], -r["served"], r["keyword__text"] is None, r["keyword__text"] or "",
+                             r["keyword_id"] or 0))
+    return rows[:top]
+
+
 def report_build(*, viewer: Viewer, filters: ReportFilters, top: int = 10) -> Report:
     """The whole report: totals, daily series, top keywords and placements, invalid clicks by reason."""
     filters = filters_scoped(viewer=viewer, filters=filters)
     sums, traffic = _sums(), filters.traffic
-    base = rollups(filters=filters)
-    total_conversions = sum(_conversions(filters, "campaign_id").values())
-    totals = metrics(_traffic(base.aggregate(**sums), traffic), total_conversions)
-    totals["fill_rate"] = fill_rate(filters=filters)
+    base = campaign_rollups(filters=filters)
     by_day = {row["ad_day"]: row for row in base.values("ad_day").annotate(**sums)}
     conversions_by_day = _conversions(filters, "click_ad_day")
+    # The totals are the days summed (integers and decimals: exact), one query fewer per page.
+    summed = {name: sum((row[name] for row in by_day.values()), ZERO if name == "spend" else 0) for name in sums}
+    totals = metrics(_traffic(summed, traffic), sum(conversions_by_day.values()))
+    totals["fill_rate"] = fill_rate(filters=filters)
     daily = []
     day = filters.date_from
     while day <= filters.date_to:  # every day of the range, those without traffic as zeros
         row = by_day.get(day, {"ad_day": day})
         daily.append(metrics(_traffic(row, traffic), conversions_by_day.get((day,), 0)))
         day += dt.timedelta(days=1)
-    keyword_conversions = _conversions(filters, "keyword_id")
-    keywords = [metrics(_traffic(row, traffic), keyword_conversions.get((row["keyword_id"],), 0)) for row in
-                base.values("keyword_id", "keyword__text", "campaign__name").annotate(**sums)
-                .order_by("-clicks_valid", "-served", "keyword__text")[:top]]
+    keywords = top_keywords(filters=filters, top=top) if keyword_bounded(filters) else []
     placement_conversions = _conversions(filters, "placement_id")
     placements = [metrics(_traffic(row, traffic), placement_conversions.get((row["placement_id"],), 0)) for row in
                   base.values("placement_id", "placement__slug", "placement__name").annotate(**sums)
@@ -234,7 +268,7 @@ def report_build(*, viewer: Viewer, filters: ReportFilters, top: int = 10) -> Re
                for reason in TRAFFIC_REASONS]
     invalid.sort(key=lambda item: -item["clicks"])
     return Report(zone=str(settings.AD_TIME_ZONE), filters=filters, totals=totals, daily=daily, keywords=keywords,
-                  placements=placements, invalid_by_reason=invalid)
+                  placements=placements, invalid_by_reason=invalid, keywords_shown=keyword_bounded(filters))
 
 
 # The table's sortable columns: the name in the URL → the ORDER BY.
@@ -244,33 +278,52 @@ SORTS = {
 }
 
 
+def table_by_keyword(filters: ReportFilters) -> bool:
+    """Whether the table lists keyword rows: for one campaign or keyword (at most its keywords × the
+    days); otherwise campaign rows (campaign × placement × ad day)."""
+    return filters.campaign_id is not None or filters.keyword_id is not None
+
+
 def report_table(*, viewer: Viewer, filters: ReportFilters, sort: str = "-day", page: int = 1, per_page: int = 50):
-    """One page of rollup rows (campaign × keyword × placement × ad day), sorted by a column of SORTS
-    (a leading "-": descending); returns (page, rows with their metrics)."""
+    """One page of rollup rows, sorted by a column of SORTS (a leading "-": descending); returns (page,
+    rows with their metrics). Rows are campaign × keyword × placement × ad day for one campaign or
+    keyword (table_by_keyword), campaign × placement × ad day otherwise (their keyword is None)."""
     filters = filters_scoped(viewer=viewer, filters=filters)
+    by_keyword = table_by_keyword(filters)
     key = sort.lstrip("-")
+    if key == "keyword" and not by_keyword:
+        key = "campaign"
     order = SORTS.get(key, "ad_day")
     direction = "-" if sort.startswith("-") or key not in SORTS else ""
     traffic = filters.traffic
-    queryset = (rollups(filters=filters).select_related("campaign", "campaign__advertiser", "keyword", "placement")
-                .order_by(f"{direction}{order}", "campaign_id", "keyword_id", "placement_id", "ad_day"))
+    if by_keyword:
+        queryset = (rollups(filters=filters).select_related("campaign", "campaign__advertiser", "keyword", "placement")
+                    .order_by(f"{direction}{order}", "campaign_id", "keyword_id", "placement_id", "ad_day"))
+    else:
+        queryset = (CampaignDailyRollup.objects.filter(_where(filters)).select_related("campaign", "campaign__advertiser",
+                                                                                       "placement")
+                    .order_by(f"{direction}{order}", "campaign_id", "placement_id", "ad_day"))
     paginator = Paginator(queryset, per_page)
     page_obj = paginator.get_page(page)
     rows = list(page_obj.object_list)
+    group = ("campaign_id", "keyword_id", "placement_id", "click_ad_day") if by_keyword else \
+        ("campaign_id", "placement_id", "click_ad_day")
     conversions = {}
     if rows and traffic != "invalid":
         where = Q(click_valid=True) if traffic == "valid" else Q()
         for item in (Conversion.objects.filter(where, campaign_id__in={r.campaign_id for r in rows},
                                                click_ad_day__in={r.ad_day for r in rows}).order_by()
-                     .values("campaign_id", "keyword_id", "placement_id", "click_ad_day").annotate(n=Count("id"))):
-            conversions[(item["campaign_id"], item["keyword_id"], item["placement_id"], item["click_ad_day"])] = item["n"]
+                     .values(*group).annotate(n=Count("id"))):
+            conversions[tuple(item[g] for g in group)] = item["n"]
     out = []
     for rollup in rows:
         values = _row_values(rollup, traffic)
-        row = metrics(values, conversions.get((rollup.campaign_id, rollup.keyword_id, rollup.placement_id,
-                                               rollup.ad_day), 0))
-        row.update(rollup=rollup, ad_day=rollup.ad_day, campaign=rollup.campaign, keyword=rollup.keyword,
-                   placement=rollup.placement)
+        keyword = rollup.keyword if by_keyword else None
+        found = ((rollup.campaign_id, rollup.keyword_id, rollup.placement_id, rollup.ad_day) if by_keyword
+                 else (rollup.campaign_id, rollup.placement_id, rollup.ad_day))
+        row = metrics(values, conversions.get(found, 0))
+        row.update(rollup=rollup, ad_day=rollup.ad_day, campaign=rollup.campaign, keyword=keyword,
+                   placement=rollup.placement, by_keyword=by_keyword)
         out.append(row)
     return page_obj, out
 
@@ -326,7 +379,7 @@ def reconciliation(*, viewer: Viewer, filters: ReportFilters) -> list[dict]:
     for item in (LedgerEntry.objects.filter(ledger_where).order_by().values("campaign_id", "ad_day")
                  .annotate(total=Sum("amount"))):
         row(item["campaign_id"], item["ad_day"])["ledger"] = -Decimal(item["total"]).quantize(FINE)
-    for item in rollups(filters=filters).values("campaign_id", "ad_day").annotate(total=Sum("spend")):
+    for item in campaign_rollups(filters=filters).values("campaign_id", "ad_day").annotate(total=Sum("spend")):
         row(item["campaign_id"], item["ad_day"])["rollups"] = Decimal(item["total"]).quantize(FINE)
     accrued_where = _where(filters) & Q(cost__gt=0, ledger_entry__isnull=True, credited_at__isnull=True,
                                         invalid_reason="")
@@ -344,16 +397,23 @@ def reconciliation(*, viewer: Viewer, filters: ReportFilters) -> list[dict]:
 
 
 def filter_choices(*, viewer: Viewer) -> dict:
-    """What the filter form offers the viewer: only its own campaigns and keywords."""
-    campaigns = Campaign.objects.select_related("advertiser").order_by("advertiser__name", "name")
-    keywords = CampaignKeyword.objects.filter(negative=False).select_related("campaign").order_by("text")
+    """What the filter form offers the viewer, as (id, label) pairs: only its own campaigns and
+    keywords (read as plain values: a thousand campaigns need no model instances)."""
+    campaigns = Campaign.objects.order_by("advertiser__name", "name")
+    keywords = CampaignKeyword.objects.filter(negative=False).order_by("text")
     if viewer.advertiser_id is not None:
         campaigns = campaigns.filter(advertiser_id=viewer.advertiser_id)
         keywords = keywords.filter(campaign__advertiser_id=viewer.advertiser_id)
-    choices = {"campaigns": list(campaigns), "keywords": list(keywords[:500]),
-               "placements": list(Placement.objects.order_by("slug")), "pricing": Campaign.Pricing.choices}
+    choices = {
+        "campaigns": [(pk, f"{advertiser} · {name}" if viewer.analyst else name)
+                      for pk, name, advertiser in campaigns.values_list("id", "name", "advertiser__name")],
+        "keywords": [(pk, f"{text} ({campaign})")
+                     for pk, text, campaign in keywords.values_list("id", "text", "campaign__name")[:500]],
+        "placements": [(pk, name or slug) for pk, name, slug in
+                       Placement.objects.order_by("slug").values_list("id", "name", "slug")],
+        "pricing": Campaign.Pricing.choices}
     if viewer.analyst:
         from ads.models import Advertiser  # noqa: PLC0415
 
-        choices["advertisers"] = list(Advertiser.objects.order_by("name"))
+        choices["advertisers"] = list(Advertiser.objects.order_by("name").values_list("id", "name"))
     return choices

@@ -1,5 +1,7 @@
 """Daily rollups (campaign × keyword × placement × ad day), recomputed from the raw impressions and
-clicks by an idempotent task while those are kept (RAW_EVENT_RETENTION_DAYS), frozen after.
+clicks by an idempotent task while those are kept (RAW_EVENT_RETENTION_DAYS), frozen after; and the
+campaign rollups (campaign × placement × ad day), the same rows summed over their keywords, written
+in the same transaction, which the reports' totals, charts and campaign table read.
 
 Credited events leave the billed figures (billed clicks, spend) and are counted apart, so that a
 day's rollups agree with its ledger entries: charges less credits.
@@ -10,12 +12,12 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ads.models import BILLING_REASONS, Click, DailyRollup, Impression, InvalidReason
+from ads.models import BILLING_REASONS, CampaignDailyRollup, Click, DailyRollup, Impression, InvalidReason, RollupFigures
 from contentlib.errors import ApplicationError
 from contentlib.readers import ad_day
 
@@ -71,10 +73,40 @@ def rollups_recompute(*, day: dt.date, now: dt.datetime | None = None) -> int:
     computed_at = timezone.now()
     objects = [DailyRollup(campaign_id=c, keyword_id=k, placement_id=p, ad_day=day, computed_at=computed_at, **values)
                for (c, k, p), values in rows.items()]
+    campaigns: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
+    for (c, _k, p), values in rows.items():
+        summed = campaigns[(c, p)]
+        for name, value in values.items():
+            summed[name] += value
+    campaign_objects = [CampaignDailyRollup(campaign_id=c, placement_id=p, ad_day=day, computed_at=computed_at,
+                                            **values) for (c, p), values in campaigns.items()]
     with transaction.atomic():
         DailyRollup.objects.filter(ad_day=day).delete()
         DailyRollup.objects.bulk_create(objects)
+        CampaignDailyRollup.objects.filter(ad_day=day).delete()
+        CampaignDailyRollup.objects.bulk_create(campaign_objects)
     return len(objects)
+
+
+FIGURES = tuple(f.column for f in RollupFigures._meta.fields if f.column != "computed_at")
+
+
+def campaign_rollups_sql(figures=FIGURES) -> str:
+    """The SQL that rewrites every campaign rollup as the sum of its keyword rollups (the migration
+    that made the table, and bench/reports.py, which writes keyword rollups in SQL)."""
+    columns = ", ".join(figures)
+    sums = ", ".join(f"SUM({name})" for name in figures)
+    return (f"DELETE FROM ads_campaigndailyrollup; "
+            f"INSERT INTO ads_campaigndailyrollup (campaign_id, placement_id, ad_day, {columns}, computed_at) "
+            f"SELECT campaign_id, placement_id, ad_day, {sums}, MAX(computed_at) FROM ads_dailyrollup "
+            f"GROUP BY campaign_id, placement_id, ad_day")
+
+
+def campaign_rollups_rebuild() -> None:
+    """Rewrites every campaign rollup from the keyword rollups, in one transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in campaign_rollups_sql().split("; "):
+            cursor.execute(statement)
 
 
 def rollups_recent(*, now: dt.datetime | None = None) -> int:

@@ -1,14 +1,16 @@
 """The raw click log export (ads.exports.click_log: COPY (SELECT … joins …) TO STDOUT, streamed)
 against `COPY ads_click TO STDOUT` alone, in the same run, on PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/export.py [--rows 1000000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/export.py [--rows 1000000] \
+        [--database bench_export]
 
-A throw-away database (bench_export) is created on that server, migrated, and filled with `--rows`
-clicks in SQL (generate_series) over 20 campaigns × 5 keywords × 2 placements, a fifth of them
-invalid; then each export is read to the end once (its bytes counted and dropped, as a download
-would send them) and timed. Peak memory: the process's peak RSS (ru_maxrss) before and after the
-export, and tracemalloc's peak of Python allocations during it. The load average is printed: the
-machine's two cores are shared.
+A throw-away database (--database, bench_export by default) is created on that server, migrated,
+and filled with `--rows` clicks in SQL (generate_series) over 20 campaigns × 5 keywords × 2
+placements, a fifth of them invalid; then each export is read to the end once (its bytes counted
+and dropped, as a download would send them) and timed. Peak memory: the process's peak RSS
+(getrusage ru_maxrss, the kernel's high-water mark for the whole process) after django.setup(),
+and before and after each export; and tracemalloc's peak of Python allocations during it. The load
+average is printed: the machine's two cores are shared.
 """
 import argparse
 import os
@@ -21,7 +23,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "bench_export"
 
 
 def _database_url() -> str:
@@ -31,27 +32,29 @@ def _database_url() -> str:
     return url
 
 
-def _recreate(url: str) -> str:
+def _recreate(url: str, name: str) -> str:
     import psycopg  # noqa: PLC0415
 
     parts = urlsplit(url)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--database", default="bench_export", help="The throw-away database's name.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
     args = parser.parse_args()
-    url = _recreate(_database_url())
+    url = _recreate(_database_url(), args.database)
     os.environ.update({"DATABASE_URL": url, "LOCAL_SECRET_KEY": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"})
     os.environ.pop("CELERY_BROKER_URL", None)
     import django  # noqa: PLC0415
 
     django.setup()
+    setup_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # what the project's imports cost
     import datetime as dt  # noqa: PLC0415
     from decimal import Decimal  # noqa: PLC0415
 
@@ -119,7 +122,8 @@ def main() -> None:
         tracemalloc.stop()
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         results.append((name, rows, size, seconds, peak / 2**20, rss_before, rss_after))
-    table = Table(title=f"Click log export, {args.rows:,} clicks (load {os.getloadavg()[0]:.1f}, data made in {load_seconds:.0f} s)")
+    table = Table(title=f"Click log export, {args.rows:,} clicks (load {os.getloadavg()[0]:.1f}, data made in {load_seconds:.0f} s; "
+                        f"peak RSS after django.setup() {setup_rss:.0f} MB)")
     for column in ("", "rows", "MB", "s", "rows/s", "% of COPY", "Python peak MB", "peak RSS MB before → after"):
         table.add_column(column, justify="right")
     base = results[0][1] / results[0][3]
@@ -133,7 +137,7 @@ def main() -> None:
         import psycopg  # noqa: PLC0415
 
         with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
 
 
 if __name__ == "__main__":

@@ -2,14 +2,16 @@
 daily rollups: p50 and p95 per request, by kind of request, on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/reports.py \
-        [--campaigns 1000] [--keywords 50] [--days 365] [--requests 20]
+        [--campaigns 1000] [--keywords 50] [--days 365] [--requests 20] [--database bench_reports] [--keep]
 
-A throw-away database (bench_reports) is created on that server, migrated and filled in SQL
-(generate_series) with one rollup row per campaign × keyword × ad day (one placement): 100
-advertisers of 10 campaigns each by default, so 1000 × 50 × 365 = 18.25 million rows. Then each
+A throw-away database (--database, bench_reports by default) is created on that server, migrated
+and filled in SQL (generate_series) with one keyword rollup row per campaign × keyword × ad day
+(one placement): 100 advertisers of 10 campaigns each by default, so 1000 × 50 × 365 = 18.25
+million rows, and their campaign rollups (1000 × 365). Then each
 kind of request is made `--requests` times through Django's test client, with filters varied
 (another advertiser, campaign or month each time), and timed. The load average is printed: the
-machine's two cores are shared.
+machine's two cores are shared. With --keep the database is kept, and a later run with --reuse
+skips making the rows again (it migrates the kept database, so a new migration's backfill runs on it).
 """
 import argparse
 import os
@@ -21,58 +23,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "bench_reports"
 
 
-def _recreate(url: str) -> str:
+def _recreate(url: str, name: str, *, reuse: bool) -> tuple[str, bool]:
+    """The bench database's URL, and whether it was kept from an earlier run (--reuse)."""
     import psycopg  # noqa: PLC0415
 
     parts = urlsplit(url)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+        if not (reuse and exists):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), reuse and exists
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--campaigns", type=int, default=1000)
-    parser.add_argument("--keywords", type=int, default=50)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/reports.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any-database")
-    url = _recreate(url)
-    os.environ.update({"DATABASE_URL": url, "LOCAL_SECRET_KEY": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"})
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django  # noqa: PLC0415
-
-    django.setup()
-    import datetime as dt  # noqa: PLC0415
-
-    from django.contrib.auth import get_user_model  # noqa: PLC0415
-    from django.contrib.auth.models import Group  # noqa: PLC0415
-    from django.core.management import call_command  # noqa: PLC0415
-    from django.db import connection  # noqa: PLC0415
-    from django.test import Client  # noqa: PLC0415
-    from django.test.utils import setup_test_environment  # noqa: PLC0415
-    from rich.console import Console  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
-
-    from ads.models import AdvertiserUser, Placement  # noqa: PLC0415
-    from contentlib.roles import ANALYSTS  # noqa: PLC0415
-
-    console = Console(width=150)
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    placement = Placement.objects.get_or_create(slug="question")[0]
-    last = dt.date(2026, 11, 30)
-    first = last - dt.timedelta(days=args.days - 1)
+def _fill(connection, args, placement, first) -> None:
+    """One rollup row per campaign × keyword × ad day, in SQL."""
     advertisers = max(1, args.campaigns // 10)
-    started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("""INSERT INTO ads_advertiser (name, status, credit_code, address, contact_name, phone, email,
                               balance, accrued, currency, refusal_reason, decided_by_name, created_at)
@@ -103,12 +71,63 @@ def main() -> None:
                            FROM ads_campaignkeyword k CROSS JOIN generate_series(0, %s) d""",
                        [placement.id, first, args.days - 1])
         cursor.execute("ALTER TABLE ads_dailyrollup SET LOGGED")
-        cursor.execute("ANALYZE")
+    from ads import rollups  # noqa: PLC0415
+
+    rollups.campaign_rollups_rebuild()  # what the recompute writes with the keyword rollups
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")  # as autovacuum leaves the days no longer recomputed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--campaigns", type=int, default=1000)
+    parser.add_argument("--keywords", type=int, default=50)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--database", default="bench_reports", help="The throw-away database's name.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
+    parser.add_argument("--reuse", action="store_true", help="Use the database an earlier --keep run left.")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("bench/reports.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any-database")
+    url, reused = _recreate(url, args.database, reuse=args.reuse)
+    os.environ.update({"DATABASE_URL": url, "LOCAL_SECRET_KEY": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"})
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import django  # noqa: PLC0415
+
+    django.setup()
+    import datetime as dt  # noqa: PLC0415
+
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+    from django.contrib.auth.models import Group  # noqa: PLC0415
+    from django.core.management import call_command  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
+    from django.test import Client  # noqa: PLC0415
+    from django.test.utils import setup_test_environment  # noqa: PLC0415
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from ads.models import AdvertiserUser, Placement  # noqa: PLC0415
+    from contentlib.roles import ANALYSTS  # noqa: PLC0415
+
+    console = Console(width=150)
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    placement = Placement.objects.get_or_create(slug="question")[0]
+    last = dt.date(2026, 11, 30)
+    first = last - dt.timedelta(days=args.days - 1)
+    started = time.perf_counter()
+    if not reused:
+        _fill(connection, args, placement, first)
+    with connection.cursor() as cursor:
+        if reused:
+            cursor.execute("VACUUM (ANALYZE)")  # the statistics of what the migrations just wrote
         cursor.execute("SELECT count(*) FROM ads_dailyrollup")
         rollups = cursor.fetchone()[0]
     load_seconds = time.perf_counter() - started
     User = get_user_model()
-    analyst = User.objects.create_user("bench-analyst", is_staff=True)
+    analyst = User.objects.get_or_create(username="bench-analyst", defaults={"is_staff": True})[0]
     analyst.groups.add(Group.objects.get(name=ANALYSTS))
     from ads.models import Advertiser, Campaign  # noqa: PLC0415
 
@@ -116,8 +135,9 @@ def main() -> None:
     campaign_ids = list(Campaign.objects.order_by("id").values_list("id", flat=True))
     owners = []
     for n, advertiser_id in enumerate(advertiser_ids[:args.requests]):
-        user = User.objects.create_user(f"bench-owner-{n}")
-        AdvertiserUser.objects.create(user=user, advertiser_id=advertiser_id, role="reporter")
+        user, made = User.objects.get_or_create(username=f"bench-owner-{n}")
+        if made:
+            AdvertiserUser.objects.create(user=user, advertiser_id=advertiser_id, role="reporter")
         owners.append(user)
 
     def month(n: int) -> dict:
@@ -133,7 +153,7 @@ def main() -> None:
         ("analyst, everything, 30 days", lambda n: (analyst, "/reports/", month(n))),
     ]
     table = Table(title=f"Reports page, {rollups:,} rollup rows ({args.campaigns} campaigns × {args.keywords} keywords × "
-                        f"{args.days} days; made in {load_seconds:.0f} s; load {os.getloadavg()[0]:.1f})")
+                        f"{args.days} days; {'kept from an earlier run' if reused else f'made in {load_seconds:.0f} s'}; load {os.getloadavg()[0]:.1f})")
     for column in ("request", "n", "p50 ms", "p95 ms", "max ms"):
         table.add_column(column, justify="right")
     client = Client()
@@ -157,7 +177,7 @@ def main() -> None:
         import psycopg  # noqa: PLC0415
 
         with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
 
 
 if __name__ == "__main__":

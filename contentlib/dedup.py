@@ -10,22 +10,27 @@ threshold, so candidates are found with the false-positive/negative balance data
 the bands themselves live in the library database (contentlib.models.MinHashBand), see
 docs/ARCHITECTURE.md for why.
 """
+from __future__ import annotations
+
 import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import sha1
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 from django.conf import settings
 from django.db import connection, transaction
 
 from contentlib.models import Article, MinHashBand, MinHashSignature
 from contentlib.selectors import articles_missing_minhash
 from contentlib.text import normalize_text
+
+if TYPE_CHECKING:  # datasketch imports scipy: on first use, never at Django start-up (admin imports this module)
+    from datasketch import MinHash
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w+", re.U)
@@ -56,6 +61,8 @@ def _shingle_list(text: str, language: str) -> list[bytes]:
 
 def minhash(text: str, language: str, num_perm: int) -> MinHash:
     """Returns the MinHash of the text's shingles, equal to datasketch's default (SHA-1, 32-bit) one."""
+    from datasketch import MinHash  # noqa: PLC0415
+
     signature = MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, permutations=_permutations(num_perm))
     # datasketch's sha1_hash32 is the first four bytes of each shingle's SHA-1 digest, little-endian:
     # here they are read from the joined digests in one step.
@@ -80,10 +87,14 @@ def _fmix32(values: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int):
+    from datasketch import MinHash  # noqa: PLC0415
+
     return MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME).permutations
 
 
 def minhash_from_bytes(data: bytes, num_perm: int) -> MinHash:
+    from datasketch import MinHash  # noqa: PLC0415
+
     # The shared permutations: without them datasketch draws them afresh for every signature read.
     return MinHash(num_perm=num_perm, seed=_SEED, scheme=SCHEME, hashvalues=np.frombuffer(data, dtype="<u4"),
                    permutations=_permutations(num_perm))
@@ -96,6 +107,8 @@ def minhash_to_bytes(signature: MinHash) -> bytes:
 @lru_cache(maxsize=8)
 def band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
     """Returns (bands, rows per band) as datasketch's MinHashLSH chooses them for `threshold`."""
+    from datasketch import MinHashLSH  # noqa: PLC0415
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 

@@ -10,15 +10,20 @@ so a refit never changes the dimension that the search index holds. The fit's fi
 the embedding model's name: a refit that changes anything changes the name, and
 `manage.py enrich --model-changed` re-embeds every article.
 """
+from __future__ import annotations
+
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recommender import fitted
+
+if TYPE_CHECKING:  # scikit-learn (and scipy under it) is imported on first fit, never at Django start-up
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 MODEL_NAME = "library-vectors"
 UNFITTED = "lsa-unfitted"  # the name's part when nothing was fitted
@@ -81,6 +86,9 @@ def fit(documents: list[list[str]], *, components_per_document: float | None = N
     corpus = [d for d in corpus if d]
     if len(corpus) < MIN_DOCUMENTS:
         return None
+    from sklearn.decomposition import TruncatedSVD  # noqa: PLC0415
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
+
     vectorizer = TfidfVectorizer(analyzer=_as_is, lowercase=False, sublinear_tf=True, min_df=1)
     matrix = vectorizer.fit_transform(corpus)
     components = min(DIM, max(2, int(round(share * len(corpus)))), matrix.shape[1] - 1,

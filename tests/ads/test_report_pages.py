@@ -1,5 +1,6 @@
 """The reports pages: the analysts' /reports/ (read only) and the portal's own report, with SVG charts
 that hold no script and no inline style (the CSP), a sortable table, and the advertiser's scope."""
+import datetime as dt
 import re
 
 import pytest
@@ -26,7 +27,8 @@ def test_the_analysts_page_shows_charts_under_the_csp(client, traffic):  # noqa:
     response = client.get(reverse("reports:index"), RANGE)
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.count("<svg") == 7
+    assert body.count("<svg") == 6  # the whole site: no top keywords (they need an advertiser or a campaign)
+    assert 'data-note="keywords"' in body
     assert "<script" not in body and not re.search(r"\sstyle=", body) and "<style" not in body
     assert "Asia/Shanghai" in body
     assert 'data-metric="spend">13.73<' in body
@@ -38,6 +40,7 @@ def test_a_filter_changes_the_figures(client, traffic):  # noqa: F811
     client.force_login(analyst())
     body = client.get(reverse("reports:index"), {**RANGE, "campaign": traffic["other"].id}).content.decode()
     assert 'data-metric="spend">2.61<' in body
+    assert body.count("<svg") == 7 and 'data-note="keywords"' not in body  # one campaign: its top keywords too
     body = client.get(reverse("reports:index"), {**RANGE, "traffic": "invalid"}).content.decode()
     assert 'data-metric="spend">0.00<' in body and 'data-metric="clicks">0<' in body
 
@@ -84,3 +87,21 @@ def test_the_portal_report_is_the_advertisers_own_whatever_the_filters(client, t
         assert 'data-metric="spend">2.61<' in body or 'data-metric="spend">0.00<' in body
     assert body.count("<svg") == 7 and "<script" not in body
     assert "conversion-setup" in body  # the owner sees the conversion secret
+
+
+def test_a_long_range_is_charted_by_week_with_the_same_sums(client, traffic):  # noqa: F811
+    """Over WEEKLY_AFTER_DAYS days the daily charts become weekly (a year of daily bars is unreadable,
+    and pygal's time grows with the bars); the weeks add up to the totals."""
+    from ads import charts, reports  # noqa: PLC0415
+
+    year = reports.ReportFilters(date_from=NEXT - dt.timedelta(days=364), date_to=NEXT)
+    report = reports.report_build(viewer=reports.Viewer(advertiser_id=None, analyst=True), filters=year)
+    weekly, weeks = charts._periods(report)
+    assert weekly and len(weeks) in (53, 54)
+    for name in ("served_all", "viewable", "clicks_valid", "clicks_invalid", "spend_cents"):
+        assert sum(week[name] for week in weeks) == report.totals[name]
+    client.force_login(analyst())
+    body = client.get(reverse("reports:index"), {"date_from": year.date_from.isoformat(),
+                                                 "date_to": NEXT.isoformat()}).content.decode()
+    assert "每周展示" in body and "每日展示" not in body  # the page's language is Chinese by default
+    assert "每日展示" in client.get(reverse("reports:index"), RANGE).content.decode()

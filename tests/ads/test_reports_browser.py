@@ -47,7 +47,7 @@ def test_an_analyst_changes_a_filter_and_sees_the_charts(ids, browser, tmp_path)
         page.fill("#id_password", "pw-analyst")
         page.click("input[type=submit]")
         page.wait_for_selector("section.charts svg")
-        assert page.locator("section.charts svg").count() == 7
+        assert page.locator("section.charts svg").count() == 6  # the whole site: no top keywords
         assert page.locator('[data-metric="spend"]').inner_text() == "13.73"
         # The charts' stylesheet applied: pygal's plot background is white, not the default black fill.
         fill = page.evaluate("getComputedStyle(document.querySelector('.pygal-chart .plot .background')).fill")
@@ -58,6 +58,7 @@ def test_an_analyst_changes_a_filter_and_sees_the_charts(ids, browser, tmp_path)
         page.wait_for_url(f"**campaign={ids['cpc']}**")
         assert page.locator('[data-metric="spend"]').inner_text() == "11.07"
         assert page.locator("#id_campaign").input_value() == str(ids["cpc"])
+        assert page.locator("section.charts svg").count() == 7  # one campaign: its top keywords too
         page.screenshot(path=str(SCREENSHOTS / "2-one-campaign.png"), full_page=True)
         page.locator("section.charts").screenshot(path=str(SCREENSHOTS / "3-charts.png"))
         context.close()

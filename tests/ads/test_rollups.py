@@ -1,13 +1,16 @@
 """Daily rollups (ads/rollups.py): figures per campaign × keyword × placement × ad day from the raw
 events, the same however often recomputed, credited events left out of what was billed, in
-agreement with the ledger; days past the raw events' retention frozen."""
+agreement with the ledger; days past the raw events' retention frozen. The campaign rollups are
+the keyword rollups summed over their keywords, after every run."""
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 
 from ads import billing, events, rollups
-from ads.models import Click, DailyRollup, Impression, LedgerEntry
+from ads.models import CampaignDailyRollup, CampaignKeyword, Click, DailyRollup, Impression, LedgerEntry, Review
 from contentlib.errors import ApplicationError
 from tests.ads.tracking_helpers import BOT, LATE, READER, make_campaign, placement, result_for
 
@@ -106,3 +109,54 @@ def test_a_credit_queues_the_recompute_of_its_days_rollups(staff, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         billing.event_credit(event=f"click:{clicks[0].click_id}", actor=staff, reason="无效点击")
     assert DailyRollup.objects.get(campaign=cpc).clicks_credited == 1
+
+
+GROUP = ("campaign_id", "placement_id", "ad_day")
+
+
+def keyword_rollups_summed() -> dict:
+    """{(campaign, placement, ad day): figures} of the keyword rollups summed over their keywords."""
+    rows = DailyRollup.objects.order_by().values(*GROUP).annotate(**{f"{n}_sum": Sum(n) for n in rollups.FIGURES})
+    return {tuple(r[g] for g in GROUP): {n: r[f"{n}_sum"] for n in rollups.FIGURES} for r in rows}
+
+
+def campaign_rollups() -> dict:
+    return {tuple(r[g] for g in GROUP): {n: r[n] for n in rollups.FIGURES}
+            for r in CampaignDailyRollup.objects.values(*GROUP, *rollups.FIGURES)}
+
+
+def serve_keyword(slot, keyword, *, at=LATE):
+    """Serves the slot (a campaign's, from result_for) as matched by `keyword`."""
+    result = dataclasses.replace(result_for(), slots=[dataclasses.replace(slot, keyword=keyword.text,
+                                                                           keyword_id=keyword.id)])
+    return events.impressions_serve(result=result, placement=placement(), visitor=READER, now=at)[0].impression_id
+
+
+def test_the_campaign_rollups_are_the_keyword_rollups_summed_after_every_run(staff):
+    cpc, _cpm, clicks, _by_bot = a_day_of_traffic()
+    slot = result_for(cpc).slots[0]
+    second = CampaignKeyword.objects.create(campaign=cpc, text="冷库施工", match_type="phrase", review=Review.APPROVED)
+    events.click_record(impression_id=serve_keyword(slot, second), visitor=READER, at=LATE + 5 * SECOND)
+    rollups.rollups_recompute(day=DAY, now=LATE)
+    assert DailyRollup.objects.filter(campaign=cpc).count() == 2  # two keywords, one campaign rollup
+    assert CampaignDailyRollup.objects.filter(campaign=cpc).get().clicks_valid == 4
+    assert campaign_rollups() == keyword_rollups_summed() and len(campaign_rollups()) == 2
+
+    rollups.rollups_recompute(day=DAY, now=LATE)  # a re-run: the same rows, nothing doubled
+    assert campaign_rollups() == keyword_rollups_summed() and len(campaign_rollups()) == 2
+
+    # Late events: a credit, and a click on the second keyword three seconds after midnight in
+    # Shanghai (the next ad day) on an impression served the day before.
+    billing.event_credit(event=f"click:{clicks[0].click_id}", actor=staff, reason="无效点击")
+    late = serve_keyword(slot, second, at=LATE + 50 * SECOND)
+    events.click_record(impression_id=late, visitor=READER, at=LATE + 63 * SECOND)
+    for day in (DAY, DAY + dt.timedelta(days=1)):
+        rollups.rollups_recompute(day=day, now=LATE + dt.timedelta(minutes=5))
+    summed = keyword_rollups_summed()
+    assert campaign_rollups() == summed and len(summed) == 3
+    of_day = CampaignDailyRollup.objects.get(campaign=cpc, ad_day=DAY)
+    assert (of_day.clicks_valid, of_day.clicks_credited, of_day.served) == (3, 1, 6)
+    assert CampaignDailyRollup.objects.get(campaign=cpc, ad_day=DAY + dt.timedelta(days=1)).clicks_valid == 1
+
+    rollups.campaign_rollups_rebuild()  # the migration's backfill, and bench/reports.py's, gives the same rows
+    assert campaign_rollups() == summed

@@ -19,7 +19,7 @@ BACKFILL = (f"INSERT INTO ads_campaigndailyrollup (campaign_id, placement_id, ad
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ads', '0009_export_jobs'),
+        ('ads', '0010_site_placements'),
     ]
 
     operations = [

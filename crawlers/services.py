@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contentlib import services as library
 from contentlib.errors import ApplicationError
@@ -297,14 +297,15 @@ def _pages_save(run_id: int, source: Source, pages: list[CrawledPage], refused: 
              for (index, page), digest, signature, page_keys in zip(todo, digests, signatures, keys, strict=True)]
 
     saves = [plan for plan in plans if isinstance(plan, _Save)]
-    upserted = library.articles_upsert(articles=[
-        {"title": save.page.page.title, "text": save.page.page.text, "html": save.page.page.html, "url": save.page.url,
-         "canonical_url": save.page.canonical_url, "origin": Article.Origin.CRAWLED, "language": save.page.page.language,
-         "author": save.page.page.author, "published_at": save.page.page.published_at,
-         "fetched_at": save.page.fetched_at, "source_id": source.id, "content_hash": save.row.content_hash,
-         "proposed_by": f"crawl of {source.slug}"}
-        for save in saves
-    ])
+    with translation.override("en"):  # the crawl's records (CrawlPage.reason) are an operator's log, in English
+        upserted = library.articles_upsert(articles=[
+            {"title": save.page.page.title, "text": save.page.page.text, "html": save.page.page.html, "url": save.page.url,
+             "canonical_url": save.page.canonical_url, "origin": Article.Origin.CRAWLED, "language": save.page.page.language,
+             "author": save.page.page.author, "published_at": save.page.page.published_at,
+             "fetched_at": save.page.fetched_at, "source_id": source.id, "content_hash": save.row.content_hash,
+             "proposed_by": f"crawl of {source.slug}"}
+            for save in saves
+        ])
     errors = {save.index: result.message for save, result in zip(saves, upserted, strict=True)
               if isinstance(result, ApplicationError)}
     if errors:

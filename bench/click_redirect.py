@@ -4,7 +4,7 @@ driven by a bounded asyncio client (aiohttp), then the ledger checked against th
     .venv/bin/python bench/click_redirect.py [--database-url postgres://postgres@127.0.0.1:5432/postgres]
                                     [--clicks 6000] [--repeat 0.1] [--concurrency 16] [--cache-url redis://...]
 
-A throw-away PostgreSQL database (created beside the one named, dropped afterwards) gets one
+A throw-away PostgreSQL database (`<the one named>_click_<hex>`, beside it, dropped afterwards) gets one
 advertiser with a large balance, a running CPC campaign with budgets it cannot reach, and
 `--clicks` served impressions (through ads.events.impressions_serve, as the sponsored block serves
 them). Each impression's signed click link is requested once, and a share `--repeat` of them a
@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-# This file is named click.py: its folder must not shadow the `click` package (Celery imports it).
+# Its folder must not shadow an installed module (it once held click.py, which hid the `click` package).
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -48,17 +48,20 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (>1: gthread workers)")
+    parser.add_argument("--conn-max-age", type=int, default=60, help="DB_CONN_MAX_AGE of the server (0: a connection per request)")
     parser.add_argument("--cache-url", default="", help="CACHE_URL for the server (default: each worker's local memory)")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         sys.exit("bench/click_redirect.py needs PostgreSQL: give --database-url postgres://... (or set DATABASE_URL).")
     parts = urlsplit(args.database_url)
-    name = f"bench_click_{secrets.token_hex(4)}"
+    name = f"{parts.path.strip('/') or 'postgres'}_click_{secrets.token_hex(4)}"
     url = urlunsplit(parts._replace(path=f"/{name}"))
     work = tempfile.TemporaryDirectory(prefix="bench-click-")
     env = {"DATABASE_URL": url, "DATA_DIR": work.name, "SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "0",
            "SEARCH_BACKEND": "embedded", "TRUSTED_PROXY_COUNT": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings",
-           "AD_AUCTION_BOOK_SECONDS": "3600"}
+           "AD_AUCTION_BOOK_SECONDS": "3600",
+           # Persistent connections, as docs/OPERATIONS.md asks of production (0: one per request).
+           "DB_CONN_MAX_AGE": str(args.conn_max_age)}
     if args.cache_url:
         env["CACHE_URL"] = args.cache_url
     os.environ.update(env)

@@ -108,11 +108,39 @@ def run(args, data_dir: str) -> None:
         requests = list(urls) + rng.sample(urls, int(len(urls) * args.repeat))
         rng.shuffle(requests)
         time.sleep(1.0)  # every impression now served over a second ago: no click is "too fast"
-        latencies, statuses, seconds = asyncio.run(load(base, requests, args.concurrency))
+        latencies, statuses, seconds, cpu = asyncio.run(load(base, requests, args.concurrency,
+                                                             lambda: _server_cpu(server.pid)))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    report(args, campaign, price, requests, latencies, statuses, seconds)
+    report(args, campaign, price, requests, latencies, statuses, seconds, cpu)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _server_cpu(master: int) -> tuple[dict, dict]:
+    """CPU seconds used so far by the gunicorn workers and by the PostgreSQL backends of the bench's
+    database (both on this machine): what the server spends, whatever else the cores are doing."""
+    import psycopg  # noqa: PLC0415
+
+    workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(int(p.name)) == master]
+    with psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)) as connection:
+        backends = [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    return {pid: _cpu_seconds(pid) for pid in workers}, {pid: _cpu_seconds(pid) for pid in backends}
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def setup(clicks: int):
@@ -161,7 +189,7 @@ def setup(clicks: int):
     return campaign, price, urls
 
 
-async def load(base: str, paths: list[str], concurrency: int):
+async def load(base: str, paths: list[str], concurrency: int, server_cpu):
     import aiohttp  # noqa: PLC0415
 
     latencies: list[float] = []
@@ -184,13 +212,17 @@ async def load(base: str, paths: list[str], concurrency: int):
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         await asyncio.gather(*(one(session, n, p) for n, p in enumerate(paths[:WARM_UP])))
-        started = time.perf_counter()
+        cpu_before, started = server_cpu(), time.perf_counter()
         await asyncio.gather(*(one(session, n, p) for n, p in enumerate(paths[WARM_UP:], start=WARM_UP)))
         seconds = time.perf_counter() - started
-    return latencies, statuses, seconds
+        cpu_after = server_cpu()
+    # Per process: one that started during the run counts from zero; one that ended is not counted.
+    cpu = [sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+           for before, after in zip(cpu_before, cpu_after, strict=True)]
+    return latencies, statuses, seconds, cpu
 
 
-def report(args, campaign, price, requests, latencies, statuses, seconds) -> None:
+def report(args, campaign, price, requests, latencies, statuses, seconds, cpu) -> None:
     import statistics  # noqa: PLC0415
 
     from django.db.models import Count, Sum  # noqa: PLC0415
@@ -223,6 +255,9 @@ def report(args, campaign, price, requests, latencies, statuses, seconds) -> Non
           f"concurrency {args.concurrency}; load average {load1:.2f} / {load5:.2f}")
     print(f"{'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   statuses")
     print(f"{len(latencies):>9} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f}   {dict(sorted(statuses.items()))}")
+    web, database = (1000 * c / len(latencies) for c in cpu)
+    print(f"server CPU per request: {web:.2f} ms gunicorn workers + {database:.2f} ms PostgreSQL backends "
+          f"= {web + database:.2f} ms (at most {2000 / (web + database):.0f} requests/s on two free cores)")
     print(f"unbilled by reason: {reasons}")
     for label, (got, want) in checks.items():
         print(f"  {'ok ' if got == want else 'MISMATCH'} {label}: {got} (expected {want})")

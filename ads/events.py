@@ -20,6 +20,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -96,14 +97,14 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
         return []
     now = now or timezone.now()
     reason = InvalidReason.PREVIEW if preview else (visitor.invalid_reason or "")
-    common = {**_DEFAULTS, "auction_id": result.log_id, "placement_id": placement.id, "served_at": now,
+    common = {"auction_id": result.log_id, "placement_id": placement.id, "served_at": now,
               "ad_day": ad_day(now), "reader_key": visitor.reader_key[:64], "ip_prefix": visitor.ip_prefix[:45],
               "browser_family": visitor.browser_family[:60], "os_family": visitor.os_family[:60],
               "invalid_reason": reason}
     rows, served = [], []
     for slot in result.slots:
         impression_id = uuid.uuid4()
-        rows.append({**common, "id": impression_id, "campaign_id": slot.campaign_id, "keyword_id": slot.keyword_id,
+        rows.append({"id": impression_id, "campaign_id": slot.campaign_id, "keyword_id": slot.keyword_id,
                      "promotion_id": slot.promotion_id, "position": slot.position, "pricing": slot.pricing,
                      "price": slot.price})
         served.append(ServedImpression(
@@ -112,9 +113,12 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
             visitor.browser_family, visitor.os_family))
     buffer = _buffer()
     if buffer is None:
-        Impression.objects.bulk_create([Impression(**row) for row in rows])
+        Impression.objects.bulk_create([Impression(**{**_DEFAULTS, **common, **row}) for row in rows])
     else:
-        buffer.rpush(BUFFER_KEY, *[_copy_line(row) for row in rows])
+        # One RPUSH of the auction's lines; what its slots share is turned into COPY text once.
+        shared = {**_default_text(), **{name: _copy_value(value) for name, value in common.items()}}
+        buffer.rpush(BUFFER_KEY, *[_copy_line({**shared, **{name: _copy_value(value) for name, value in row.items()}},
+                                              escaped=True) for row in rows])
     return served
 
 
@@ -150,8 +154,17 @@ def _copy_value(value) -> str:
     return str(value).translate(_ESCAPE)
 
 
-def _copy_line(row: dict) -> bytes:
+def _copy_line(row: dict, *, escaped: bool = False) -> bytes:
+    """One COPY line of the row's values (`escaped`: they are COPY text already)."""
+    if escaped:
+        return ("\t".join([row[name] for name in BUFFERED]) + "\n").encode()
     return ("\t".join(_copy_value(row[name]) for name in BUFFERED) + "\n").encode()
+
+
+@lru_cache(maxsize=1)
+def _default_text() -> dict[str, str]:
+    """The COPY text of the columns' defaults (the id's is always replaced)."""
+    return {name: _copy_value(value) for name, value in _DEFAULTS.items()}
 
 
 _UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}

@@ -27,7 +27,7 @@ def counters(campaign):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement on PostgreSQL; a transaction elsewhere")
-@pytest.mark.django_db(transaction=True)  # autocommit, as in a web worker: no savepoint around the statement
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # autocommit, as in a web worker
 def test_in_autocommit_a_charged_click_is_two_statements_and_writes_click_and_ledger_together():
     campaign = make_campaign(bid="1.00")
     impression = serve(campaign)
@@ -44,7 +44,7 @@ def test_in_autocommit_a_charged_click_is_two_statements_and_writes_click_and_le
     assert billing.campaign_books(campaign.id)["agree"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_in_autocommit_a_click_the_balance_cannot_pay_for_moves_nothing():
     campaign = make_campaign(bid="1.00", balance="0.50")
     before = counters(campaign)
@@ -54,7 +54,7 @@ def test_in_autocommit_a_click_the_balance_cannot_pay_for_moves_nothing():
     assert Click.objects.get(id=outcome.click_id).reason == "balance"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_in_autocommit_a_second_billed_click_on_one_impression_is_undone_whole_and_recorded_repeat():
     campaign = make_campaign(bid="1.00")
     impression = serve(campaign)

@@ -15,15 +15,17 @@ Invariants (tests/ads/test_billing_*.py check them under concurrency and with Hy
 - For every campaign, at every moment: −(its charges and credits in the ledger) + accrued = total
   spend. For every advertiser: balance = the ledger's sum, and balance − accrued ≥ 0.
 """
+import contextlib
 import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Round
 from django.db.models.lookups import LessThanOrEqual
@@ -139,8 +141,7 @@ _AFTER = ("spend_today", "spend_total", "daily_budget", "total_budget", "max_bid
 # on the latest version of a row another transaction changed, so neither limit can be passed;
 # the advertiser's refusal comes back as a NULL balance, and the caller's savepoint undoes the
 # campaign's half.
-_SPEND_SQL = """
-WITH c AS (
+_CAMPAIGN_SPEND = """
     UPDATE ads_campaign SET
         spend_today = (CASE WHEN spend_day = %(day)s THEN spend_today ELSE 0 END) + %(price)s,
         spend_day = %(day)s, spend_total = spend_total + %(price)s, accrued = accrued + %(accrue)s
@@ -148,11 +149,14 @@ WITH c AS (
       AND spend_total + %(price)s <= total_budget
       AND (CASE WHEN spend_day = %(day)s THEN spend_today ELSE 0 END) + %(price)s <= daily_budget
       AND (CASE WHEN spend_day = %(day)s THEN spend_today ELSE 0 END) <= daily_budget * %(share)s
-    RETURNING spend_today, spend_total, daily_budget, total_budget, max_bid, pricing, status
-), a AS (
+    RETURNING spend_today, spend_total, daily_budget, total_budget, max_bid, pricing, status"""
+_ADVERTISER_SPEND = """
     UPDATE ads_advertiser SET balance = balance - %(debit)s, accrued = accrued + %(accrue)s
     WHERE id = %(advertiser)s AND balance >= accrued + %(price)s AND EXISTS (SELECT 1 FROM c)
-    RETURNING balance, currency
+    RETURNING balance, currency"""
+_SPEND_SQL = f"""
+WITH c AS ({_CAMPAIGN_SPEND}
+), a AS ({_ADVERTISER_SPEND}
 )
 SELECT c.spend_today, c.spend_total, c.daily_budget, c.total_budget, c.max_bid, c.pricing, c.status,
        a.balance, a.currency
@@ -203,40 +207,124 @@ def _ledger_write(*, advertiser_id: int, kind: str, amount: Decimal, note: str, 
 
 @dataclass(frozen=True)
 class Charge:
-    entry: LedgerEntry | None
-    reason: str  # "" when charged, else an InvalidReason code (budget, daily_budget, balance, paced)
+    entry_id: int | None  # the charge's ledger entry, None when not charged
+    reason: str  # "" when charged, else an InvalidReason code (budget, daily_budget, balance, paced, repeat)
 
 
-def cpc_charge(*, click: Click, impression: Impression, at: dt.datetime) -> Charge:
-    """Charges a valid first click at its impression's price, writing the click (billed or with the
-    reason it was not) and its ledger entry in one transaction. A second billed click on the same
-    impression, however concurrent, breaks the click_billed_once constraint and is recorded "repeat"."""
-    from django.db import IntegrityError  # noqa: PLC0415
-
-    campaign = impression.campaign
-    price = impression.price
+def cpc_charge(*, click: Click, target, at: dt.datetime) -> Charge:
+    """Charges a valid first click at its impression's price (`target`: ads.events.ClickTarget),
+    writing the click (billed or with the reason it was not) and its ledger entry in one
+    transaction. A second billed click on the same impression, however concurrent, breaks the
+    click_billed_once constraint and is recorded "repeat"."""
+    price = target.price
+    entry = LedgerEntry(
+        advertiser_id=target.advertiser_id, kind=LedgerEntry.Kind.CHARGE, amount=-price,
+        note=f"CPC {target.campaign_name}", campaign_id=target.campaign_id, keyword_id=target.keyword_id,
+        placement_id=target.placement_id, ad_day=ad_day(at), units=1, event=f"click:{click.id}", actor_name=SYSTEM)
+    click.billed, click.amount, click.reason = True, price, ""
     try:
-        with transaction.atomic():
-            after = _spend(campaign_id=campaign.id, advertiser_id=campaign.advertiser_id, price=price, at=at,
-                           hours=campaign.hours, accrue=False)
-            entry = _ledger_write(
-                advertiser_id=campaign.advertiser_id, kind=LedgerEntry.Kind.CHARGE, amount=-price,
-                note=f"CPC {campaign.name}", campaign_id=campaign.id, keyword_id=impression.keyword_id,
-                placement_id=impression.placement_id, day=ad_day(at), units=1, event=f"click:{click.id}",
-                advertiser=after)
-            click.billed, click.amount, click.ledger_entry, click.reason = True, price, entry, ""
-            click.save(force_insert=True)
+        if connection.vendor == "postgresql":
+            after, entry_id = _charge_in_one_statement(click=click, entry=entry, target=target, at=at)
+        else:
+            with transaction.atomic():
+                after = _spend(campaign_id=target.campaign_id, advertiser_id=target.advertiser_id, price=price, at=at,
+                               hours=target.hours, accrue=False)
+                entry.currency, entry.balance_after = after["currency"], after["balance"]
+                entry.save(force_insert=True)
+                click.ledger_entry = entry
+                click.save(force_insert=True)
+                entry_id = entry.id
     except _Refused as refused:
         reason = refused.reason
-    except IntegrityError:
+    except IntegrityError as error:
+        if connection.vendor == "postgresql" and _constraint_of(error) != "click_billed_once":
+            raise  # not a repeat: a bug to see, not a reason to record
         reason = InvalidReason.REPEAT
     else:
-        statuses_update(campaign_id=campaign.id, at=at, counters=after)
-        return Charge(entry, "")
+        statuses_update(campaign_id=target.campaign_id, at=at, counters=after)
+        return Charge(entry_id, "")
     click.billed, click.amount, click.ledger_entry, click.reason = False, ZERO, None, reason
     click.save(force_insert=True)
-    statuses_update(campaign_id=campaign.id, at=at)
+    statuses_update(campaign_id=target.campaign_id, at=at)
     return Charge(None, reason)
+
+
+def _constraint_of(error) -> str:
+    diag = getattr(error.__cause__, "diag", None)
+    return (getattr(diag, "constraint_name", "") or "") if diag is not None else ""
+
+
+def _row_values(instance, *, skip=()) -> tuple[list[str], list]:
+    """The columns and database values of an unsaved model instance, as Django's INSERT makes them."""
+    columns, values = [], []
+    for field in instance._meta.concrete_fields:
+        if field.attname in skip or (field.primary_key and getattr(instance, field.attname) is None):
+            continue
+        columns.append(field.column)
+        values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    return columns, values
+
+
+# A CPC charge in one statement, its own transaction in autocommit (no BEGIN or COMMIT round trip):
+# _SPEND_SQL's two conditional updates, then the ledger entry with the advertiser's balance after
+# them, then the billed click naming that entry. If the campaign's update refuses, nothing is
+# written and no row comes back. If the advertiser's refuses, its balance is NULL, the ledger
+# entry's balance_after (NOT NULL) refuses it, and PostgreSQL undoes the whole statement, the
+# campaign's update included: the same all-or-nothing as the savepoint of the other databases'
+# path. A second billed click breaks click_billed_once and undoes everything the same way.
+_CHARGE_SQL = """
+WITH c AS ({campaign}
+), a AS ({advertiser}
+), l AS (
+    INSERT INTO ads_ledgerentry ({entry_columns}, currency, balance_after)
+    SELECT {entry_values}, (SELECT currency FROM a), (SELECT balance FROM a) FROM c
+    RETURNING id
+), k AS (
+    INSERT INTO ads_click ({click_columns}, ledger_entry_id) SELECT {click_values}, l.id FROM l
+)
+SELECT c.spend_today, c.spend_total, c.daily_budget, c.total_budget, c.max_bid, c.pricing, c.status,
+       a.balance, a.currency, l.id
+FROM c LEFT JOIN a ON true LEFT JOIN l ON true
+"""
+
+
+@lru_cache(maxsize=4)
+def _charge_sql(entry_columns: tuple[str, ...], click_columns: tuple[str, ...]) -> str:
+    return _CHARGE_SQL.format(
+        campaign=_CAMPAIGN_SPEND, advertiser=_ADVERTISER_SPEND, entry_columns=", ".join(entry_columns),
+        entry_values=", ".join(f"%(e{n})s" for n in range(len(entry_columns))), click_columns=", ".join(click_columns),
+        click_values=", ".join(f"%(k{n})s" for n in range(len(click_columns))))
+
+
+def _statement_transaction():
+    """A savepoint when the caller holds a transaction open (a refused statement must not end it);
+    else nothing: in autocommit the one statement is its own transaction."""
+    return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+
+
+def _charge_in_one_statement(*, click: Click, entry: LedgerEntry, target, at: dt.datetime):
+    """Returns the campaign's counters after the charge and the ledger entry's id; raises _Refused
+    (a campaign limit, or the balance) or IntegrityError (click_billed_once: a repeat)."""
+    entry_columns, entry_values = _row_values(entry, skip=("currency", "balance_after"))
+    click_columns, click_values = _row_values(click, skip=("ledger_entry_id",))
+    sql = _charge_sql(tuple(entry_columns), tuple(click_columns))
+    share = Decimal(repr(pace_share(hours=target.hours, at=at)))
+    parameters = {"day": ad_day(at), "price": target.price, "accrue": ZERO, "debit": target.price,
+                  "campaign": target.campaign_id, "advertiser": target.advertiser_id, "share": share,
+                  **{f"e{n}": value for n, value in enumerate(entry_values)},
+                  **{f"k{n}": value for n, value in enumerate(click_values)}}
+    with _statement_transaction(), connection.cursor() as cursor:
+        try:
+            cursor.execute(sql, parameters)
+        except IntegrityError as error:
+            if getattr(getattr(error.__cause__, "diag", None), "column_name", "") in ("balance_after", "currency"):
+                raise _Refused(InvalidReason.BALANCE) from error
+            raise
+        row = cursor.fetchone()
+    if row is None:
+        raise _Refused(_refusal(target.campaign_id, target.price, at, share))
+    after = dict(zip(_AFTER, row[:-1], strict=True))
+    return after, row[-1]
 
 
 def cpm_accrue(*, impression: Impression, at: dt.datetime) -> str:

@@ -20,6 +20,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -81,6 +82,11 @@ class ClickOutcome:
     article_id: int | None
     campaign_id: int | None
     landing_url: str = ""
+    # For the redirect (ads.tracking.click_destination), read with the impression.
+    advertiser_id: int | None = None
+    campaign_name: str = ""
+    campaign_pricing: str = ""
+    article_published: bool = False
 
 
 def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: Visitor, now=None,
@@ -91,14 +97,14 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
         return []
     now = now or timezone.now()
     reason = InvalidReason.PREVIEW if preview else (visitor.invalid_reason or "")
-    common = {**_DEFAULTS, "auction_id": result.log_id, "placement_id": placement.id, "served_at": now,
+    common = {"auction_id": result.log_id, "placement_id": placement.id, "served_at": now,
               "ad_day": ad_day(now), "reader_key": visitor.reader_key[:64], "ip_prefix": visitor.ip_prefix[:45],
               "browser_family": visitor.browser_family[:60], "os_family": visitor.os_family[:60],
               "invalid_reason": reason}
     rows, served = [], []
     for slot in result.slots:
         impression_id = uuid.uuid4()
-        rows.append({**common, "id": impression_id, "campaign_id": slot.campaign_id, "keyword_id": slot.keyword_id,
+        rows.append({"id": impression_id, "campaign_id": slot.campaign_id, "keyword_id": slot.keyword_id,
                      "promotion_id": slot.promotion_id, "position": slot.position, "pricing": slot.pricing,
                      "price": slot.price})
         served.append(ServedImpression(
@@ -107,9 +113,12 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
             visitor.browser_family, visitor.os_family))
     buffer = _buffer()
     if buffer is None:
-        Impression.objects.bulk_create([Impression(**row) for row in rows])
+        Impression.objects.bulk_create([Impression(**{**_DEFAULTS, **common, **row}) for row in rows])
     else:
-        buffer.rpush(BUFFER_KEY, *[_copy_line(row) for row in rows])
+        # One RPUSH of the auction's lines; what its slots share is turned into COPY text once.
+        shared = {**_default_text(), **{name: _copy_value(value) for name, value in common.items()}}
+        buffer.rpush(BUFFER_KEY, *[_copy_line({**shared, **{name: _copy_value(value) for name, value in row.items()}},
+                                              escaped=True) for row in rows])
     return served
 
 
@@ -145,8 +154,17 @@ def _copy_value(value) -> str:
     return str(value).translate(_ESCAPE)
 
 
-def _copy_line(row: dict) -> bytes:
+def _copy_line(row: dict, *, escaped: bool = False) -> bytes:
+    """One COPY line of the row's values (`escaped`: they are COPY text already)."""
+    if escaped:
+        return ("\t".join([row[name] for name in BUFFERED]) + "\n").encode()
     return ("\t".join(_copy_value(row[name]) for name in BUFFERED) + "\n").encode()
+
+
+@lru_cache(maxsize=1)
+def _default_text() -> dict[str, str]:
+    """The COPY text of the columns' defaults (the id's is always replaced)."""
+    return {name: _copy_value(value) for name, value in _DEFAULTS.items()}
 
 
 _UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
@@ -214,16 +232,14 @@ def _served(impression: Impression) -> ServedImpression:
         impression.browser_family, impression.os_family)
 
 
-def _impression(impression_id, *, with_clicks: bool = False) -> Impression | None:
-    """The impression, with `clicked` (has it a click already?) when `with_clicks`: one query."""
+def _impression(impression_id) -> Impression | None:
+    """The impression with its campaign and promotion: one query."""
     try:
         key = uuid.UUID(str(impression_id))
     except (TypeError, ValueError, AttributeError):
         return None
     found = (Impression.objects.select_related("campaign", "campaign__advertiser", "promotion", "promotion__article")
              .filter(id=key))
-    if with_clicks:
-        found = found.annotate(clicked=Exists(Click.objects.filter(impression_id=OuterRef("id"))))
     impression = found.first()
     if impression is None and buffered_count():
         impressions_flush()  # it may be waiting in the buffer (served a moment ago)
@@ -262,7 +278,80 @@ def viewable_record(*, impression_id, at=None) -> str:
     return "accepted"
 
 
-def _reason(impression: Impression | None, visitor: Visitor, token_problem: str, at: dt.datetime) -> str:
+@dataclass(frozen=True)
+class ClickTarget:
+    """What a click needs of its impression, read in one query with its campaign, its promotion,
+    whether its article is published and whether it has a click already."""
+
+    id: uuid.UUID
+    campaign_id: int
+    keyword_id: int | None
+    placement_id: int
+    promotion_id: int
+    pricing: str
+    price: Decimal
+    served_at: dt.datetime
+    invalid_reason: str
+    clicked: bool
+    advertiser_id: int
+    campaign_name: str
+    campaign_pricing: str
+    hours: list
+    article_id: int
+    article_published: bool
+    landing_url: str
+
+
+# The same read in one statement on PostgreSQL, without the ORM compiling it on every click.
+_TARGET_SQL = """
+SELECT i.id, i.campaign_id, i.keyword_id, i.placement_id, i.promotion_id, i.pricing, i.price, i.served_at,
+       i.invalid_reason, EXISTS (SELECT 1 FROM ads_click k WHERE k.impression_id = i.id) AS clicked,
+       c.advertiser_id, c.name, c.pricing, c.hours, p.article_id, a.status = %(approved)s, p.landing_url
+FROM ads_impression i
+JOIN ads_campaign c ON c.id = i.campaign_id
+JOIN ads_promotion p ON p.id = i.promotion_id
+JOIN contentlib_article a ON a.id = p.article_id
+WHERE i.id = %(id)s
+"""
+_TARGET_FIELDS = ("id", "campaign_id", "keyword_id", "placement_id", "promotion_id", "pricing", "price", "served_at",
+                  "invalid_reason", "clicked", "campaign__advertiser_id", "campaign__name", "campaign__pricing",
+                  "campaign__hours", "promotion__article_id", "article_published", "promotion__landing_url")
+
+
+def _target_read(key: uuid.UUID) -> ClickTarget | None:
+    from contentlib.models import Article  # noqa: PLC0415
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_TARGET_SQL, {"id": key, "approved": Article.Status.APPROVED})
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        row = list(row)
+        row[13] = Campaign._meta.get_field("hours").from_db_value(row[13], None, connection)
+        return ClickTarget(*row)
+    row = (Impression.objects.filter(id=key)
+           .annotate(clicked=Exists(Click.objects.filter(impression_id=OuterRef("id"))),
+                     article_published=Exists(Article.objects.filter(id=OuterRef("promotion__article_id"),
+                                                                     status=Article.Status.APPROVED)))
+           .values_list(*_TARGET_FIELDS).first())
+    return ClickTarget(*row) if row is not None else None
+
+
+def click_target(impression_id) -> ClickTarget | None:
+    """The click's view of the impression with this id (flushing the buffer if it may wait there), or None."""
+    try:
+        key = uuid.UUID(str(impression_id))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    target = _target_read(key)
+    if target is None and buffered_count():
+        impressions_flush()  # it may be waiting in the buffer (served a moment ago)
+        target = _target_read(key)
+    return target
+
+
+def _reason(impression: ClickTarget | None, visitor: Visitor, token_problem: str, at: dt.datetime) -> str:
     if token_problem:
         return token_problem
     if impression is None:
@@ -281,24 +370,28 @@ def _reason(impression: Impression | None, visitor: Visitor, token_problem: str,
 def click_record(*, impression_id, visitor: Visitor, token_problem: str = "", at=None) -> ClickOutcome:
     """Records one click, and charges it (CPC) when the token was fine, the impression served, the
     visitor valid, it is the impression's first click and the budgets, balance and pacing allow;
-    otherwise records it unbilled with the reason. A click on a CPM impression is recorded, not charged."""
+    otherwise records it unbilled with the reason. A click on a CPM impression is recorded, not charged.
+    On PostgreSQL a charged click is two round trips: the read of its impression, then one statement
+    (ads.billing.cpc_charge)."""
     at = at or timezone.now()
-    impression = _impression(impression_id, with_clicks=True) if impression_id else None
-    reason = _reason(impression, visitor, token_problem, at)
-    click = Click(id=uuid.uuid4(), impression=impression, at=at, ad_day=ad_day(at),
+    target = click_target(impression_id) if impression_id else None
+    reason = _reason(target, visitor, token_problem, at)
+    click = Click(id=uuid.uuid4(), impression_id=target.id if target else None, at=at, ad_day=ad_day(at),
                   reader_key=visitor.reader_key[:64], ip_prefix=visitor.ip_prefix[:45],
                   browser_family=visitor.browser_family[:60], os_family=visitor.os_family[:60])
-    if impression is not None:
-        click.campaign_id, click.keyword_id, click.placement_id = (impression.campaign_id, impression.keyword_id,
-                                                                   impression.placement_id)
+    if target is not None:
+        click.campaign_id, click.keyword_id, click.placement_id = target.campaign_id, target.keyword_id, \
+            target.placement_id
     billed = False
-    if reason or impression.pricing != Campaign.Pricing.CPC:
+    if reason or target.pricing != Campaign.Pricing.CPC:
         click.reason = reason
         click.save(force_insert=True)
     else:
-        charge = billing.cpc_charge(click=click, impression=impression, at=at)
-        billed, reason = charge.entry is not None, charge.reason
-    served = _served(impression) if impression is not None else None
-    return ClickOutcome(click.id, billed, reason, click.amount, served.promotion_id if served else None,
-                        served.article_id if served else None, served.campaign_id if served else None,
-                        served.landing_url if served else "")
+        charge = billing.cpc_charge(click=click, target=target, at=at)
+        billed, reason = charge.entry_id is not None, charge.reason
+    if target is None:
+        return ClickOutcome(click.id, billed, reason, click.amount, None, None, None)
+    return ClickOutcome(click.id, billed, reason, click.amount, target.promotion_id, target.article_id,
+                        target.campaign_id, target.landing_url, advertiser_id=target.advertiser_id,
+                        campaign_name=target.campaign_name, campaign_pricing=target.campaign_pricing,
+                        article_published=target.article_published)

@@ -113,18 +113,16 @@ def click_destination(*, outcome, token_problem: str) -> str:
     a problem always goes to the article's page."""
     from django.urls import reverse  # noqa: PLC0415
 
-    from ads.models import Campaign  # noqa: PLC0415
     from ads.services import _on_verified_domain  # noqa: PLC0415
-    from contentlib.models import Article  # noqa: PLC0415
 
-    if not token_problem and outcome.landing_url and outcome.campaign_id:
-        campaign = Campaign.objects.filter(id=outcome.campaign_id).values("advertiser_id", "name", "pricing").first()
-        if campaign is not None and _on_verified_domain(campaign["advertiser_id"], outcome.landing_url):
-            return landing_url_with(outcome.landing_url, {
-                "utm_source": settings.AD_UTM_SOURCE, "utm_medium": campaign["pricing"], "utm_campaign": campaign["name"],
-                "utm_content": f"promotion-{outcome.promotion_id}",
-                settings.AD_CLICK_ID_PARAM: uuid.UUID(str(outcome.click_id)).hex})
-    if outcome.article_id and Article.objects.filter(id=outcome.article_id, status=Article.Status.APPROVED).exists():
+    # The campaign and the article's status were read with the impression (ads.events.click_target).
+    if not token_problem and outcome.landing_url and outcome.campaign_id \
+            and _on_verified_domain(outcome.advertiser_id, outcome.landing_url):
+        return landing_url_with(outcome.landing_url, {
+            "utm_source": settings.AD_UTM_SOURCE, "utm_medium": outcome.campaign_pricing,
+            "utm_campaign": outcome.campaign_name, "utm_content": f"promotion-{outcome.promotion_id}",
+            settings.AD_CLICK_ID_PARAM: uuid.UUID(str(outcome.click_id)).hex})
+    if outcome.article_id and outcome.article_published:
         return reverse("site:article_detail", args=[outcome.article_id])
     return reverse("site:home")
 

@@ -4,7 +4,7 @@ driven by a bounded asyncio client (aiohttp), then the ledger checked against th
     .venv/bin/python bench/click_redirect.py [--database-url postgres://postgres@127.0.0.1:5432/postgres]
                                     [--clicks 6000] [--repeat 0.1] [--concurrency 16] [--cache-url redis://...]
 
-A throw-away PostgreSQL database (created beside the one named, dropped afterwards) gets one
+A throw-away PostgreSQL database (`<the one named>_click_<hex>`, beside it, dropped afterwards) gets one
 advertiser with a large balance, a running CPC campaign with budgets it cannot reach, and
 `--clicks` served impressions (through ads.events.impressions_serve, as the sponsored block serves
 them). Each impression's signed click link is requested once, and a share `--repeat` of them a
@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-# This file is named click.py: its folder must not shadow the `click` package (Celery imports it).
+# Its folder must not shadow an installed module (it once held click.py, which hid the `click` package).
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -48,17 +48,20 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (>1: gthread workers)")
+    parser.add_argument("--conn-max-age", type=int, default=60, help="DB_CONN_MAX_AGE of the server (0: a connection per request)")
     parser.add_argument("--cache-url", default="", help="CACHE_URL for the server (default: each worker's local memory)")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         sys.exit("bench/click_redirect.py needs PostgreSQL: give --database-url postgres://... (or set DATABASE_URL).")
     parts = urlsplit(args.database_url)
-    name = f"bench_click_{secrets.token_hex(4)}"
+    name = f"{parts.path.strip('/') or 'postgres'}_click_{secrets.token_hex(4)}"
     url = urlunsplit(parts._replace(path=f"/{name}"))
     work = tempfile.TemporaryDirectory(prefix="bench-click-")
     env = {"DATABASE_URL": url, "DATA_DIR": work.name, "SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "0",
            "SEARCH_BACKEND": "embedded", "TRUSTED_PROXY_COUNT": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings",
-           "AD_AUCTION_BOOK_SECONDS": "3600"}
+           "AD_AUCTION_BOOK_SECONDS": "3600",
+           # Persistent connections, as docs/OPERATIONS.md asks of production (0: one per request).
+           "DB_CONN_MAX_AGE": str(args.conn_max_age)}
     if args.cache_url:
         env["CACHE_URL"] = args.cache_url
     os.environ.update(env)
@@ -105,11 +108,39 @@ def run(args, data_dir: str) -> None:
         requests = list(urls) + rng.sample(urls, int(len(urls) * args.repeat))
         rng.shuffle(requests)
         time.sleep(1.0)  # every impression now served over a second ago: no click is "too fast"
-        latencies, statuses, seconds = asyncio.run(load(base, requests, args.concurrency))
+        latencies, statuses, seconds, cpu = asyncio.run(load(base, requests, args.concurrency,
+                                                             lambda: _server_cpu(server.pid)))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    report(args, campaign, price, requests, latencies, statuses, seconds)
+    report(args, campaign, price, requests, latencies, statuses, seconds, cpu)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _server_cpu(master: int) -> tuple[dict, dict]:
+    """CPU seconds used so far by the gunicorn workers and by the PostgreSQL backends of the bench's
+    database (both on this machine): what the server spends, whatever else the cores are doing."""
+    import psycopg  # noqa: PLC0415
+
+    workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(int(p.name)) == master]
+    with psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)) as connection:
+        backends = [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    return {pid: _cpu_seconds(pid) for pid in workers}, {pid: _cpu_seconds(pid) for pid in backends}
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def setup(clicks: int):
@@ -158,7 +189,7 @@ def setup(clicks: int):
     return campaign, price, urls
 
 
-async def load(base: str, paths: list[str], concurrency: int):
+async def load(base: str, paths: list[str], concurrency: int, server_cpu):
     import aiohttp  # noqa: PLC0415
 
     latencies: list[float] = []
@@ -181,13 +212,17 @@ async def load(base: str, paths: list[str], concurrency: int):
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         await asyncio.gather(*(one(session, n, p) for n, p in enumerate(paths[:WARM_UP])))
-        started = time.perf_counter()
+        cpu_before, started = server_cpu(), time.perf_counter()
         await asyncio.gather(*(one(session, n, p) for n, p in enumerate(paths[WARM_UP:], start=WARM_UP)))
         seconds = time.perf_counter() - started
-    return latencies, statuses, seconds
+        cpu_after = server_cpu()
+    # Per process: one that started during the run counts from zero; one that ended is not counted.
+    cpu = [sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+           for before, after in zip(cpu_before, cpu_after, strict=True)]
+    return latencies, statuses, seconds, cpu
 
 
-def report(args, campaign, price, requests, latencies, statuses, seconds) -> None:
+def report(args, campaign, price, requests, latencies, statuses, seconds, cpu) -> None:
     import statistics  # noqa: PLC0415
 
     from django.db.models import Count, Sum  # noqa: PLC0415
@@ -220,6 +255,9 @@ def report(args, campaign, price, requests, latencies, statuses, seconds) -> Non
           f"concurrency {args.concurrency}; load average {load1:.2f} / {load5:.2f}")
     print(f"{'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   statuses")
     print(f"{len(latencies):>9} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f}   {dict(sorted(statuses.items()))}")
+    web, database = (1000 * c / len(latencies) for c in cpu)
+    print(f"server CPU per request: {web:.2f} ms gunicorn workers + {database:.2f} ms PostgreSQL backends "
+          f"= {web + database:.2f} ms (at most {2000 / (web + database):.0f} requests/s on two free cores)")
     print(f"unbilled by reason: {reasons}")
     for label, (got, want) in checks.items():
         print(f"  {'ok ' if got == want else 'MISMATCH'} {label}: {got} (expected {want})")

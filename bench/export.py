@@ -74,7 +74,7 @@ def main() -> None:
                                          daily_budget=Decimal("100"), total_budget=Decimal("1000"),
                                          start_date=dt.date(2026, 1, 1)) for n in range(20)]
     keywords = [CampaignKeyword.objects.create(campaign=c, text=f"冷库设计{n}") for c in campaigns for n in range(5)]
-    placements = [Placement.objects.get_or_create(slug="question")[0], Placement.objects.create(slug="search")]
+    placements = [Placement.objects.get_or_create(slug=slug)[0] for slug in ("question", "search")]  # migrations make both
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE kw AS SELECT row_number() OVER (ORDER BY id) - 1 AS n, id, campaign_id "
                        "FROM ads_campaignkeyword")

@@ -121,6 +121,11 @@ class Submission(models.Model):
     advertiser = models.ForeignKey(Advertiser, verbose_name=_("advertiser"), on_delete=models.PROTECT,
                                    related_name="submissions")
     body_markdown = models.TextField(_("body (Markdown)"))
+    markdown_versions = models.JSONField(
+        _("Markdown by version"), default=dict, blank=True,
+        help_text=_("The Markdown of each version submitted, by the content hash of its text, so that a "
+                    "rejected edit leaves the published version's Markdown to edit."),
+    )
     suggested_keywords = models.JSONField(_("suggested keywords"), default=list, blank=True)
     near_duplicate_of = models.ForeignKey(
         "contentlib.Article", verbose_name=_("near-duplicate of"), null=True, blank=True,

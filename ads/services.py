@@ -241,6 +241,17 @@ def _submission_flags(*, text: str, title: str, language: str, exclude_id: int |
             "banned_terms": ad_law.absolute_terms(title, text)}
 
 
+MARKDOWN_VERSIONS_KEPT = 10
+
+
+def submission_markdown(submission: Submission) -> str:
+    """The Markdown to edit: that of the version waiting for review, else of the article as it is now
+    (after a rejected edit, the published version's, not the rejected one's)."""
+    revision = submission.article.revisions.filter(status="pending").first()
+    version = (revision or submission.article).content_hash
+    return submission.markdown_versions.get(version, submission.body_markdown)
+
+
 def submission_save(*, membership: AdvertiserUser, title: str, body_markdown: str, source_url: str = "",
                     keywords: str = "", language: str = "zh", article_id: int | None = None) -> Submission:
     """Submits a new paid article, or an edit of one (`article_id`), through the library's upsert.
@@ -282,7 +293,11 @@ def submission_save(*, membership: AdvertiserUser, title: str, body_markdown: st
         if result.outcome in ("created", "updated"):
             signature, keys = dedup.signature_of(article.text, article.language)
             dedup.index_many([(article.id, article.content_hash, signature, keys, result.outcome == "created")])
+        version = (result.revision or article).content_hash
+        kept = {h: m for h, m in (submission.markdown_versions if submission else {}).items() if h != version}
+        kept[version] = body_markdown  # newest last; the oldest go past MARKDOWN_VERSIONS_KEPT
         values = {"body_markdown": body_markdown, "suggested_keywords": _keyword_list(keywords),
+                  "markdown_versions": dict(list(kept.items())[-MARKDOWN_VERSIONS_KEPT:]),
                   "submitted_by_name": membership.user.get_username(), **flags}
         if submission is None:
             submission = Submission.objects.create(article=article, advertiser_id=membership.advertiser_id, **values)

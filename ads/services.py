@@ -847,11 +847,12 @@ def ledger_top_up_online_reverse(*, advertiser_id: int, payment_id: int, refund_
         existing = _online_entry(advertiser_id, refund_id, LedgerEntry.Kind.REFUND, "refund")
         if existing is not None:
             return existing
-        if advertiser.balance < top_up.amount and not allow_negative:
+        available = advertiser.balance - advertiser.accrued  # CPM spend accrued but not yet in the ledger is spent
+        if available < top_up.amount and not allow_negative:
             raise ApplicationError(_("The advertiser's balance is %(balance)s, less than the %(amount)s top-up: part "
                                      "of it has been spent. Nothing was refunded. Refund at most the balance from the "
                                      "advertiser's ledger instead.")
-                                   % {"balance": advertiser.balance, "amount": top_up.amount}, {"field": "amount"})
+                                   % {"balance": available, "amount": top_up.amount}, {"field": "amount"})
         entry = _post(advertiser=advertiser, kind=LedgerEntry.Kind.REFUND, amount=-top_up.amount, actor=None,
                       note=f"{reference} {_online_key(refund_id, 'refund')} of {_online_key(payment_id)}",
                       reverses=top_up, actor_name=ONLINE_PAYMENT_ACTOR)

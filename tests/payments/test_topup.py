@@ -127,6 +127,18 @@ def test_staff_cannot_refund_a_top_up_already_spent(owner, advertiser, finance):
     assert balance_and_sum(advertiser) == (Decimal("100.00"), Decimal("100.00"))
 
 
+def test_staff_cannot_refund_a_top_up_whose_money_cpm_impressions_have_accrued(owner, advertiser, finance):
+    """CPM spend accrues on the advertiser before its ledger entry is flushed: it is spent all the same."""
+    order = services.order_create_for_topup(user=owner, advertiser_id=advertiser.id, amount="600",
+                                            provider="bank_transfer")
+    payment = services.bank_transfer_confirm(order_id=order.id, amount=Decimal("600.00"), actor=finance)
+    Advertiser.objects.filter(id=advertiser.id).update(accrued=Decimal("0.0500"))  # 10 impressions at 5 CNY CPM
+    with pytest.raises(ApplicationError, match="599.9500"):
+        services.payment_refund(payment_id=payment.id, actor=finance)
+    assert Payment.objects.filter(kind="refund").count() == 0
+    assert balance_and_sum(advertiser) == (Decimal("600.00"), Decimal("600.00"))
+
+
 @pytest.mark.parametrize(("amount", "message"), [
     ("abc", "不是金额"), ("99.99", "100.00"), ("50000.01", "50000.00"), ("120.555", "两位小数"), ("-5", "100.00"),
 ])

@@ -407,8 +407,10 @@ class ExplainForm(forms.Form):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    """Editors review a campaign on one page: its settings, keywords, promotions, history and reviews."""
+class CampaignAdmin(ReadOnlyAdmin):
+    """Editors review a campaign on one page: its settings, keywords, promotions, history and reviews.
+    Read-only: advertisers create campaigns in the portal, editors decide with the buttons on its page,
+    and a campaign is archived, never deleted."""
 
     list_display = ("name", "advertiser", "status", "pricing", "max_bid", "daily_budget", "start_date", "end_date")
     list_filter = (ToReviewFilter, "status", "pricing", "advertiser")
@@ -422,15 +424,6 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("languages"))
     def language_list(self, campaign):
         return "、".join(campaign.language_labels) or _("every language")
-
-    def has_add_permission(self, request):
-        return False  # advertisers create campaigns in the portal
-
-    def has_change_permission(self, request, obj=None):
-        return False  # decided with the buttons on its page
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # archived, never deleted
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -485,7 +478,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """The ledger, read-only: entries are added from an advertiser's page, never edited or deleted."""
 
     list_display = ("created_at", "advertiser", "kind", "amount", "balance_after", "campaign", "units", "event",
@@ -493,15 +486,6 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_filter = ("kind", "advertiser")
     search_fields = ("advertiser__name", "note", "actor_name", "event")
     list_select_related = ("advertiser", "campaign")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(VerifiedDomain)
@@ -530,7 +514,7 @@ class PlacementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuctionLog)
-class AuctionLogAdmin(admin.ModelAdmin):
+class AuctionLogAdmin(ReadOnlyAdmin):
     """Every auction request, read-only: what was shown, at what price, and why the others lost."""
 
     list_display = ("created_at", "placement", "question_text", "language", "candidates", "filled", "duration_ms")
@@ -538,15 +522,6 @@ class AuctionLogAdmin(admin.ModelAdmin):
     search_fields = ("question_text",)
     date_hierarchy = "ad_day"
     list_select_related = ("placement",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Impression)

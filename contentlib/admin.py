@@ -279,8 +279,9 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ArticleRevision)
-class ArticleRevisionAdmin(admin.ModelAdmin):
-    """Changes to published articles waiting for a decision, pending first; each page shows the diff."""
+class ArticleRevisionAdmin(ReadOnlyAdmin):
+    """Changes to published articles waiting for a decision, pending first; each page shows the diff.
+    Read-only: decided with the buttons on its page, never edited, kept as part of the audit record."""
 
     list_display = ("article", "status", "proposed_by", "created_at", "decided_by_name")
     list_filter = ("status",)
@@ -295,15 +296,6 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
 
     def get_ordering(self, request):
         return ("status_rank", "-created_at", "-id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # decided with the buttons on its page, never edited
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # part of the audit record
 
     def get_urls(self):
         return _moderation_urls(self, self.approve_view, self.reject_view) + super().get_urls()
@@ -393,20 +385,11 @@ class KeywordAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationEvent)
-class ModerationEventAdmin(admin.ModelAdmin):
+class ModerationEventAdmin(ReadOnlyAdmin):  # the audit record is append-only
     list_display = ("created_at", "article", "action", "from_status", "to_status", "actor_name", "reason")
     list_filter = ("action", "actor_name")
     search_fields = ("article__title", "reason", "actor_name")
     list_select_related = ("article",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the audit record is append-only
 
 
 def _regenerate(model_admin, request, question_ids) -> None:

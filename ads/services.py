@@ -244,11 +244,11 @@ def _submission_flags(*, text: str, title: str, language: str, exclude_id: int |
 MARKDOWN_VERSIONS_KEPT = 10
 
 
-def submission_markdown(submission: Submission) -> str:
-    """The Markdown to edit: that of the version waiting for review, else of the article as it is now
-    (after a rejected edit, the published version's, not the rejected one's)."""
-    revision = submission.article.revisions.filter(status="pending").first()
-    version = (revision or submission.article).content_hash
+def submission_markdown(submission: Submission, pending_revision) -> str:
+    """The Markdown to edit: that of `pending_revision` (the article's revision waiting for review, or
+    None), else of the article as it is now (after a rejected edit, the published version's, not the
+    rejected one's)."""
+    version = (pending_revision or submission.article).content_hash
     return submission.markdown_versions.get(version, submission.body_markdown)
 
 

@@ -148,7 +148,7 @@ def article_edit(request, membership, article_id=None):
     initial = {}
     if submission is not None:
         revision = submission.article.revisions.filter(status="pending").first()
-        initial = {"title": (revision or submission.article).title, "body": services.submission_markdown(submission),
+        initial = {"title": (revision or submission.article).title, "body": services.submission_markdown(submission, revision),
                    "source_url": submission.article.url, "keywords": ", ".join(submission.suggested_keywords),
                    "language": submission.article.language or "zh"}
     form = forms.ArticleForm(request.POST or None, initial=initial)

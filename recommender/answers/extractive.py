@@ -47,6 +47,12 @@ def no_answer_text(language: str) -> str:
         return _("The library has no article that answers this question yet.")
 
 
+def _same_text(sentence: str) -> str:
+    """A sentence as the reader sees it, for telling a repeat: a page that says a line twice (a pull
+    quote, a repeated lead, a syndicated copy in the same library) is quoted once."""
+    return " ".join(sentence.split()).casefold()
+
+
 def _language_of(reference: Reference) -> str:
     return reference.language or "other"
 
@@ -90,14 +96,16 @@ def compose(question: str, references: list[Reference], *, language: str, nothin
         # what it is about.
         first = next((0.0, 0.0, rank, position, sentence) for rank, position, sentence in pieces if rank == 0)
     chosen, used_chars, ranks = [first[2:]], len(first[4]), [0]
+    quoted = {_same_text(first[4])}
     for _score, coverage, rank, position, sentence in scored:
         if len(chosen) >= params.max_sentences:
             break
-        if coverage < params.min_coverage or (rank, position, sentence) in chosen:
-            continue
+        if coverage < params.min_coverage or _same_text(sentence) in quoted:
+            continue  # too little of the question, or a sentence the answer already quotes
         if used_chars + len(sentence) > params.max_chars:
             continue
         chosen.append((rank, position, sentence))
+        quoted.add(_same_text(sentence))
         used_chars += len(sentence)
         if rank not in ranks:
             ranks.append(rank)

@@ -60,3 +60,15 @@ def test_an_answers_kind_for_retrieval_is_extractive_for_quoted_answers_only():
     assert answer_kind(provider="openai", notice="The AI model could not answer…") == "extractive"
     assert answer_kind(provider="openai") == "written"
     assert answer_kind(provider="transformers") == "written"
+
+
+def test_a_sentence_the_article_repeats_is_quoted_once():
+    """A page that says a line twice (a pull quote, a repeated lead) gives an answer that says it once."""
+    line = "企业负责人表示，下一步将把温控数据接入运输管理系统，实现冷链全程可追溯。"
+    repeated = Reference(id=3, title="冷链温控", language="zh", score=0.9,
+                         text=line + line + "冷藏车每分钟上传一次温度数据。" + line)
+
+    draft = extractive.compose("温控数据怎么接入运输管理系统", [repeated], language="zh", nothing_fits=False)
+
+    assert draft.text.count("实现冷链全程可追溯") == 1, draft.text
+    assert len(citations.cited_sentences(draft.text)) == 1  # the other sentence holds too little of the question

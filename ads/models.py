@@ -79,6 +79,12 @@ class Advertiser(models.Model):
         """True when its users may submit, edit and resume (approved and not suspended or closed)."""
         return self.status == self.Status.ACTIVE
 
+    @property
+    def left_to_spend(self) -> Decimal:
+        """The balance less the CPM spend accrued but not yet charged in the ledger: what campaigns may
+        still spend (the portal shows it, the balance emails compare it)."""
+        return self.balance - self.accrued
+
 
 class AdvertiserUser(models.Model):
     """A portal user's place in one advertiser: owner, member, or read-only reporter."""

@@ -219,7 +219,9 @@ def fill_rate(*, filters: ReportFilters) -> Decimal | None:
     q = Q(ad_day__gte=filters.date_from, ad_day__lte=filters.date_to)
     if filters.placement_id is not None:
         q &= Q(placement_id=filters.placement_id)
-    counts = AuctionLog.objects.filter(q).aggregate(requests=Count("id"), filled=Count("id", filter=Q(filled__gt=0)))
+    # COUNT(*) and a count of `filled`: the columns of the index (ad_day, filled), so that the whole
+    # site's days are an index-only scan (counting "id" would read every row from the table).
+    counts = AuctionLog.objects.filter(q).aggregate(requests=Count("*"), filled=Count("filled", filter=Q(filled__gt=0)))
     return _ratio(counts["filled"], counts["requests"], 100)
 
 

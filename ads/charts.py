@@ -162,7 +162,7 @@ def keywords_chart(report: Report) -> SafeString:
 
 
 def placements_chart(report: Report) -> SafeString:
-    rows = [(row["placement__name"] or row["placement__slug"], row["clicks_valid"]) for row in report.placements]
+    rows = [(row["placement_label"], row["clicks_valid"]) for row in report.placements]
     return _ranked(_("Top placements by valid clicks"), rows, _("Valid clicks"))
 
 

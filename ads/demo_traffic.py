@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
+from django.utils import translation
 
 from ads import billing, conversions, events, rollups, services
 from ads.auction import AuctionResult, Slot
@@ -67,8 +68,9 @@ def _slot(campaign: Campaign, rng: random.Random, share: float) -> Slot:
 
 def _placement(slug: str) -> Placement:
     kind = slug if slug in Placement.Kind.values else Placement.Kind.QUESTION
-    return Placement.objects.get_or_create(slug=slug, defaults={"kind": kind,
-                                                                "name": str(Placement.Kind(kind).label)})[0]
+    with translation.override(None):  # stored in English, as the migrations store theirs (shown by Placement.label)
+        name = str(Placement.Kind(kind).label)
+    return Placement.objects.get_or_create(slug=slug, defaults={"kind": kind, "name": name})[0]
 
 
 def ad_traffic_write(view_events: Iterable, *, staff, refund: str = "0", seed: int = 0) -> Written:

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ads import reports
-from ads.models import BILLING_REASONS, AuctionLog, Click, Conversion, ExportJob, InvalidReason
+from ads.models import BILLING_REASONS, AuctionLog, Click, Conversion, ExportJob, InvalidReason, Placement, placement_label
 from ads.reports import TRAFFIC_REASONS, ReportFilters, Viewer
 from ads.rollups import frozen_before
 from contentlib.errors import ApplicationError
@@ -67,7 +67,7 @@ def report_rows(*, viewer: Viewer, filters: ReportFilters) -> Iterator[list]:
         v = reports._row_values(rollup, filters.traffic)
         invalid = sum(v[f"clicks_{reason}"] for reason in TRAFFIC_REASONS)
         yield [rollup.ad_day.isoformat(), rollup.campaign.advertiser.name, rollup.campaign.name,
-               rollup.keyword.text if rollup.keyword else "", rollup.placement.name or rollup.placement.slug,
+               rollup.keyword.text if rollup.keyword else "", rollup.placement.label,
                rollup.campaign.pricing, v["served"], v["served_invalid"], v["viewable"], v["clicks_valid"],
                v["clicks_billed"], invalid, *[v[f"clicks_{reason}"] for reason in TRAFFIC_REASONS],
                str(Decimal(v["spend"]).quantize(reports.FINE)),
@@ -141,7 +141,7 @@ def _click_where(filters: ReportFilters) -> tuple[str, list, str]:
 
 
 _FROM = """FROM ads_click c JOIN ads_campaign cp ON cp.id = c.campaign_id JOIN ads_advertiser a ON a.id = cp.advertiser_id
-LEFT JOIN ads_campaignkeyword k ON k.id = c.keyword_id LEFT JOIN ads_placement p ON p.id = c.placement_id
+LEFT JOIN ads_campaignkeyword k ON k.id = c.keyword_id
 LEFT JOIN ads_impression i ON i.id = c.impression_id"""
 
 
@@ -157,13 +157,18 @@ def click_count(*, viewer: Viewer, filters: ReportFilters) -> int:
 
 def _copy_sql(filters: ReportFilters, zone: str) -> tuple[str, list]:
     where, params, valid = _click_where(filters)
+    # Placements' labels in the active language (Placement.label), joined by id: there are few.
+    labels = [(pk, placement_label(kind=kind, name=name, slug=slug))
+              for pk, kind, name, slug in Placement.objects.values_list("id", "kind", "name", "slug")]
     select = f"""SELECT c.id, to_char(c.at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS.MS'),
     to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), c.ad_day, a.name, cp.name, k.text,
-    COALESCE(NULLIF(p.name, ''), p.slug), cp.pricing, i.price, {valid}, c.reason, (i.viewable_at IS NOT NULL), c.billed,
+    pl.label, cp.pricing, i.price, {valid}, c.reason, (i.viewable_at IS NOT NULL), c.billed,
     c.amount, (c.credited_at IS NOT NULL),
     EXISTS (SELECT 1 FROM ads_conversion v WHERE v.click_key = c.id)
-    {_FROM} WHERE {where} ORDER BY c.at, c.id"""
-    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", [zone, *params]
+    {_FROM} LEFT JOIN unnest(%s::bigint[], %s::text[]) AS pl(id, label) ON pl.id = c.placement_id
+    WHERE {where} ORDER BY c.at, c.id"""
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", [zone, [pk for pk, _label in labels],
+                                                          [label for _pk, label in labels], *params]
 
 
 def _python_rows(filters: ReportFilters, zone: str) -> Iterator[list]:
@@ -185,7 +190,7 @@ def _python_rows(filters: ReportFilters, zone: str) -> Iterator[list]:
                click.at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
                click.ad_day.isoformat(), click.campaign.advertiser.name, click.campaign.name,
                click.keyword.text if click.keyword else "",
-               (click.placement.name or click.placement.slug) if click.placement else "", click.campaign.pricing,
+               click.placement.label if click.placement else "", click.campaign.pricing,
                impression.price if impression else "", not click.reason or click.reason in BILLING_REASONS,
                click.reason, bool(impression and impression.viewable_at), click.billed, click.amount,
                click.credited_at is not None, click.id in converted]

@@ -4,6 +4,7 @@ reviews, verified domains, the money ledger and the notices sent to advertisers.
 Nothing here is ever deleted: advertisers, campaigns, promotions and ledger rows are archived or
 reversed (`on_delete=PROTECT` everywhere money or an audit row points).
 """
+import functools
 import uuid
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -78,6 +80,12 @@ class Advertiser(models.Model):
     def may_run(self) -> bool:
         """True when its users may submit, edit and resume (approved and not suspended or closed)."""
         return self.status == self.Status.ACTIVE
+
+    @property
+    def left_to_spend(self) -> Decimal:
+        """The balance less the CPM spend accrued but not yet charged in the ledger: what campaigns may
+        still spend (the portal shows it, the balance emails compare it)."""
+        return self.balance - self.accrued
 
 
 class AdvertiserUser(models.Model):
@@ -502,7 +510,33 @@ class Placement(models.Model):
                                               name="placement_ctr_prior_positive")]
 
     def __str__(self) -> str:
-        return self.name or self.slug
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name to show (reports, exports, the portal, admin), in the active language."""
+        return placement_label(kind=self.kind, name=self.name, slug=self.slug)
+
+
+@functools.cache
+def _default_names(kind: str) -> frozenset[str]:
+    """The names a page type's placement is made with: its kind's label in English (the migrations
+    and the site write that), or in any language of the site (older demo data)."""
+    label = Placement.Kind(kind).label
+    names = set()
+    for code in (None, *dict(settings.LANGUAGES)):  # None: no translation, the English msgid
+        with translation.override(code):
+            names.add(str(label))
+    return frozenset(names)
+
+
+def placement_label(*, kind: str, name: str, slug: str) -> str:
+    """A placement's name to show: under its kind's default name (as the migrations, the site and
+    the demo make the site's page types: "Question page", "Search results", ...) the kind's label
+    translated into the active language; a name staff gave it, as typed; no name, the slug."""
+    if name and kind in Placement.Kind.values and name in _default_names(kind):
+        return str(Placement.Kind(kind).label)
+    return name or slug
 
 
 class AuctionLog(models.Model):
@@ -532,7 +566,12 @@ class AuctionLog(models.Model):
         verbose_name = _("auction")
         verbose_name_plural = _("auctions")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["placement", "ad_day"], name="auctionlog_placement_day")]
+        indexes = [
+            models.Index(fields=["placement", "ad_day"], name="auctionlog_placement_day"),
+            # The whole site's fill rate over a range of days (ads.reports.fill_rate): an index-only
+            # scan of those days instead of a scan of the whole log (bench/fill_rate.py).
+            models.Index(fields=["ad_day", "filled"], name="auctionlog_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.placement_id} · {self.question_text[:40]} · {self.filled}"

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -167,30 +168,34 @@ def _budgets_spent() -> int:
 
 
 def average_daily_spend(*, advertiser_id: int, today: dt.date | None = None) -> Decimal:
-    """The advertiser's spend (charges less credits) per ad day over the last AD_SPEND_AVERAGE_DAYS
-    ad days, or over the days since its first charge when that is fewer."""
+    """The advertiser's spend per ad day over the last AD_SPEND_AVERAGE_DAYS ad days, or over the days
+    since its first charge when that is fewer: its charges less credits in the ledger, plus the CPM
+    spend its campaigns have accrued and the ledger has not yet received (the next flush's; counted
+    as recent spend, today at the earliest, as the balance left to spend counts it)."""
     from ads.billing import decimal_sum  # noqa: PLC0415
 
     today = today or ad_day()
     since = today - dt.timedelta(days=settings.AD_SPEND_AVERAGE_DAYS - 1)
     entries = LedgerEntry.objects.filter(advertiser_id=advertiser_id, campaign__isnull=False, ad_day__gte=since,
                                          ad_day__lte=today)
+    accrued = decimal_sum(Campaign.objects.filter(advertiser_id=advertiser_id, accrued__gt=0), "accrued")
     first = entries.order_by("ad_day").values_list("ad_day", flat=True).first()
-    if first is None:
+    if first is None and not accrued:
         return Decimal(0)
-    days = (today - first).days + 1
-    return (-decimal_sum(entries, "amount") / days).quantize(Decimal("0.0001"))
+    days = (today - (first or today)).days + 1
+    return ((accrued - decimal_sum(entries, "amount")) / days).quantize(Decimal("0.0001"))
 
 
 def _balances_running_out(*, today: dt.date) -> int:
-    """Once per top-up: the balance left to spend is below AD_BALANCE_DAYS_LEFT days of recent spend."""
+    """Once per top-up: the balance left to spend (less the accrued CPM spend) is below
+    AD_BALANCE_DAYS_LEFT days of recent spend (accrued spend included)."""
     sent = 0
     spenders = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE,
                                           ad_day__gte=today - dt.timedelta(days=settings.AD_SPEND_AVERAGE_DAYS - 1))
-    for advertiser in Advertiser.objects.filter(status=Advertiser.Status.ACTIVE,
-                                                id__in=spenders.values("advertiser_id")):
+    for advertiser in Advertiser.objects.filter(Q(id__in=spenders.values("advertiser_id")) | Q(accrued__gt=0),
+                                                status=Advertiser.Status.ACTIVE):
         average = average_daily_spend(advertiser_id=advertiser.id, today=today)
-        left = advertiser.balance - advertiser.accrued
+        left = advertiser.left_to_spend
         if average <= 0 or left >= average * settings.AD_BALANCE_DAYS_LEFT:
             continue
         top_up = advertiser.ledger.filter(kind=LedgerEntry.Kind.TOP_UP).order_by("-created_at", "-id").first()

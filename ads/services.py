@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -681,19 +682,54 @@ def domain_add(*, membership: AdvertiserUser, domain: str) -> VerifiedDomain:
                                          token=secrets.token_urlsafe(24))
 
 
-def _refuse_private(host: str) -> None:
-    if settings.AD_DOMAIN_VERIFY_ALLOW_PRIVATE:
-        return
+def resolve_host(name: str) -> list[str]:
+    """The addresses DNS gives for `name` (the one lookup a domain check makes; a test substitutes it)."""
+    return [info[4][0] for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)]
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    # is_global alone lets multicast (224.0.0.0/4, ff00::/8) and NAT64's 64:ff9b::/96 through.
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
+
+
+def _checked_address(name: str) -> str:
+    """Resolves `name` once and returns the address to connect to, refusing a name with any private,
+    loopback, link-local, multicast or reserved address (so that no second lookup can rebind it)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host.split(":")[0], None)}
+        addresses = resolve_host(name)
     except OSError:
+        addresses = []
+    if not addresses:
         raise ApplicationError(_("%(host)s cannot be found (DNS). Check the spelling of the domain.")
-                               % {"host": host}) from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address)
-        if not ip.is_global:
-            raise ApplicationError(_("%(host)s points to a private address; only public web sites can be verified.")
-                                   % {"host": host})
+                               % {"host": name})
+    if not settings.AD_DOMAIN_VERIFY_ALLOW_PRIVATE and not all(_public(address) for address in addresses):
+        raise ApplicationError(_("%(host)s points to a private address; only public web sites can be verified.")
+                               % {"host": name})
+    return addresses[0]
+
+
+def _fetch(*, scheme: str, host: str, address: str, path: str) -> tuple[int, str]:
+    """GETs `path` from `address` itself, with the Host header and TLS's SNI and certificate check
+    for `host` (name[:port]): the connection goes to the address that was checked, never to a fresh
+    lookup. Redirects are not followed. Returns the status and the start of the body."""
+    name, _colon, port = host.partition(":")
+    options = {"port": int(port) if port else None, "timeout": settings.AD_DOMAIN_VERIFY_TIMEOUT_SECONDS,
+               "retries": False, "maxsize": 1}
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(address, server_hostname=name, assert_hostname=name,
+                                           cert_reqs="CERT_REQUIRED", ca_certs=settings.AD_DOMAIN_VERIFY_CA_BUNDLE or certifi.where(), **options)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, **options)
+    with pool:
+        answer = pool.request("GET", path, redirect=False, preload_content=False,
+                              headers={"Host": host,
+                                       "User-Agent": f"{settings.CRAWLER_BOT_NAME} domain verification"})
+        body = answer.read(200_000) if answer.status == 200 else b""
+        answer.release_conn()
+    return answer.status, body.decode("utf-8", "replace")
 
 
 _META = re.compile(r"<meta\s[^>]*name=[\"']?" + VERIFY_META + r"[\"']?[^>]*>", re.I)
@@ -702,26 +738,26 @@ _CONTENT = re.compile(r"content=[\"']?([^\"'\s>]+)", re.I)
 
 def domain_verify(*, membership: AdvertiserUser, domain_id: int) -> VerifiedDomain:
     """Fetches the token file, then the home page's meta tag, over HTTPS then HTTP; marks the domain
-    verified when either holds its token. Redirects are not followed (a token must be on the domain)."""
+    verified when either holds its token. The name is resolved once, refused unless every address
+    is public, and each fetch connects to that address (no DNS rebinding between check and fetch).
+    Redirects are not followed (a token must be on the domain)."""
     check_writer(membership)
     domain = _own(VerifiedDomain.objects, membership, domain_id, _("domain"))
-    _refuse_private(domain.domain)
+    address = _checked_address(domain.domain.split(":")[0])
     problems = []
     for scheme in ("https", "http"):
         for path in (VERIFY_FILE, "/"):
             url = f"{scheme}://{domain.domain}{path}"
             try:
-                answer = requests.get(url, timeout=settings.AD_DOMAIN_VERIFY_TIMEOUT_SECONDS, allow_redirects=False,
-                                      headers={"User-Agent": f"{settings.CRAWLER_BOT_NAME} domain verification"})
-            except requests.RequestException as error:
+                status, body = _fetch(scheme=scheme, host=domain.domain, address=address, path=path)
+            except urllib3.exceptions.HTTPError as error:
                 problems.append(f"{url}: {type(error).__name__}")
                 break  # the scheme does not answer: try the next one
-            body = answer.text[:200_000] if answer.status_code == 200 else ""
             if path == VERIFY_FILE and body.strip() == domain.token:
                 return _verified(domain)
             if path == "/" and any(domain.token in _CONTENT.findall(tag) for tag in _META.findall(body)):
                 return _verified(domain)
-            problems.append(f"{url}: HTTP {answer.status_code}")
+            problems.append(f"{url}: HTTP {status}")
     domain.last_error = "; ".join(problems)[:2000]
     domain.save(update_fields=["last_error"])
     raise ApplicationError(_("The token was not found on %(domain)s (%(problems)s). Publish it as described, then "

@@ -383,6 +383,8 @@ PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7, minimum=1)  # an i
 # (the tests' local server).
 AD_DOMAIN_VERIFY_ALLOW_PRIVATE = env_bool("AD_DOMAIN_VERIFY_ALLOW_PRIVATE", False)
 AD_DOMAIN_VERIFY_TIMEOUT_SECONDS = env_float("AD_DOMAIN_VERIFY_TIMEOUT_SECONDS", 5.0)
+# The certificates domain verification trusts over HTTPS: empty means certifi's bundle (as requests uses).
+AD_DOMAIN_VERIFY_CA_BUNDLE = env_str("AD_DOMAIN_VERIFY_CA_BUNDLE", "")
 # --- Tracking: the sponsored block, click redirects and invalid traffic (ads/traffic.py, ads/tracking.py).
 # A click sooner than this after its impression was served is not a person's (too_fast, never billed).
 AD_CLICK_MIN_SECONDS = env_float("AD_CLICK_MIN_SECONDS", 0.5)

@@ -99,3 +99,45 @@ def test_an_email_when_the_balance_lasts_less_than_three_days_of_recent_spend(se
     assert notices.notices_send(now=at(12, day=2)) == 1
     assert "20.00" in mail.outbox[0].body and "2.0" in mail.outbox[0].subject
     assert notices.notices_send(now=at(13, day=2)) == 0
+
+
+def viewable(campaign, when, count):
+    """`count` viewable CPM impressions of `campaign` at `when`: their price accrues, no flush."""
+    for _ in range(count):
+        served = events.impressions_serve(result=result_for(campaign), placement=placement(), visitor=READER,
+                                          now=when)[0]
+        assert events.viewable_record(impression_id=served.impression_id, at=when + dt.timedelta(seconds=2)) \
+            == "accepted"
+
+
+@pytest.mark.postgres
+def test_cpm_spend_accrued_but_not_yet_flushed_counts_in_the_recent_average(settings):
+    settings.AD_PACING_INTERVAL_MINUTES = 0
+    settings.AD_LOW_BALANCE = Decimal("1.00")
+    campaign = make_campaign(pricing="cpm", bid="1000.00", daily="100.00", total="1000.00", balance="40.00")
+    viewable(campaign, at(10, day=1), 10)  # 1.00 an impression: 10.00 on day 1, flushed into the ledger
+    assert billing.cpm_flush(campaign_ids=[campaign.id]) == 1
+    viewable(campaign, at(10, day=2), 10)  # 10.00 on day 2, still accrued
+    campaign.refresh_from_db()
+    assert campaign.accrued == Decimal("10.00")
+    # The ledger alone says 5.00 a day and 30.00 − 10.00 accrued = 20.00 left: four days. With the
+    # accrued spend, 10.00 a day: two days, under three.
+    assert notices.average_daily_spend(advertiser_id=campaign.advertiser_id, today=dt.date(2026, 12, 2)) == 10
+    mail.outbox.clear()
+    assert notices.notices_send(now=at(12, day=2)) == 1
+    assert "20.00" in mail.outbox[0].body and "10.00" in mail.outbox[0].body and "2.0" in mail.outbox[0].subject
+    assert billing.cpm_flush(campaign_ids=[campaign.id]) == 1  # the flush changes neither figure: no second email
+    assert notices.average_daily_spend(advertiser_id=campaign.advertiser_id, today=dt.date(2026, 12, 2)) == 10
+    assert notices.notices_send(now=at(13, day=2)) == 0
+
+
+@pytest.mark.postgres
+def test_an_advertiser_whose_only_spend_is_accrued_is_warned_before_any_flush(settings):
+    settings.AD_PACING_INTERVAL_MINUTES = 0
+    settings.AD_LOW_BALANCE = Decimal("1.00")
+    campaign = make_campaign(pricing="cpm", bid="1000.00", daily="100.00", total="1000.00", balance="25.00")
+    viewable(campaign, at(10, day=1), 10)  # 10.00 accrued today, nothing in the ledger yet: 15.00 left, 1.5 days
+    assert not campaign.advertiser.ledger.filter(kind="charge").exists()
+    mail.outbox.clear()
+    assert notices.notices_send(now=at(12, day=1)) == 1
+    assert "15.00" in mail.outbox[0].body and "1.5" in mail.outbox[0].subject

@@ -1,4 +1,6 @@
 """A domain is verified by its token file or a meta tag, fetched from a local HTTP server."""
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,10 +16,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def site():
     """A local web site whose pages the test sets: {path: (status, body)}."""
-    pages = {}
+    class Pages(dict):
+        seen = []  # the Host header of every request
+
+    pages = Pages()
+    seen = pages.seen = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("Host"))
             status, body = pages.get(self.path, (404, "not found"))
             self.send_response(status)
             if status in (301, 302):
@@ -37,6 +44,20 @@ def site():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """Stands in for DNS: answers[0] to the first lookup, answers[1] to any later one (a rebinding
+    server's trick), and counts the lookups."""
+    state = {"answers": [], "names": []}
+
+    def resolve(name):
+        state["names"].append(name)
+        return state["answers"][min(len(state["names"]), len(state["answers"])) - 1]
+
+    monkeypatch.setattr(services, "resolve_host", resolve)
+    return state
 
 
 @pytest.fixture
@@ -97,3 +118,113 @@ def test_a_private_address_is_never_fetched(company_a, site):
     assert "private" in refused.value.message or "内部" in refused.value.message or "私有" in refused.value.message
     domain.refresh_from_db()
     assert domain.verified_at is None
+
+
+NAME = "shop.advertiser.test"  # in no DNS: only the substituted resolver knows it
+
+
+@pytest.mark.usefixtures("local_fetches")
+def test_the_fetch_connects_to_the_address_that_was_checked(company_a, site, resolver):
+    """One lookup; the connection goes to its answer with the name in the Host header, so a second
+    answer (here a dead address) is never used."""
+    host, pages = site
+    port = host.split(":")[1]
+    resolver["answers"] = [["127.0.0.1"], ["192.0.2.1"]]
+    domain = services.domain_add(membership=company_a.member, domain=f"{NAME}:{port}")
+    pages[services.VERIFY_FILE] = (200, domain.token)
+    assert services.domain_verify(membership=company_a.member, domain_id=domain.id).verified_at is not None
+    assert resolver["names"] == [NAME] and pages.seen == [f"{NAME}:{port}"]
+
+
+@pytest.mark.parametrize("addresses", [
+    ["127.0.0.1"], ["10.1.2.3"], ["192.168.0.10"], ["100.64.0.1"], ["169.254.169.254"], ["224.0.0.251"],
+    ["239.255.255.250"], ["240.0.0.1"], ["0.0.0.0"], ["::1"], ["fe80::1"], ["fc00::1"], ["ff02::1"],
+    ["::ffff:127.0.0.1"], ["64:ff9b::7f00:1"], ["93.184.215.14", "127.0.0.1"],
+])
+def test_a_name_with_any_non_public_address_is_refused_before_any_fetch(company_a, site, resolver, addresses):
+    host, pages = site
+    resolver["answers"] = [addresses]
+    domain = services.domain_add(membership=company_a.member, domain=f"{NAME}:{host.split(':')[1]}")
+    pages[services.VERIFY_FILE] = (200, domain.token)
+    with pytest.raises(ApplicationError) as refused:
+        services.domain_verify(membership=company_a.member, domain_id=domain.id)
+    assert NAME in refused.value.message and resolver["names"] == [NAME] and pages.seen == []
+    domain.refresh_from_db()
+    assert domain.verified_at is None
+
+
+def test_a_name_dns_does_not_know_is_refused(company_a, resolver):
+    resolver["answers"] = [[]]
+    domain = services.domain_add(membership=company_a.member, domain=NAME)
+    with pytest.raises(ApplicationError) as refused:
+        services.domain_verify(membership=company_a.member, domain_id=domain.id)
+    assert "DNS" in refused.value.message
+
+
+def _certificate(tmp_path, name):
+    key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return key, cert
+
+
+@pytest.fixture
+def tls_site(tmp_path):
+    """A local HTTPS site on 127.0.0.1 whose certificate the test picks; records the SNI names asked for."""
+    pages, seen = {}, {"sni": [], "host": []}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen["host"].append(self.headers.get("Host"))
+            status, body = pages.get(self.path, (404, "not found"))
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    def serve(certificate_name):
+        key, cert = _certificate(tmp_path, certificate_name)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        context.sni_callback = lambda sock, name, ctx: seen["sni"].append(name)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_address[1], cert
+
+    servers = []
+    yield serve, pages, seen
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.usefixtures("local_fetches")
+def test_https_asks_for_the_name_and_checks_its_certificate_at_the_checked_address(
+        company_a, resolver, tls_site, settings):
+    serve, pages, seen = tls_site
+    port, cert = serve(NAME)
+    settings.AD_DOMAIN_VERIFY_CA_BUNDLE = str(cert)
+    resolver["answers"] = [["127.0.0.1"], ["192.0.2.1"]]
+    domain = services.domain_add(membership=company_a.member, domain=f"{NAME}:{port}")
+    pages[services.VERIFY_FILE] = (200, domain.token)
+    assert services.domain_verify(membership=company_a.member, domain_id=domain.id).verified_at is not None
+    assert seen["sni"] == [NAME] and seen["host"] == [f"{NAME}:{port}"] and resolver["names"] == [NAME]
+
+
+@pytest.mark.usefixtures("local_fetches")
+def test_https_with_a_certificate_for_another_name_does_not_verify(company_a, resolver, tls_site, settings):
+    serve, pages, seen = tls_site
+    port, cert = serve("other.example")
+    settings.AD_DOMAIN_VERIFY_CA_BUNDLE = str(cert)
+    resolver["answers"] = [["127.0.0.1"]]
+    domain = services.domain_add(membership=company_a.member, domain=f"{NAME}:{port}")
+    pages[services.VERIFY_FILE] = (200, domain.token)
+    with pytest.raises(ApplicationError):
+        services.domain_verify(membership=company_a.member, domain_id=domain.id)
+    domain.refresh_from_db()
+    assert domain.verified_at is None and "SSLError" in domain.last_error and seen["host"] == []

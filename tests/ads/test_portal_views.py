@@ -95,3 +95,29 @@ def test_a_user_changes_the_password(client, company_a):
     assert response.headers["Location"] == reverse("portal:password_change_done")
     company_a.member.user.refresh_from_db()
     assert company_a.member.user.check_password("another-long-passphrase-7")
+
+
+@pytest.mark.postgres
+def test_the_dashboard_and_ledger_show_what_is_left_after_accrued_cpm_spend(client, company_a, settings):
+    import datetime as dt
+
+    from ads import events
+    from tests.ads.tracking_helpers import READER, make_campaign, placement, result_for
+
+    settings.AD_PACING_INTERVAL_MINUTES = 0
+    campaign = make_campaign(pricing="cpm", bid="1000.00", advertiser=company_a.advertiser)
+    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=10)
+    for _ in range(3):  # 1.00 a viewable impression, accrued, not yet flushed into the ledger
+        served = events.impressions_serve(result=result_for(campaign), placement=placement(), visitor=READER,
+                                          now=now)[0]
+        assert events.viewable_record(impression_id=served.impression_id, at=now + dt.timedelta(seconds=2)) \
+            == "accepted"
+    company_a.advertiser.refresh_from_db()
+    balance = company_a.advertiser.balance
+    left = f"{balance - 3:.2f}"
+    client.force_login(company_a.owner.user)
+    for name in ("portal:dashboard", "portal:ledger"):
+        chinese = client.get(reverse(name)).content.decode()
+        assert f"可用余额：{left} CNY" in chinese and "3.00 CNY" in chinese and f"{balance:.2f}" in chinese
+        english = client.get(reverse(name), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert f"Left to spend: {left} CNY, after 3.00 CNY" in english

@@ -214,3 +214,25 @@ def test_search_terms_are_the_published_questions_that_showed_the_advertisers_ad
     # valid impressions and four valid clicks, one of them credited afterwards.
     assert terms[0]["impressions"] == 4 and terms[0]["clicks"] == 4
     assert terms[0]["spend"] == Decimal("3.69")
+
+
+@pytest.mark.postgres
+def test_the_whole_sites_fill_rate_reads_the_day_index_alone():
+    """The whole site's query is an index-only scan of auctionlog_day (not a scan of the whole log).
+    The table is tiny here, so sequential scans are switched off to see which index the plan can use:
+    without auctionlog_day, or with a query reading a column outside it, it is not an index-only scan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(4):
+        AuctionLog.objects.create(placement=placement(), question_text=f"冷库 {n}", ad_day=DAY, filled=n % 2,
+                                  floor=0.3)
+    filters = reports.ReportFilters(date_from=DAY, date_to=NEXT)
+    with CaptureQueriesContext(connection) as captured:
+        assert reports.fill_rate(filters=filters) == Decimal("50.0000")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + captured.captured_queries[-1]["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using auctionlog_day" in plan, plan

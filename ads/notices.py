@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -108,20 +108,27 @@ def _campaign_decisions() -> int:
 
 
 def _low_balances() -> int:
-    """One notice each time the balance falls below the threshold (keyed by the entry that took it there)."""
+    """One notice each time what is left to spend (the balance less the accrued CPM spend, as the
+    portal shows it) falls below the threshold, whether a ledger entry or accrued spend took it there.
+    Keyed by the last entry that left the balance at or above the threshold, so the flush that later
+    moves the accrued spend into the ledger sends nothing more, and a top-up over it starts anew."""
     sent = 0
-    for advertiser in Advertiser.objects.filter(status=Advertiser.Status.ACTIVE, balance__lt=settings.AD_LOW_BALANCE,
-                                                ledger__isnull=False).distinct():
-        last = advertiser.ledger.order_by("-created_at", "-id").first()
-        if last is None or last.balance_after >= settings.AD_LOW_BALANCE:
-            continue
-        crossing = advertiser.ledger.filter(balance_after__gte=settings.AD_LOW_BALANCE).order_by("-created_at", "-id").first()
+    limit = settings.AD_LOW_BALANCE
+    for advertiser in (Advertiser.objects.annotate(left=F("balance") - F("accrued"))
+                       .filter(status=Advertiser.Status.ACTIVE, left__lt=limit, ledger__isnull=False).distinct()):
+        crossing = advertiser.ledger.filter(balance_after__gte=limit).order_by("-created_at", "-id").first()
         key = f"low-balance:{advertiser.id}:{crossing.id if crossing else 0}"
+        if advertiser.accrued:
+            body = _("What %(name)s has left to spend is %(left)s %(currency)s (a balance of %(balance)s less "
+                     "%(accrued)s of viewable impressions not yet charged), below %(limit)s. Top it up so that "
+                     "your campaigns keep running.")
+        else:
+            body = _("The balance of %(name)s is %(balance)s %(currency)s, below %(limit)s. Top it up so "
+                     "that your campaigns keep running.")
         sent += notice_send(advertiser=advertiser, key=key, subject=_("Your balance is low"),
-                            body=_("The balance of %(name)s is %(balance)s %(currency)s, below %(limit)s. Top it up so "
-                                   "that your campaigns keep running.") % {
-                                "name": advertiser.name, "balance": advertiser.balance,
-                                "currency": advertiser.currency, "limit": settings.AD_LOW_BALANCE})
+                            body=body % {"name": advertiser.name, "balance": advertiser.balance,
+                                         "left": advertiser.left_to_spend, "accrued": advertiser.accrued,
+                                         "currency": advertiser.currency, "limit": limit})
     return sent
 
 

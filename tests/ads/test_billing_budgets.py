@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from ads import billing, events, notices
+from ads import billing, events, notices, services
 from ads.models import Campaign
 from tests.ads.tracking_helpers import READER, make_campaign, placement, result_for
 
@@ -141,3 +141,33 @@ def test_an_advertiser_whose_only_spend_is_accrued_is_warned_before_any_flush(se
     mail.outbox.clear()
     assert notices.notices_send(now=at(12, day=1)) == 1
     assert "15.00" in mail.outbox[0].body and "1.5" in mail.outbox[0].subject
+
+
+@pytest.mark.postgres
+def test_the_fixed_threshold_email_counts_accrued_cpm_spend_once(settings):
+    """What is left to spend (the balance less the accrued CPM spend) falling under AD_LOW_BALANCE sends
+    one email before any flush; the flush that moves the spend into the ledger sends none; a top-up
+    over the threshold and a new fall send the next one."""
+    settings.AD_PACING_INTERVAL_MINUTES = 0
+    settings.AD_LOW_BALANCE = Decimal("25.00")
+    campaign = make_campaign(pricing="cpm", bid="1000.00", daily="100.00", total="1000.00", balance="30.00")
+
+    def low_balance_mails():
+        return [m for m in mail.outbox if m.subject in ("Your balance is low", "您的账户余额不足")]
+
+    mail.outbox.clear()
+    notices.notices_send(now=at(9))
+    assert low_balance_mails() == []  # 30.00 left
+    viewable(campaign, at(10), 10)  # 10.00 accrued: the ledger still says 30.00, 20.00 is left to spend
+    notices.notices_send(now=at(11))
+    [first] = low_balance_mails()
+    assert "20.00" in first.body and "10.00" in first.body and "30.00" in first.body
+    assert billing.cpm_flush(campaign_ids=[campaign.id]) == 1  # now the ledger says 20.00 too
+    notices.notices_send(now=at(12))
+    assert len(low_balance_mails()) == 1
+    services.ledger_top_up(advertiser_id=campaign.advertiser_id, amount="10.00", actor=None, note="test")
+    notices.notices_send(now=at(13))
+    assert len(low_balance_mails()) == 1  # 30.00, over the threshold again
+    viewable(campaign, at(14), 10)
+    notices.notices_send(now=at(15))
+    assert len(low_balance_mails()) == 2

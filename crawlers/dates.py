@@ -32,15 +32,17 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})\s+{_MONTH},?\s+(\d{{4}})\b", re.I)
 _MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
 
 # <meta name|property|itemprop> values that name the publication date (compared lower-cased, with
-# "-", "_", ":", "." and spaces removed), in order of trust.
+# "-", "_", ":", "." and spaces removed), in order of trust. `firstpublishedtime` is what Chinese
+# government sites' CMS writes (beside `lastmodifiedtime`, a modification date, never read), in the
+# form 2025-06-20-16:05:31.
 _META_NAMES = tuple(
     re.sub(r"[-_:. ]", "", name) for name in (
         "article:published_time", "og:article:published_time", "og:published_time", "og:release_date",
         "bytedance:published_time", "weibo:article:create_at", "datePublished", "date_published",
         "publishdate", "publish_date", "pubdate", "pubtime", "publication_date", "publish_time",
-        "published_time", "article.published", "article_date_original", "original-publish-date",
-        "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued", "dc.date.created",
-        "dcterms.created", "citation_publication_date", "dc.date", "dcterms.date",
+        "published_time", "firstpublishedtime", "article.published", "article_date_original",
+        "original-publish-date", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+        "dc.date.created", "dcterms.created", "citation_publication_date", "dc.date", "dcterms.date",
     )
 )
 _META_RANK = {name: rank for rank, name in enumerate(_META_NAMES)}

@@ -72,6 +72,17 @@ def test_baidu_cambrian_json_ld_pub_date():
     ('<meta name="publishdate" content="2024-11-12">', dt.date(2024, 11, 12)),
     ('<meta name="pubdate" content="2025-02-26 09:00:00">', dt.date(2025, 2, 26)),
     ('<meta name="DC.date.issued" content="2023/05/09">', dt.date(2023, 5, 9)),
+    # Chinese government sites' CMS, with its odd dash before the time; its lastmodifiedtime is not read
+    ('<meta name="firstpublishedtime" content="2025-06-20-16:05:31">', dt.date(2025, 6, 20)),
+    ('<meta name="lastmodifiedtime" content="2025-06-23-09:12:07">', None),
+    ('<meta name="PubDate" content="2025/06/20 16:05">', dt.date(2025, 6, 20)),
+    ('<meta name="publishdate" content="2025年6月20日">', dt.date(2025, 6, 20)),
+    ('<meta name="pubdate" content="2025-06-20T16:05:31+0800">', dt.date(2025, 6, 20)),
+    ('<meta name="pubdate" content="2025-06-20 16:05:31 CST">', dt.date(2025, 6, 20)),
+    # forms that are not recognised give no date, never a guess
+    ('<meta name="firstpublishedtime" content="06/07/2025 16:05">', None),  # June 7 or July 6?
+    ('<meta name="pubdate" content="20-06-2025">', None),
+    ('<meta name="pubdate" content="2025-6-2016:05">', None),  # 2016:05 or 20 16:05?
     ('<meta property="article:modified_time" content="2025-04-02T07:45:30+00:00">', None),
     ('<meta property="og:updated_time" content="2025-04-02">', None),
     ('<meta name="date" content="2025-04-02">', None),  # which date? often the day the page was generated
@@ -126,6 +137,11 @@ def test_a_date_shown_only_as_text_is_no_date():
     ("2025-10-09 07:30:12", dt.date(2025, 10, 9)),
     ("2025/2/9", dt.date(2025, 2, 9)),
     ("2024年8月6日 10:00", dt.date(2024, 8, 6)),
+    ("2025-06-20-16:05:31", dt.date(2025, 6, 20)),
+    ("2025/06/20 16:05", dt.date(2025, 6, 20)),
+    ("2025-06-20T16:05:31+0800", dt.date(2025, 6, 20)),
+    ("06/07/2025", None),  # day and month in an order nothing says
+    ("2025-06", None),
     ("20240508", dt.date(2024, 5, 8)),
     ("19 Nov 2019 07:09 GMT", dt.date(2019, 11, 19)),
     ("Fri 6:45 PM, Feb 16, 2018", dt.date(2018, 2, 16)),

@@ -6,7 +6,8 @@ One page goes through these steps (extract_page):
      lists, 打赏/reward boxes, copyright statements, share bars, sidebars, QR codes), and short
      repeated blocks that each carry a timestamp (comments and cards under any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
-     follow-us notices at the text's edges are cut; on a Q&A page the question's own paragraphs go
+     follow-us notices, editorial credit lines and app promotions at the text's edges are cut, and
+     a block of contact and organ lines at its end; on a Q&A page the question's own paragraphs go
      before the answer;
   3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax);
   4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
@@ -339,9 +340,31 @@ _END_MARKER = re.compile(r"^[\s\-—–_=·.。…()（）【】\[\]]*(END|THE E
 # and platform statements, calls to follow or share. Never cut from the middle of the text.
 _EDGE_NOTICE = re.compile(
     r"^(本文(来自|转载自|转自|来源|首发|经授权|为.{0,20}(原创|授权|上传|发布))|转载自|转自|来源[：:]|原标题[：:]|"
-    r"点击(上方|蓝字)|(特别|免责|版权)?声明[：:]|责任编辑|编辑[：:]|作者[：:].{0,30}$)"
+    r"点击(上方|蓝字)|(特别|免责|版权)?声明[：:]|作者[：:].{0,30}$)"
     r"|未经(作者)?授权|禁止转载|转载请|版权归.{0,20}所有|著作权归|版权所有|仅代表(该)?作者(本人)?(观点|立场)|"
     r"不代表.{0,10}(立场|观点)|如有侵权|长按(识别)?二维码|扫码关注|关注(我们|公众号)|点个?[“\"]?在看"
+    # "download our app" under the article (扫描二维码下载…APP, 下载…客户端), a line and not a sentence
+    r"|^(扫描|扫一扫|扫码|长按|(点击|立即)?下载)[^。！？]{0,16}(二维码|[Aa][Pp][Pp]|客户端)[^。]*$"
+)
+# An editorial credit line, the whole line: 责任编辑：张三, （编辑：张三 校对：李四 审核：王五）, 文/张三 编辑/李四,
+# 编辑 | 张三, 来源：新华社. Each credit is a role, a separator and a name or an organ (no sentence
+# punctuation); a sentence that mentions an editor ("编辑部的同事告诉记者，……") is not one.
+_CREDIT_ROLE = (
+    r"(?:责任编辑|责编|本文编辑|文字编辑|图片编辑|美术编辑|视频编辑|值班编辑|编辑|美编|编校|校对|审校|审核|审稿|"
+    r"初审|复审|终审|编审|签发|监制|统筹|策划|主编|制作|作者|撰文|撰稿|记者|通讯员|实习生|摄影|摄像|文|图|"
+    r"来源|稿源|文章来源|本文来源|信息来源|图片来源)"
+)
+_CREDIT_NAME = r"[^\s，,。！？!?；;：:|｜丨/（）()【】\[\]]"
+_CREDIT = rf"{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}})"  # 责任编辑：(empty) too
+_CREDIT_LINE = re.compile(rf"^[（(【\[]?{_CREDIT}(?:(?:\s+|\s*[，,；;|｜丨]\s*){_CREDIT})*[）)】\]]?$")
+# A contact or organ line at the article's end, the whole line, label and value: 解读机关：省商务厅,
+# 解读人：处长 沈立群, 联系电话：0571-…, 传真, 邮箱, 地址, 发布机构, 主办单位 (a government page's
+# 解读 block, a press release's contact block).
+_CONTACT_LINE = re.compile(
+    r"^(?:[\u4e00-\u9fff]{0,4}(?:电话|热线|传真|邮箱|信箱|地址|联系人)|联系方式|联系部门|联系单位|手机|邮编|邮政编码|"
+    r"网址|E-?mail|QQ|微信号?|解读(?:机关|部门|单位|人|专家)|发布(?:机构|机关|单位|部门)|发文(?:机关|单位)|"
+    r"(?:主办|承办|协办|供稿)单位)\s*[：:]\s*\S.{0,50}$",
+    re.I,
 )
 _MAX_NOTICE_CHARS = 120
 _BLOCK_TAGS = frozenset({"div", "p", "section", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3"})
@@ -354,14 +377,15 @@ def _block_text(element) -> str:
 
 
 def _cut_notices(body) -> None:
-    """Cuts an END marker and all after it, then notices at either edge of the extracted text."""
+    """Cuts an END marker and all after it, then notices at either edge of the extracted text and
+    contact blocks at its end."""
     blocks = list(body)
     for index, block in enumerate(blocks):
         if _END_MARKER.match(_block_text(block)) and index > 0:
             for later in blocks[index:]:
                 body.remove(later)
             break
-    while len(body) > 1 and _is_notice(body[-1]):
+    while len(body) > 1 and (_is_notice(body[-1]) or _is_contact_block(body[-1])):
         body.remove(body[-1])
     first = next((i for i, block in enumerate(body) if block.tag != "head"), None)  # past the title heading
     while first is not None and first < len(body) - 1 and _is_notice(body[first]):
@@ -370,7 +394,15 @@ def _cut_notices(body) -> None:
 
 def _is_notice(block) -> bool:
     text = _block_text(block)
-    return not text or (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text)) and bool(_EDGE_NOTICE.search(text)))
+    return not text or (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
+                        and bool(_EDGE_NOTICE.search(text) or _CREDIT_LINE.match(text)))
+
+
+def _is_contact_block(block) -> bool:
+    """True for a block whose every line is a contact or organ line (or a credit), as closes an article."""
+    lines = _plain_text(block).split("\n")
+    return any(_CJK.search(line) for line in lines) and all(
+        _CONTACT_LINE.match(line) or _CREDIT_LINE.match(line) for line in lines)
 
 
 def _prepend_question(tree, title_element, body, main_text: str) -> None:

@@ -88,6 +88,52 @@ def test_notices_at_the_edges_and_after_an_end_marker_are_cut():
         assert notice not in text
 
 
+@pytest.mark.parametrize("before, after", [
+    ("<p>来源：冷链手记 作者：老冷</p>", "<p>（责任编辑：蒋一帆）</p>"),
+    ("<p>文/老冷 编辑/小周</p>", "<p>编辑：小周 校对：王五 审核：赵六</p>"),
+    ("<p>【来源：新华社】</p>", '<p data-role="editor-name">责任编辑：<span></span></p>'),
+    ("", "<p>编辑 | 小周</p><p>责编：李四，审校：王五</p>"),
+    ("", '<p class="article-editor">责任编辑：蒋一帆</p><p>扫描二维码下载冷链手记APP，行业动态一手掌握</p>'),
+])
+def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
+    body = f"""<article class="post"><h1>冷链审计笔记</h1>{before}
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{after}</article>"""
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
+@pytest.mark.parametrize("sentence", [
+    "编辑部的同事告诉记者，这批审计报告要在周五前全部校对完毕。",
+    "责任编辑制度落实到人以后，温控记录的差错率下降了一半。",
+    "编辑：这个问题我们会在下一期专门讨论，欢迎读者留言提供线索和案例。",
+    "下载“冷链手记”APP即可查询每一台冷藏车的温度曲线。",
+])
+def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
+    for paragraphs in ([sentence, *PARAGRAPHS], [*PARAGRAPHS, sentence]):
+        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+        assert sentence in extract_page(_page(body), URL).text.split("\n")
+
+
+@pytest.mark.parametrize("block", [
+    "<div><p>解读机关：江澄省商务厅流通业发展处</p><p>解读人：处长 沈立群</p><p>联系电话：0571-87051126</p></div>",
+    "<p>发布机构：临江市交通运输局<br>联系人：王科长<br>咨询电话：0571-87050000<br>电子邮箱：jtj@linjiang.gov.example</p>",
+    "<p>媒体联系人：陈女士</p><p>电话：021-60000000</p><p>邮箱：pr@cold.example</p><p>地址：上海市浦东新区科苑路88号</p>",
+])
+def test_a_block_of_contact_and_organ_lines_at_the_end_is_cut(block):
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{block}</article>'
+    assert extract_page(_page(body), URL).text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+def test_label_lines_that_are_not_contacts_and_contacts_inside_the_text_are_kept():
+    specs = "<p>额定功率：5.5kW</p><p>制冷剂：R404A</p>"
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{specs}</article>'
+    assert extract_page(_page(body), URL).text.split("\n")[-2:] == ["额定功率：5.5kW", "制冷剂：R404A"]
+    inside = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2]) + "<p>联系电话：0571-87051126</p>" + \
+        "".join(f"<p>{p}</p>" for p in PARAGRAPHS[2:])
+    text = extract_page(_page(f'<article class="post"><h1>冷链审计笔记</h1>{inside}</article>'), URL).text
+    assert "联系电话：0571-87051126" in text.split("\n")
+
+
 def test_repeated_dated_items_go_but_a_long_post_stays():
     comments = "".join(f'<div class="tie_item"><span class="tie_user">网友{n}</span><span class="tie_time">2025-03-1{n} 13:05</span>'
                        f"<p>第{n}条跟贴：我们也遇到过除霜期间数据被过滤的问题。</p></div>" for n in range(3))

@@ -26,15 +26,13 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # on them. The first held-out batch (nine pages) failed on four after its one run on 2026-12-01
 # (a 百度知道 question's description, a Discuz thread's prefix, edit notice, signature and jammer
 # strings, a government notice's metadata table, a docs page taken for a listing); those pages were
-# then looked at, the rules fixed in general terms, and the batch became dev pages. The held-out
-# pages now are the second batch, written afterwards by another session blind to the rules.
-HELD_OUT_FAILURES: dict[str, str] = {
-    # The second batch's one run, 2026-12-01: 7 of 9 whole and clean, 8 of 9 dates right.
-    "gov_policy_interpretation_county_logistics.html": "the text keeps '解读机关：江澄省商务厅流通业发展处' and "
-                                                       "'联系电话：0571-87051126'; no date from its "
-                                                       "firstpublishedtime meta ('2025-06-20-16:05:31')",
-    "caijing_robot_q3_receivables.html": "the text keeps '责任编辑：蒋一帆'",
-}
+# then looked at, the rules fixed in general terms, and the batch became dev pages. The second
+# batch, written afterwards by another session blind to the rules, failed on two after its one run
+# the same day (7 of 9 whole and clean, 8 of 9 dates right): a 政策解读 page's 解读机关/联系电话 block
+# and its firstpublishedtime meta, a 财经 article's 责任编辑 line. Those two were then looked at and
+# fixed in general terms (editorial credit lines, app promotions, contact and organ blocks at the
+# end, the government CMS's date meta) and are dev pages now; the other seven stay held out.
+HELD_OUT_FAILURES: dict[str, str] = {}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -16,7 +16,7 @@ library's html.parser, and verifies that:
     comes before the last, and both are single sentences ending in 。？！ or .;
   * no must_not_contain string is part of the title or the two sentences;
   * the article span (first_sentence .. last_sentence) holds 600-2500 CJK
-    characters;
+    characters, or 300-1500 words on a page whose span has no CJK (English);
   * a non-null date is a real YYYY-MM-DD found in markup (an attribute value,
     a script/JSON-LD body or a <time> element), and a null-date page carries
     none of the usual date markup;
@@ -47,6 +47,7 @@ BLOCK = {
 ENDS = ("。", "？", "！", ".")
 WS = re.compile(r"\s+")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'.,%-]*")
 # Date markup that a null-date page must not carry.
 DATE_MARKERS = ("datepublished", "published_time", "pubdate", "publishdate",
                 "release_date", "datecreated", "<time", "dc.date", "article:modified")
@@ -185,9 +186,15 @@ def check_entry(e, problems, notes):
         else:
             span = text[start:end + len(last)]
             n = len(CJK.findall(span))
-            notes.append("%s: %d CJK chars in article span" % (f, n))
-            if not 600 <= n <= 2500:
-                problems.append(where + "article span has %d CJK chars (want 600-2500)" % n)
+            if n:
+                notes.append("%s: %d CJK chars in article span" % (f, n))
+                if not 600 <= n <= 2500:
+                    problems.append(where + "article span has %d CJK chars (want 600-2500)" % n)
+            else:
+                words = len(WORD.findall(span))
+                notes.append("%s: %d words in article span (no CJK)" % (f, words))
+                if not 300 <= words <= 1500:
+                    problems.append(where + "article span has %d words (want 300-1500)" % words)
             for s in e["must_not_contain"]:
                 if norm(s) in span:
                     notes.append("%s: must_not_contain %r sits inside the article span (inline clutter)" % (f, s))

@@ -32,7 +32,13 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # and its firstpublishedtime meta, a 财经 article's 责任编辑 line. Those two were then looked at and
 # fixed in general terms (editorial credit lines, app promotions, contact and organ blocks at the
 # end, the government CMS's date meta) and are dev pages now; the other seven stay held out.
-HELD_OUT_FAILURES: dict[str, str] = {}
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The third held-out batch's one run (2026-12-01, after the rules were final): 5 / 9 whole and clean.
+    "juejin_agent_exception_tickets.html": "keeps the platform's campaign line (本文已参与「新人创作礼」活动…)",
+    "thepaper_style_insulin_coldchain.html": "keeps the reporter credit line (…新闻记者 唐知远 实习生 周以宁)",
+    "xiaohongshu_cantonfair_exhibitor_note.html": "recorded as a listing (11 links followed, 5% of the text links)",
+    "dvbbs_forklift_lithium_retrofit.html": "table-layout forum: 41 characters of main text, not saved (too short)",
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

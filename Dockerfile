@@ -13,4 +13,4 @@ COPY . .
 # The key here only lets settings load for this one command; it is not the image's key.
 RUN SECRET_KEY=only-for-collectstatic-at-build-time DATA_DIR=/tmp/build python manage.py collectstatic --noinput -v0
 EXPOSE 8000
-CMD ["gunicorn", "contentlib.config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+CMD ["gunicorn", "contentlib.config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--timeout", "60", "--access-logfile", "-"]

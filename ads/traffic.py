@@ -34,7 +34,7 @@ from django.utils.crypto import salted_hmac
 from ua_parser.matchers import UserAgentMatcher
 
 from contentlib import readers
-from contentlib.ratelimit import rate_limit_hit
+from contentlib.ratelimit import rate_limits_hit
 
 # The codes of ads.models.InvalidReason that this module gives.
 PREVIEW, BOT, PREFETCH, STAFF, ENTERPRISE = "preview", "bot", "prefetch", "staff", "enterprise"
@@ -137,14 +137,11 @@ def ip_limit_hit(request, *, now: float | None = None) -> bool:
     """Counts one click from this client's full IP in every window; True when a window is full.
 
     The longest window is checked first: a click it refuses is counted nowhere (contentlib.ratelimit
-    counts only what it allows), so a refused burst does not use up the shorter windows.
+    counts only what it allows), so a refused burst does not use up the shorter windows. All the
+    windows are read in one cache round trip and counted in another (contentlib.ratelimit.rate_limits_hit).
     """
-    client = _ip_client(request)
-    for window, limit in click_limits():
-        if not rate_limit_hit(scope=f"click{window}", client=client, limit=limit, window_seconds=window,
-                              now=now).allowed:
-            return True
-    return False
+    limits = [(f"click{window}", limit, window) for window, limit in click_limits()]
+    return not rate_limits_hit(client=_ip_client(request), limits=limits, now=now).allowed
 
 
 def click_reason(request, *, served_at: dt.datetime, served_agent: Agent, at: dt.datetime | None = None,

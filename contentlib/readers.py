@@ -37,8 +37,18 @@ def client_ip(request) -> str:
     of X-Forwarded-For from the right (the one our outermost proxy saw).
 
     A header with fewer addresses than proxies means a proxy did not append (a misconfiguration):
-    REMOTE_ADDR is used then, never an address the client could have written.
+    REMOTE_ADDR is used then, never an address the client could have written. Read once per request
+    (the rate limits, the reader key and the stored prefix all ask): the answer is kept on the
+    request, which holds the headers it comes from anyway, and goes with it.
     """
+    try:
+        return request._client_ip
+    except AttributeError:
+        request._client_ip = _client_ip(request)
+        return request._client_ip
+
+
+def _client_ip(request) -> str:
     remote = _address(request.META.get("REMOTE_ADDR", ""))
     count = settings.TRUSTED_PROXY_COUNT
     if count > 0:

@@ -97,20 +97,23 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, the admin's included, in every mode
-    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # /c/<token> (a redirect, no body) is served here, with the session and the user its staff check
+    # needs; the middleware below has nothing to give it (ads/middleware.py).
+    "ads.middleware.ClickRedirectMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the reader's language: zh-hans by default, English too
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its response
 ]
 
-# Content-Security-Policy on every response: nothing inline, nothing from elsewhere. The templates
-# hold no inline script or style (tests/contentlib/test_security.py reads them all), so the policy
-# needs no 'unsafe-inline'.
+# Content-Security-Policy on every response but the click redirect's (no body): nothing inline,
+# nothing from elsewhere. The templates hold no inline script or style (tests/contentlib/test_security.py
+# reads them all), so the policy needs no 'unsafe-inline'.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -245,3 +245,18 @@ def test_a_beacon_for_an_unknown_impression_or_with_a_bad_token_changes_nothing(
     assert click_token_as_beacon.status_code == 400
     assert Client().get(f"/v/{tracking.beacon_token(impression_id=served.impression_id)}").status_code == 405
     assert Impression.objects.get(id=served.impression_id).viewable_at is None
+
+
+def test_the_click_redirect_takes_the_short_way_through_the_middleware_with_its_security_headers(running):
+    """ads.middleware.ClickRedirectMiddleware serves /c/<token> after the session and the user: the
+    security headers stay (the landing page sees the Referrer-Policy), the body-less redirect gets
+    no CSP; any other /c/ path, and the beacon, go the whole way."""
+    response = get(click_url(serve(running)))
+    assert response.status_code == 302 and response["Location"] == article_page(running)
+    assert response["Referrer-Policy"] == "same-origin" and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"].startswith("max-age=0") and "Content-Security-Policy" not in response
+    assert last_click().billed
+    not_a_click = get("/c/")
+    assert not_a_click.status_code == 404 and "Content-Security-Policy" in not_a_click
+    beacon = Client().post(f"/v/{tracking.beacon_token(impression_id=uuid.uuid4())}")
+    assert "Content-Security-Policy" in beacon

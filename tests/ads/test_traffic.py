@@ -1,5 +1,6 @@
 """Invalid traffic (ads/traffic.py): each rule gives its reason, and a person's ordinary visit none."""
 import datetime as dt
+import secrets
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -143,6 +144,29 @@ def test_the_cache_holds_no_address():
     click(request(ip="198.51.100.23"))
     keys = list(cache._cache.keys())  # the local memory cache of the tests
     assert keys and not any("198.51.100" in key for key in keys)
+
+
+def test_the_limits_in_redis_count_the_full_ip_with_expiry_and_store_no_address(require_redis, settings):
+    """Production counts in Redis (CACHE_URL): the same answers as the local memory cache, every
+    counter with its expiry, and no key or value holding the address."""
+    import redis
+
+    prefix = f"test-traffic-{secrets.token_hex(4)}"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.CELERY_BROKER_URL, "KEY_PREFIX": prefix}}
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        assert click(request(ip="198.51.100.23"), after=1) == ""
+        assert click(request(ip="198.51.100.23"), after=20) == "ip_limit"
+        assert click(request(ip="198.51.100.24"), after=20) == ""  # the same /24, another address
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        assert len(keys) == 2 * len(traffic.click_limits())  # each address, each window
+        assert all(0 < client.ttl(key) <= 2 * 86400 for key in keys)
+        assert not any(b"198.51.100" in key or b"198.51.100" in client.get(key) for key in keys)
+    finally:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        client.close()
 
 
 def test_the_limits_setting_is_checked():

@@ -11,7 +11,8 @@ that reads impressions runs inside a transaction that is rolled back (the rollup
 reports, the CPM flush, the frequency cap, the click's read, the admin's list and filters); every
 statement it sends that names ads_impression is EXPLAINed, and so are the retention's statements,
 the click log export's join and the queries a DELETE of a parent row would make (Django's PROTECT
-check and PostgreSQL's foreign-key check). Prints one line per statement: the indexes its plan uses,
+or SET NULL query, and PostgreSQL's foreign-key check where the constraint is left: campaign, ledger
+entry). Prints one line per statement: the indexes its plan uses,
 or "Seq Scan". docs/TRACKING.md, "Indexes of the impression table", lists the result.
 """
 import argparse
@@ -224,7 +225,7 @@ def main() -> None:
     _explain("click log export (LEFT JOIN impression)", sql, params, verbose=args.verbose)
     print()
     # A parent's DELETE: Django's collector asks for the protected (or SET NULL) rows first, and
-    # PostgreSQL's foreign-key trigger checks the child table (NO ACTION) at commit.
+    # PostgreSQL's foreign-key trigger, where a constraint is left, checks the child table at commit.
     for column, value in (("auction_id", impression.auction_id), ("placement_id", impression.placement_id),
                           ("campaign_id", impression.campaign_id), ("keyword_id", impression.keyword_id),
                           ("promotion_id", impression.promotion_id),

@@ -17,6 +17,7 @@ Clicks and beacons are written straight away: they move money (docs/BENCHMARKS.m
 """
 import datetime as dt
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -115,10 +116,7 @@ def impressions_serve(*, result: AuctionResult, placement: Placement, visitor: V
     if buffer is None:
         Impression.objects.bulk_create([Impression(**{**_DEFAULTS, **common, **row}) for row in rows])
     else:
-        # One RPUSH of the auction's lines; what its slots share is turned into COPY text once.
-        shared = {**_default_text(), **{name: _copy_value(value) for name, value in common.items()}}
-        buffer.rpush(BUFFER_KEY, *[_copy_line({**shared, **{name: _copy_value(value) for name, value in row.items()}},
-                                              escaped=True) for row in rows])
+        buffer.rpush(BUFFER_KEY, *_copy_lines(common, rows))  # one RPUSH an auction
     return served
 
 
@@ -132,11 +130,15 @@ def _buffer():
     url = settings.AD_EVENTS_REDIS_URL
     if not url:
         return None
-    if url not in _clients:
+    key = (url, os.getpid())  # a forked worker makes its own connection
+    if key not in _clients:
         import redis  # noqa: PLC0415
 
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=5)
-    return _clients[url]
+        # One connection a process, held, not taken from a pool and given back on every command:
+        # that costs serving more CPU than the RPUSH itself (docs/BENCHMARKS.md, "Tracking events").
+        # redis-py serializes the threads of a process on it with a lock.
+        _clients[key] = redis.Redis.from_url(url, socket_timeout=5, single_connection_client=True)
+    return _clients[key]
 
 
 # A buffered impression is one line of COPY's text format, so that a flush hands a batch to
@@ -154,11 +156,16 @@ def _copy_value(value) -> str:
     return str(value).translate(_ESCAPE)
 
 
-def _copy_line(row: dict, *, escaped: bool = False) -> bytes:
-    """One COPY line of the row's values (`escaped`: they are COPY text already)."""
-    if escaped:
-        return ("\t".join([row[name] for name in BUFFERED]) + "\n").encode()
-    return ("\t".join(_copy_value(row[name]) for name in BUFFERED) + "\n").encode()
+def _copy_lines(common: dict, rows: list[dict]) -> list[bytes]:
+    """The COPY lines of one auction's impressions: the columns' defaults and what the slots share
+    (`common`) become text once; a slot's own values (`rows`: ids, numbers, a pricing code) hold no
+    character to escape, so each is only str()."""
+    shared = {**_default_text(), **{name: _copy_value(value) for name, value in common.items()}}
+    lines = []
+    for row in rows:
+        line = {**shared, **{name: "\\N" if value is None else str(value) for name, value in row.items()}}
+        lines.append(("\t".join([line[name] for name in BUFFERED]) + "\n").encode())
+    return lines
 
 
 @lru_cache(maxsize=1)

@@ -612,14 +612,22 @@ class Impression(models.Model):
     serving and travels in the click and beacon tokens; the IP is stored only truncated."""
 
     id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own on any foreign key: each one is written with every served impression and
+    # none is read alone (the campaign's is served by impression_campaign_day), and their parent rows
+    # are never deleted. Only the campaign and the ledger entry keep a constraint in the database:
+    # PostgreSQL checks each one with a query per inserted row, which cost the flush more than the
+    # rest of the row (docs/TRACKING.md, "What a served impression costs the database").
     auction = models.ForeignKey(AuctionLog, verbose_name=_("auction"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="impressions")
-    placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="+")
+                                on_delete=models.SET_NULL, related_name="impressions", db_index=False,
+                                db_constraint=False)
+    placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT, related_name="+",
+                                  db_index=False, db_constraint=False)
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
-                                 related_name="impressions")
+                                 related_name="impressions", db_index=False)
     keyword = models.ForeignKey(CampaignKeyword, verbose_name=_("keyword"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="+")
-    promotion = models.ForeignKey(Promotion, verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="+")
+                                on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    promotion = models.ForeignKey(Promotion, verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="+",
+                                  db_index=False, db_constraint=False)
     position = models.PositiveSmallIntegerField(_("slot"), default=1)
     pricing = models.CharField(_("pricing"), max_length=3, choices=Campaign.Pricing.choices)
     price = models.DecimalField(_("price"), **FINE_MONEY,
@@ -638,7 +646,7 @@ class Impression(models.Model):
     unbilled_reason = models.CharField(_("not billed because"), max_length=20, choices=InvalidReason.choices,
                                        blank=True)
     ledger_entry = models.ForeignKey(LedgerEntry, verbose_name=_("charged in"), null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="impressions")
+                                     on_delete=models.PROTECT, related_name="impressions", db_index=False)
     credited_at = models.DateTimeField(_("credited at"), null=True, blank=True)
 
     class Meta:

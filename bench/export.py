@@ -19,27 +19,12 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/export.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any-database")
-    return url
-
-
-def _recreate(url: str, name: str) -> str:
-    import psycopg  # noqa: PLC0415
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+from scratch_database import drop_database, postgres_url, scratch_database  # noqa: E402
 
 
 def main() -> None:
@@ -48,7 +33,7 @@ def main() -> None:
     parser.add_argument("--database", default="bench_export", help="The throw-away database's name.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
     args = parser.parse_args()
-    url = _recreate(_database_url(), args.database)
+    url, _reused = scratch_database(postgres_url("bench/export.py"), args.database)
     os.environ.update({"DATABASE_URL": url, "LOCAL_SECRET_KEY": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"})
     os.environ.pop("CELERY_BROKER_URL", None)
     import django  # noqa: PLC0415
@@ -134,10 +119,7 @@ def main() -> None:
     console.print(table)
     if not args.keep:
         connection.close()
-        import psycopg  # noqa: PLC0415
-
-        with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
+        drop_database(url)
 
 
 if __name__ == "__main__":

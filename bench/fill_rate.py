@@ -19,25 +19,16 @@ import os
 import statistics
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from scratch_database import drop_database, postgres_url, scratch_database  # noqa: E402
+
 DAY_INDEX = "auctionlog_day"
 
 
-def _recreate(url: str, name: str, *, reuse: bool) -> tuple[str, bool]:
-    import psycopg  # noqa: PLC0415
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-        if not (reuse and exists):
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}")), reuse and exists
 
 
 def _fill(cursor, args, first) -> None:
@@ -98,10 +89,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the bench database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Use the database an earlier --keep run left.")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/fill_rate.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/any-database")
-    url, reused = _recreate(url, args.database, reuse=args.reuse)
+    url, reused = scratch_database(postgres_url("bench/fill_rate.py"), args.database, reuse=args.reuse)
     os.environ.update({"DATABASE_URL": url, "LOCAL_SECRET_KEY": "1", "DJANGO_SETTINGS_MODULE": "contentlib.config.settings"})
     os.environ.pop("CELERY_BROKER_URL", None)
     import django  # noqa: PLC0415
@@ -158,10 +146,7 @@ def main() -> None:
     console.print(table)
     if not args.keep:
         connection.close()
-        import psycopg  # noqa: PLC0415
-
-        with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
+        drop_database(url)
 
 
 if __name__ == "__main__":

@@ -140,6 +140,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, mi
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "contentlib.readers.client_ip"  # the one reader of client addresses
+AXES_USERNAME_CALLABLE = "contentlib.site.accounts.axes_username"  # cut to its 255-character column
 AXES_LOCKOUT_CALLABLE = "contentlib.site.views.login_locked_out"  # the site's page, in the reader's language
 LOGIN_URL = "site:login"
 LOGIN_REDIRECT_URL = "site:home"

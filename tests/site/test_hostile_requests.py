@@ -110,7 +110,8 @@ def test_every_public_url_answers_hostile_requests_without_a_server_error(world)
                                                   content_type=kwargs["content_type"])
                     else:
                         response = getattr(client, method)(url, **kwargs)
-                    if response.status_code >= 500 or b"Traceback (most recent call last)" in response.content:
+                    body = b"" if response.streaming else response.content
+                    if response.status_code >= 500 or b"Traceback (most recent call last)" in body:
                         failures.append(f"{method.upper()} {url[:120]} as {who}: {response.status_code} "
                                         f"{getattr(response, 'exc_info', None) and response.exc_info[1]!r}"[:400])
     assert walked > 1000
@@ -191,3 +192,47 @@ def test_markup_typed_anywhere_is_never_rendered_on_any_page(world):
                 problems.append(f"{url} as {who}: {inline_code(html)[:3]}")
     assert shown >= 10, "the payload should be on many pages, escaped"
     assert not problems, "\n".join(problems)
+
+
+def form_fields(html: str) -> list[tuple[str, list[str]]]:
+    """(action, field names) of every POST form on the page."""
+    import re  # noqa: PLC0415
+
+    forms = []
+    for attrs, body in re.findall(r"<form([^>]*method=\"post\"[^>]*)>(.*?)</form>", html, re.S | re.I):
+        action = re.search(r'action="([^"]*)"', attrs)
+        names = re.findall(r'<(?:input|textarea|select)[^>]*name="([^"]+)"', body)
+        forms.append((action.group(1) if action else "", [n for n in names if n != "csrfmiddlewaretoken"]))
+    return forms
+
+
+@pytest.mark.parametrize("payload", [EVIL + "\x00", "x" * 100_000, "=HYPERLINK(\"http://evil.example\")"])
+def test_every_form_on_every_page_takes_hostile_values_without_a_server_error(world, payload):
+    """Each POST form the pages show (readers', portal, reports), every field filled with the payload:
+    a NUL (PostgreSQL refuses it), 100,000 characters, a formula. A form error, never a 5xx."""
+    from html import unescape  # noqa: PLC0415
+
+    owner, staff = world["company"].owner.user, get_staff()
+    failures, posted = [], 0
+    for who in (None, owner, staff):
+        client = Client(raise_request_exception=False)
+        if who is not None:
+            client.force_login(who)
+        for route, pattern in public_routes():
+            path = concrete_paths(route, pattern, world)[0]
+            page = client.get(path)
+            if page.status_code != 200 or "html" not in page.get("Content-Type", ""):
+                continue
+            for action, names in form_fields(page.content.decode()):
+                target = unescape(action) or path
+                if "logout" in target or not names:
+                    continue
+                posted += 1
+                response = client.post(target, {name: payload for name in names})
+                if response.status_code >= 500:
+                    failures.append(f"POST {target} {names} as {who}: {response.status_code} "
+                                    f"{getattr(response, 'exc_info', None) and response.exc_info[1]!r}"[:300])
+        if who is not None:
+            client.logout()
+    assert posted > 20
+    assert not failures, "\n".join(failures)

@@ -5,7 +5,7 @@ thousands deep. Each URL ends recorded with its outcome and a reason, the crawl 
 and the run finishes."""
 from contentlib.models import Source
 from crawlers.models import CrawlPage, CrawlRun
-from tests.crawlers.site import PAGE_ARTICLES, Route, TestSite, _articles, article_page
+from tests.crawlers.site import Route, TestSite, _articles, article_page, listing_page
 
 O = CrawlPage.Outcome
 HTML = "text/html; charset=utf-8"
@@ -71,3 +71,24 @@ def test_every_hostile_page_is_recorded_with_a_reason_and_the_crawl_goes_on(run_
         article = pages[path].article
         assert pages[path].outcome == O.SAVED and article.title == arts[article_id].title, path
         assert arts[article_id].paragraphs[0][:40] in article.text and "\x00" not in article.title + article.text, path
+
+
+def test_a_link_too_long_to_keep_is_recorded_once_not_dropped(run_crawl):
+    """Found by this sweep: Scrapy's URLLENGTH_LIMIT (2,083) dropped a link's request with a debug log
+    line and no record. It is recorded, once however many pages link to it, and the crawl goes on."""
+    long_path = "/h/long-" + "x" * 3000 + ".html"
+    with TestSite(delay=0) as site:
+        site.routes["/h/list.html"] = Route(200, HTML, listing_page("List", [(long_path, "long"), ("/h/a.html", "a")],
+                                                                    "/h/list-2.html").encode())
+        site.routes["/h/list-2.html"] = Route(200, HTML, listing_page("List 2", [(long_path, "again")], None).encode())
+        site.routes["/h/a.html"] = Route(200, HTML, article_page(_articles()["en-med-03"]).encode())
+        site.routes[long_path] = site.routes["/h/a.html"]
+        Source.objects.create(name="Long", slug="long", kind=Source.Kind.SITE, start_urls=[site.base + "/h/list.html"],
+                              allow_patterns=[r"/h/"])
+        result = run_crawl("long")
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = list(CrawlRun.objects.get().pages.all())
+    refused = [page for page in pages if page.outcome == O.INVALID]
+    assert len(refused) == 1 and f"{len(site.base + long_path):,} characters" in refused[0].reason, [(p.url[:60], p.outcome) for p in pages]
+    assert refused[0].url == (site.base + long_path)[:2000]
+    assert {p.url.removeprefix(site.base) for p in pages if p.outcome == O.SAVED} == {"/h/a.html"}

@@ -607,7 +607,10 @@ def _host(url_or_domain: str) -> str:
     value = url_or_domain.strip().lower()
     if "//" not in value:
         value = "//" + value
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "[::1", "http://[zz]/": no host, so never a domain name nor a verified one
+        return ""
     return parts.netloc.rsplit("@", 1)[-1]
 
 

@@ -243,3 +243,14 @@ def test_the_portals_verify_button_works_outside_a_test_transaction(company_a, s
     assert response.status_code == 200
     domain.refresh_from_db()
     assert domain.verified_at is not None
+
+
+@pytest.mark.parametrize("value", ["[::1", "https://[::1/", "http://[zz]/x"])
+def test_a_domain_that_does_not_parse_is_refused_with_a_message(client, company_a, value):
+    """Found by the hostile-request sweep: urlsplit raised ValueError (Invalid IPv6 URL), a 500."""
+    client.force_login(company_a.owner.user)
+    response = client.post("/portal/domains/", {"domain": value}, headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200 and "不是域名" in response.content.decode()
+    from ads.models import VerifiedDomain  # noqa: PLC0415
+
+    assert not VerifiedDomain.objects.filter(domain__contains="[").exists()

@@ -27,7 +27,11 @@ QUERIES = [
     "page=-1&sort=-1", "page=0", "page=99999999999999999999999999", "page=1e309&sort=nan",
     "start=0000-00-00&end=9999-99-99&from=-1&to=abc&day=2026-02-30&campaign=-5&placement=%00&format=%00",
     "next=javascript:alert(1)&next=//evil.example/&back=http://evil.example",
+    "next=https://[::1&back=http://[zz]/&url=https://[::1/x",  # not URLs: urlsplit raises ValueError
 ]
+# Headers a browser never sends but anyone can: not URLs, and a NUL.
+HEADERS = [{"HTTP_ORIGIN": "https://[::1", "HTTP_REFERER": "https://[::1/x"},
+           {"HTTP_ORIGIN": "null", "HTTP_REFERER": "\x00", "HTTP_ACCEPT_LANGUAGE": "\x00;q=x,zz-" + "x" * 5000}]
 BODIES = [
     ("application/x-www-form-urlencoded", b"q=\xff\xfe\xfd&title=\xc3&email=%00&text=a%00b"),
     ("application/x-www-form-urlencoded; charset=latin-1", "q=caf\xe9&title=\xe9".encode("latin-1")),
@@ -89,6 +93,9 @@ def requests_for(path: str):
     yield "post", path, {"data": {"q": LONG, "title": "<script>alert(1)</script>", "email": LONG}}
     for method in METHODS:
         yield method, path, {}
+    for headers in HEADERS:
+        yield "get", path, headers
+        yield "post", path, {"data": {"q": "x"}, **headers}
 
 
 def test_every_public_url_answers_hostile_requests_without_a_server_error(world):
@@ -206,7 +213,8 @@ def form_fields(html: str) -> list[tuple[str, list[str]]]:
     return forms
 
 
-@pytest.mark.parametrize("payload", [EVIL + "\x00", "x" * 100_000, "=HYPERLINK(\"http://evil.example\")"])
+@pytest.mark.parametrize("payload", [EVIL + "\x00", "x" * 100_000, "=HYPERLINK(\"http://evil.example\")",
+                                     "https://[::1"])
 def test_every_form_on_every_page_takes_hostile_values_without_a_server_error(world, payload):
     """Each POST form the pages show (readers', portal, reports), every field filled with the payload:
     a NUL (PostgreSQL refuses it), 100,000 characters, a formula. A form error, never a 5xx."""

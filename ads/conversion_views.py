@@ -46,7 +46,7 @@ def postback(request):
     if (request.content_type or "").startswith("application/json"):
         try:
             data = json.loads(request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays or objects nested thousands deep
             data = None
         if not isinstance(data, dict):
             return JsonResponse({"ok": False, "code": "invalid", "error": _(

@@ -4,6 +4,9 @@
 - The raw click log, one row per click, as CSV streamed by PostgreSQL's `COPY (SELECT …) TO STDOUT`
   (a server-side cursor on SQLite), so that a million rows go out with flat memory. A log larger than
   AD_EXPORT_INLINE_ROWS is built by a Celery job (ExportJob) that shows its progress.
+- Names advertisers type (advertiser, campaign, keyword, placement) that begin with = + - @ or a tab or
+  carriage return are written with a leading apostrophe (OWASP, "CSV Injection"), so that Excel and
+  LibreOffice show them as text and never run them as formulas (=HYPERLINK(…), =cmd|…).
 - CSV is UTF-8 with a byte-order mark, so that Excel opens Chinese correctly; XLSX (openpyxl's
   write-only workbook) is for aggregated reports only, as Excel stops at 1,048,576 rows.
 - Retention: raw impressions and clicks older than RAW_EVENT_RETENTION_DAYS are archived to a
@@ -37,6 +40,18 @@ from contentlib.errors import ApplicationError
 
 BOM = codecs.BOM_UTF8
 XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the header row
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """The value as a spreadsheet shows text: an apostrophe before a leading formula character."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _as_text_sql(column: str) -> str:
+    """as_text in SQL, for the COPY of the click log (NULL stays NULL)."""
+    return (f"CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"THEN chr(39) || {column} ELSE {column} END")
 KINDS = ("report_csv", "report_xlsx", "clicks_csv")
 CHUNK = 64 * 1024
 
@@ -66,8 +81,8 @@ def report_rows(*, viewer: Viewer, filters: ReportFilters) -> Iterator[list]:
     for rollup in rows.iterator(chunk_size=2000):
         v = reports._row_values(rollup, filters.traffic)
         invalid = sum(v[f"clicks_{reason}"] for reason in TRAFFIC_REASONS)
-        yield [rollup.ad_day.isoformat(), rollup.campaign.advertiser.name, rollup.campaign.name,
-               rollup.keyword.text if rollup.keyword else "", rollup.placement.label,
+        yield [rollup.ad_day.isoformat(), as_text(rollup.campaign.advertiser.name), as_text(rollup.campaign.name),
+               as_text(rollup.keyword.text if rollup.keyword else ""), as_text(rollup.placement.label),
                rollup.campaign.pricing, v["served"], v["served_invalid"], v["viewable"], v["clicks_valid"],
                v["clicks_billed"], invalid, *[v[f"clicks_{reason}"] for reason in TRAFFIC_REASONS],
                str(Decimal(v["spend"]).quantize(reports.FINE)),
@@ -161,8 +176,8 @@ def _copy_sql(filters: ReportFilters, zone: str) -> tuple[str, list]:
     labels = [(pk, placement_label(kind=kind, name=name, slug=slug))
               for pk, kind, name, slug in Placement.objects.values_list("id", "kind", "name", "slug")]
     select = f"""SELECT c.id, to_char(c.at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS.MS'),
-    to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), c.ad_day, a.name, cp.name, k.text,
-    pl.label, cp.pricing, i.price, {valid}, c.reason, (i.viewable_at IS NOT NULL), c.billed,
+    to_char(c.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), c.ad_day, {_as_text_sql("a.name")},
+    {_as_text_sql("cp.name")}, {_as_text_sql("k.text")}, {_as_text_sql("pl.label")}, cp.pricing, i.price, {valid}, c.reason, (i.viewable_at IS NOT NULL), c.billed,
     c.amount, (c.credited_at IS NOT NULL),
     EXISTS (SELECT 1 FROM ads_conversion v WHERE v.click_key = c.id)
     {_FROM} LEFT JOIN unnest(%s::bigint[], %s::text[]) AS pl(id, label) ON pl.id = c.placement_id
@@ -188,9 +203,9 @@ def _python_rows(filters: ReportFilters, zone: str) -> Iterator[list]:
         impression = click.impression
         yield [str(click.id), click.at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
                click.at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-               click.ad_day.isoformat(), click.campaign.advertiser.name, click.campaign.name,
-               click.keyword.text if click.keyword else "",
-               click.placement.label if click.placement else "", click.campaign.pricing,
+               click.ad_day.isoformat(), as_text(click.campaign.advertiser.name), as_text(click.campaign.name),
+               as_text(click.keyword.text if click.keyword else ""),
+               as_text(click.placement.label if click.placement else ""), click.campaign.pricing,
                impression.price if impression else "", not click.reason or click.reason in BILLING_REASONS,
                click.reason, bool(impression and impression.viewable_at), click.billed, click.amount,
                click.credited_at is not None, click.id in converted]

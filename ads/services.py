@@ -80,9 +80,10 @@ def check_writer(membership: AdvertiserUser, *, invite: bool = False) -> None:
                                % {"status": advertiser.get_status_display().lower()}, {"code": "forbidden"})
 
 
-def _own(queryset, membership: AdvertiserUser, object_id: int, what: str):
-    """Returns the advertiser's own object, locked; another advertiser's is reported as missing."""
-    found = queryset.select_for_update().filter(id=object_id, advertiser_id=membership.advertiser_id).first()
+def _own(queryset, membership: AdvertiserUser, object_id: int, what: str, *, lock: bool = True):
+    """Returns the advertiser's own object, locked unless lock=False; another advertiser's is reported as missing."""
+    queryset = queryset.select_for_update() if lock else queryset
+    found = queryset.filter(id=object_id, advertiser_id=membership.advertiser_id).first()
     if found is None:
         raise ApplicationError(_("There is no %(what)s #%(id)s in your account.") % {"what": what, "id": object_id},
                                {"code": "not_found"})
@@ -606,7 +607,10 @@ def _host(url_or_domain: str) -> str:
     value = url_or_domain.strip().lower()
     if "//" not in value:
         value = "//" + value
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "[::1", "http://[zz]/": no host, so never a domain name nor a verified one
+        return ""
     return parts.netloc.rsplit("@", 1)[-1]
 
 
@@ -742,7 +746,8 @@ def domain_verify(*, membership: AdvertiserUser, domain_id: int) -> VerifiedDoma
     is public, and each fetch connects to that address (no DNS rebinding between check and fetch).
     Redirects are not followed (a token must be on the domain)."""
     check_writer(membership)
-    domain = _own(VerifiedDomain.objects, membership, domain_id, _("domain"))
+    # Not locked: no transaction is held open across the fetches below (each up to its timeout).
+    domain = _own(VerifiedDomain.objects, membership, domain_id, _("domain"), lock=False)
     address = _checked_address(domain.domain.split(":")[0])
     problems = []
     for scheme in ("https", "http"):

@@ -82,7 +82,7 @@ def _payload_of(token: str):
         if compressed:
             data = zlib.decompressobj().decompress(data, 10_000)
         value = json.loads(data.decode("utf-8"))
-    except (ValueError, zlib.error, UnicodeDecodeError):
+    except (ValueError, zlib.error, UnicodeDecodeError, RecursionError):  # RecursionError: a forged payload nested deep
         return None
     return value if isinstance(value, dict) else None
 

@@ -10,8 +10,12 @@ from ads.models import Placement
 def request_origin(request) -> str:
     """The page's origin (scheme://host[:port]) from the Origin header, else from the Referer; ""."""
     for header in ("HTTP_ORIGIN", "HTTP_REFERER"):
-        parts = urlsplit(request.META.get(header, "") or "")
-        if parts.scheme in ("http", "https") and parts.hostname:
+        try:
+            parts = urlsplit(request.META.get(header, "") or "")
+            hostname = parts.hostname
+        except ValueError:  # not a URL ("https://[::1"): names no origin
+            continue
+        if parts.scheme in ("http", "https") and hostname:
             return f"{parts.scheme}://{parts.netloc}"
     return ""
 

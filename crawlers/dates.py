@@ -147,6 +147,8 @@ def _json_values(text: str) -> list:
     """
     try:
         return [json.loads(text, strict=False)]
+    except RecursionError:  # arrays or objects nested thousands deep: no site means that
+        return []
     except ValueError:
         pass
     text = _TRAILING_COMMA.sub(r"\1", text)
@@ -158,7 +160,7 @@ def _json_values(text: str) -> list:
             return values
         try:
             value, position = decoder.raw_decode(text, position)
-        except ValueError:
+        except (ValueError, RecursionError):
             return values
         values.append(value)
 

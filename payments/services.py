@@ -220,10 +220,14 @@ def payment_refund(*, payment_id: int, actor=None, gateway_event: str | None = N
 def _notice_record(*, provider: str, body: bytes, signature_header: str, outcome: str, detail: str = "",
                    event: GatewayEvent | None = None, order: PaymentOrder | None = None,
                    event_id: str = "", event_type: str = "") -> PaymentNotice:
+    def text(value: str) -> str:  # PostgreSQL stores no NUL: shown as U+FFFD, like bytes that are not UTF-8
+        return value.replace("\x00", "\ufffd")
+
     return PaymentNotice.objects.create(
-        provider=provider, event_id=(event.event_id if event else event_id)[:255],
-        event_type=(event.raw_type if event else event_type)[:100], outcome=outcome, detail=detail,
-        order=order, signature_header=signature_header[:2000], body=body.decode("utf-8", "replace")[:100_000],
+        provider=provider, event_id=text(event.event_id if event else event_id)[:255],
+        event_type=text(event.raw_type if event else event_type)[:100], outcome=outcome, detail=text(detail),
+        order=order, signature_header=text(signature_header)[:2000],
+        body=text(body.decode("utf-8", "replace"))[:100_000],
     )
 
 

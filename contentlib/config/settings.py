@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "ads.middleware.ClickRedirectMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the reader's language: zh-hans by default, English too
+    "contentlib.site.middleware.NulInAddressMiddleware",  # a %00 in the URL: 400 in the reader's language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -142,6 +143,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, mi
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "contentlib.readers.client_ip"  # the one reader of client addresses
+AXES_USERNAME_CALLABLE = "contentlib.site.accounts.axes_username"  # cut to its 255-character column
 AXES_LOCKOUT_CALLABLE = "contentlib.site.views.login_locked_out"  # the site's page, in the reader's language
 LOGIN_URL = "site:login"
 LOGIN_REDIRECT_URL = "site:home"

@@ -156,3 +156,12 @@ class PasswordResetView(auth_views.PasswordResetView):
                 "Too many password-reset requests from your address this hour. Wait %(minutes)d minutes, "
                 "then try again.") % {"minutes": max(1, limit.retry_after_seconds // 60)})
         return super().post(request, *args, **kwargs)
+
+
+def axes_username(request, credentials: dict | None) -> str | None:
+    """The username django-axes records a sign-in attempt under (AXES_USERNAME_CALLABLE): as typed, cut
+    to its column's 255 characters. Django's AuthenticationForm (the portal's and the admin's) checks no
+    length, so a 100,000-character username reached axes's INSERT and the sign-in page answered 500."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    value = credentials.get(field) if credentials else getattr(request, "data", request.POST).get(field)
+    return value[:255] if isinstance(value, str) else value

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from contentlib import readers, selectors
@@ -104,6 +105,7 @@ def _article_item(request, article, score: float) -> dict:
     }
 
 
+@csrf_exempt  # GET only, no session: any other method is a 405 as the description says, not a CSRF 403
 @require_GET
 def recommendations(request):
     """Organic recommendations for a host site's question and (optionally) its AI answer."""
@@ -112,8 +114,9 @@ def recommendations(request):
 
     from ads import sponsored  # noqa: PLC0415
 
-    question = " ".join(request.GET.get("q", "").split())
-    answer = request.GET.get("answer", "").strip()
+    raw_question, raw_answer = request.GET.get("q", ""), request.GET.get("answer", "")
+    question = " ".join(raw_question.split())
+    answer = raw_answer.strip()
     slug = request.GET.get("placement", "").strip()
     placement, cors = None, {}
     if slug:
@@ -123,13 +126,14 @@ def recommendations(request):
     if not question:
         return _error(_("The q parameter is missing or empty. Pass the reader's question as q."), status=400,
                       field="q", cors=cors)
-    if len(question) > QUESTION_MAX_CHARS:
+    # The limits hold for the parameters as sent (openapi.yaml's maxLength), spaces included.
+    if len(raw_question) > QUESTION_MAX_CHARS:
         return _error(_("The q parameter is %(length)d characters long; at most %(max)d are accepted. Send a "
-                        "shorter question.") % {"length": len(question), "max": QUESTION_MAX_CHARS},
+                        "shorter question.") % {"length": len(raw_question), "max": QUESTION_MAX_CHARS},
                       status=400, field="q", cors=cors)
-    if len(answer) > ANSWER_MAX_CHARS:
+    if len(raw_answer) > ANSWER_MAX_CHARS:
         return _error(_("The answer parameter is %(length)d characters long; at most %(max)d are accepted. Send "
-                        "the answer's first %(max)d characters.") % {"length": len(answer), "max": ANSWER_MAX_CHARS},
+                        "the answer's first %(max)d characters.") % {"length": len(raw_answer), "max": ANSWER_MAX_CHARS},
                       status=400, field="answer", cors=cors)
     limit = rate_limit_hit(scope="api", client=readers.rate_limit_client(request),
                            limit=settings.API_RATE_LIMIT_PER_MINUTE)

@@ -23,6 +23,7 @@ from crawlers.models import CrawlPage
 
 Outcome = CrawlPage.Outcome
 logger = logging.getLogger(__name__)
+URL_MAX_CHARS = CrawlPage._meta.get_field("url").max_length  # 2,000, as Article.url; below URLLENGTH_LIMIT
 
 
 class SourceSpider(scrapy.Spider):
@@ -43,6 +44,7 @@ class SourceSpider(scrapy.Spider):
         self._deny = [re.compile(p) for p in source.deny_patterns]
         self.requested: set[str] = set()  # canonical URLs of every request this crawl scheduled
         self.sitemap_listed: set[str] = set()  # canonical URLs a sitemap of the site lists
+        self.refused_links: set[str] = set()  # links too long to crawl, each recorded once
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -90,6 +92,18 @@ class SourceSpider(scrapy.Spider):
     def page_request(self, url: str, **kwargs) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse_page, errback=self.page_failed, meta={"page": True}, **kwargs)
 
+    def link_request(self, url: str) -> scrapy.Request | PageItem | None:
+        """The request for a page a link, feed or sitemap names; for a URL too long to keep, its fate
+        (once), where Scrapy's URLLENGTH_LIMIT would drop it without a record."""
+        if len(url) <= URL_MAX_CHARS:
+            return self.page_request(url)
+        if url in self.refused_links:
+            return None
+        self.refused_links.add(url)
+        return PageItem(url=url, fetched_at=timezone.now()).decide(Outcome.INVALID, (
+            f"a link of {len(url):,} characters: the library keeps URLs of at most {URL_MAX_CHARS:,}, so it was "
+            f"not fetched"))
+
     def page_item(self, response) -> PageItem | None:
         """Returns the page with its HTML decoded, or an item already decided (too large, not HTML)."""
         redirects = response.meta.get("redirect_urls") or []
@@ -127,7 +141,8 @@ class SourceSpider(scrapy.Spider):
             elif self.url_allowed(url):
                 url = normalize_url(url)  # tracking parameters folded: one URL per page
                 self.sitemap_listed.add(canonicalize_url(url))
-                yield self.page_request(url)
+                if (request := self.link_request(url)) is not None:
+                    yield request
 
     def parse_feed(self, response):
         """Requests the articles an RSS 2.0 or Atom feed links to, their tracking parameters folded."""
@@ -136,8 +151,8 @@ class SourceSpider(scrapy.Spider):
         rss = feed.xpath("//item/link/text()").getall()
         atom = feed.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
         for url in dict.fromkeys(normalize_url(response.urljoin(u.strip())) for u in rss + atom if u.strip()):
-            if self.url_allowed(url):
-                yield self.page_request(url)
+            if self.url_allowed(url) and (request := self.link_request(url)) is not None:
+                yield request
 
     def listing_request(self, url: str, callback, **kwargs) -> scrapy.Request:
         """A request for a feed or sitemap: its failure is recorded like a page's."""

@@ -62,7 +62,8 @@ class SiteSpider(SourceSpider):
             item.links_followed = len(links)
             item.page_link_share = link_text_share(decoded)
             for link in links:
-                yield self.page_request(link.url)
+                if (request := self.link_request(link.url)) is not None:
+                    yield request
             for feed in self.declared_feeds(decoded):  # Scrapy's duplicate filter reads each feed once
                 yield self.listing_request(feed, self.parse_feed, priority=10)
         yield item

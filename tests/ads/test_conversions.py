@@ -141,3 +141,12 @@ def test_staff_see_conversions_with_their_click_in_admin_and_cannot_edit_them(cl
     assert client.get(reverse("admin:ads_conversion_add")).status_code == 403
     assert client.post(reverse("admin:ads_conversion_delete", args=[conversion.id]), {"post": "yes"}).status_code == 403
     assert Conversion.objects.filter(id=conversion.id).exists()
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"clid": ' + b"[" * 5000 + b"]" * 5000 + b"}"])
+def test_a_postback_nested_too_deep_is_refused_as_not_a_json_object(client, body):
+    """Found by tests/site/test_hostile_requests.py: json.loads raised RecursionError, a 500."""
+    response = client.generic("POST", reverse("conversion_postback"), body, content_type="application/json",
+                              headers={"accept-language": "zh-hans"})
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert "JSON" in response.json()["error"] and Conversion.objects.count() == 0

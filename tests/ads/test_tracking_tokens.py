@@ -70,3 +70,18 @@ def test_the_beacon_token_is_not_a_click_token_and_both_are_checked(monkeypatch)
     later = __import__("time").time() + 7201
     monkeypatch.setattr(signing.time, "time", lambda: later)
     assert tracking.beacon_token_read(beacon) == (None, "token_expired")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_forged_token_whose_payload_nests_thousands_deep_is_tampered(client, compress):
+    """Found by the hostile-request sweep: reading a forged token's unsigned payload raised RecursionError (a
+    500 on /c/). It is a tampered click, recorded as such like any other."""
+    import base64  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    payload = b"[" * 4000 + b"]" * 4000
+    body = base64.urlsafe_b64encode(zlib.compress(payload) if compress else payload).decode().rstrip("=")
+    forged = ("." if compress else "") + body + ":1abcde:" + "x" * 43
+    assert tracking.click_token_read(forged).problem == tracking.TOKEN_TAMPERED
+    assert client.get(f"/c/{forged}").status_code < 500

@@ -372,3 +372,17 @@ def test_static_files_are_served_without_debug(client):
     response = client.get(static("admin/css/base.css"))
     assert response.status_code == 200
     assert b"--body-fg" in b"".join(response.streaming_content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/portal/login/", "/admin/login/", "/login/"])
+def test_a_username_of_100000_characters_is_a_failed_sign_in_not_a_500(client, url):
+    """Found by tests/site/test_hostile_requests.py: Django's AuthenticationForm checks no length, so
+    django-axes's INSERT of the attempt (username varchar(255)) raised DataError, a 500."""
+    from axes.models import AccessAttempt  # noqa: PLC0415
+
+    response = client.post(url, {"username": "u" * 100_000, "password": "whatever"},
+                           headers={"accept-language": "zh-hans"})
+    assert response.status_code == 200 and 'name="username"' in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
+    assert all(len(a.username) <= 255 for a in AccessAttempt.objects.all())

@@ -154,3 +154,12 @@ def test_a_date_shown_only_as_text_is_no_date():
 ])
 def test_parse_date(value, expected):
     assert parse_date(value) == expected
+
+
+def test_json_ld_nested_thousands_deep_is_left_out_and_the_next_script_read():
+    """Found by tests/crawlers/test_hostile_pages.py: json raised RecursionError and the page's extraction
+    failed; an unreadable script is left out like any other."""
+    deep = '<script type="application/ld+json">' + "[" * 20_000 + "]" * 20_000 + "</script>"
+    deep_after_one = '<script type="application/ld+json">{"a": 1}, ' + "[" * 20_000 + "]" * 20_000 + "</script>"
+    good = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2019-11-18"}</script>'
+    assert _date(head=deep + deep_after_one + good) == dt.date(2019, 11, 18)

@@ -208,3 +208,16 @@ def test_when_the_gateway_refuses_the_checkout_the_reader_is_told_what_to_do(sit
     assert "银行卡支付服务没有响应。请过几分钟再试，或改用银行转账。" in response.content.decode()
     assert "failed at stripe" in caplog.text
     assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("body", [b"\x00" * 100, b'{"id": "evt_\x00", "type": "checkout.session.completed"}'])
+def test_a_forged_notice_with_nul_bytes_is_recorded_and_refused(site, stripe_gateway, client, body):
+    """Found by tests/site/test_hostile_requests.py: a body with a NUL byte could not be stored in
+    PostgreSQL, so the notice was lost and the gateway got a 500. It is recorded, the NUL shown as U+FFFD."""
+    response = client.generic("POST", reverse("payments:stripe_webhook"), body, content_type="application/json",
+                              headers={"stripe-signature": "t=1,v1=\x00forged"})
+    assert response.status_code == 400 and response.content.startswith(b"bad_signature")
+    notice = PaymentNotice.objects.get()
+    assert notice.outcome == "bad_signature" and "\x00" not in notice.body + notice.signature_header
+    assert notice.body == body.decode().replace("\x00", "\ufffd")
+    assert not Payment.objects.exists()

@@ -102,3 +102,52 @@ def test_markup_in_the_parameters_comes_back_as_json_text(library, client, opena
 def test_the_description_is_served(client):
     response = client.get(reverse("site:api_openapi"))
     assert response.status_code == 200 and yaml.safe_load(response.content)["openapi"].startswith("3.")
+
+
+def _parameter_schema(name: str) -> dict:
+    spec = yaml.safe_load(Path(OPENAPI_FILE).read_text())
+    return next(p["schema"] for p in spec["paths"][URL]["get"]["parameters"] if p["name"] == name)
+
+
+@pytest.mark.django_db
+def test_the_length_limits_count_the_parameters_as_sent_spaces_included(client, openapi):
+    """Found by schemathesis: q of 500 characters then a run of spaces broke the description's maxLength
+    and was answered 200, because the limit was checked after collapsing the spaces."""
+    padded = checked(openapi, client.get(URL, {"q": "冷" * 500 + " " * 20}))
+    assert padded.status_code == 400 and padded.json()["field"] == "q" and "520" in padded.json()["error"]
+    answer = checked(openapi, client.get(URL, {"q": "冷链", "answer": "温" * 4000 + "\n" * 5}))
+    assert answer.status_code == 400 and answer.json()["field"] == "answer"
+
+
+@pytest.mark.parametrize("q", ["\x1c", " \u3000\t", "冷链\x00"])
+def test_the_description_calls_invalid_what_the_api_refuses(q):
+    """Found by schemathesis: a q of only (Python's) whitespace, or with a NUL, is refused 400, so the
+    description must not call it valid."""
+    import jsonschema  # noqa: PLC0415
+
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(q, _parameter_schema("q"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", ["\x1c", " \u3000\t"])
+def test_a_question_of_only_spaces_is_refused(client, openapi, q):
+    response = checked(openapi, client.get(URL, {"q": q}))
+    assert response.status_code == 400 and response.json()["field"] == "q"
+
+
+def test_the_description_still_calls_a_question_with_spaces_valid():
+    import jsonschema  # noqa: PLC0415
+
+    jsonschema.validate("  仓储机器人\u3000回本 ", _parameter_schema("q"))
+    jsonschema.validate("两年半。\n", _parameter_schema("answer"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "QUERY"])
+def test_a_method_the_description_does_not_list_is_405(method):
+    """Found by schemathesis: CSRF refused unsafe methods with a 403 HTML page before the view said 405."""
+    from django.test import Client  # noqa: PLC0415
+
+    response = Client(enforce_csrf_checks=True).generic(method, URL + "?q=冷链")
+    assert response.status_code == 405 and "GET" in response["Allow"]

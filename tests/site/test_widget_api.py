@@ -103,3 +103,17 @@ def test_markup_in_the_parameters_and_a_campaign_s_article_comes_back_as_json_te
 def test_the_refusal_is_in_chinese_by_default(widget):
     response = get({"q": Q, "placement": "host-qa"}, HTTP_ORIGIN="https://evil.example")
     assert "不允许在 https://evil.example 上展示" in response.json()["error"] and "允许域名" in response.json()["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("header", [{"HTTP_ORIGIN": "https://[::1"}, {"HTTP_REFERER": "https://[::1/answers/1"},
+                                    {"HTTP_ORIGIN": "https://[::1", "HTTP_REFERER": "https://qa.host.example/a"}])
+def test_an_origin_or_referer_that_is_not_a_url_is_an_unknown_origin_not_a_500(widget, openapi, header):  # noqa: F811
+    """Found by the hostile-request sweep: urlsplit raised ValueError ("Invalid IPv6 URL") on a header
+    the page's browser never sends but anyone can; such a header names no origin (the next one may)."""
+    response = checked(openapi, get({"q": Q, "placement": "host-qa"}, HTTP_ACCEPT_LANGUAGE="zh-CN", **header))
+    if "HTTP_REFERER" in header and header["HTTP_REFERER"].startswith("https://qa."):
+        assert response.status_code == 200 and response["Access-Control-Allow-Origin"] == HOST
+    else:
+        assert response.status_code == 403 and "来源不明" in response.json()["error"]
+        assert not Impression.objects.exists()

@@ -230,7 +230,9 @@ def test_https_with_a_certificate_for_another_name_does_not_verify(company_a, re
     assert domain.verified_at is None and "SSLError" in domain.last_error and seen["host"] == []
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback like the other transactional tests in tests/ads: a plain transactional test's
+# teardown re-creates the content types, and the next serialized test's restore then collides with them.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("local_fetches")
 def test_the_portals_verify_button_works_outside_a_test_transaction(company_a, site, client):
     """Found by tests/site/test_hostile_requests.py: in autocommit, as in production, the service's

@@ -121,3 +121,10 @@ def test_the_dashboard_and_ledger_show_what_is_left_after_accrued_cpm_spend(clie
         assert f"可用余额：{left} CNY" in chinese and "3.00 CNY" in chinese and f"{balance:.2f}" in chinese
         english = client.get(reverse(name), HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert f"Left to spend: {left} CNY, after 3.00 CNY" in english
+
+
+def test_the_dashboard_sends_its_figures_to_the_reports(client, company_a):
+    """Tracking is live: the dashboard's spend card points to the reports instead of promising figures later."""
+    client.force_login(company_a.owner.user)
+    body = client.get(reverse("portal:dashboard")).content.decode()
+    assert f'href="{reverse("portal:reports")}">查看报表</a>' in body and "上线后" not in body

@@ -7,8 +7,13 @@ AuthenticationMiddleware, calls the click view itself: the middleware after it (
 CSRF, messages, clickjacking, axes) have nothing to give a redirect. Those are a tenth of a
 millisecond of a worker's CPU per click (docs/BENCHMARKS.md, "Click redirect"). Every other path,
 /v/ beacons included, goes the whole way.
+
+If the click view fails (the database down), the error page Django renders is in the reader's
+language: the locale middleware has not run, so the language is chosen here before the exception
+goes on to Django's handler.
 """
 from django.urls import Resolver404, resolve
+from django.utils import translation
 
 
 class ClickRedirectMiddleware:
@@ -23,5 +28,9 @@ class ClickRedirectMiddleware:
                 match = None
             if match is not None and match.view_name == "ads:click":
                 request.resolver_match = match
-                return match.func(request, *match.args, **match.kwargs)
+                try:
+                    return match.func(request, *match.args, **match.kwargs)
+                except Exception:
+                    translation.activate(translation.get_language_from_request(request))
+                    raise
         return self.get_response(request)

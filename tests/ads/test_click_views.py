@@ -260,3 +260,18 @@ def test_the_click_redirect_takes_the_short_way_through_the_middleware_with_its_
     assert not_a_click.status_code == 404 and "Content-Security-Policy" in not_a_click
     beacon = Client().post(f"/v/{tracking.beacon_token(impression_id=uuid.uuid4())}")
     assert "Content-Security-Policy" in beacon
+
+
+@pytest.mark.parametrize(("language", "heading"), [("en", "Something went wrong"), ("zh-CN", "出错了")])
+def test_a_click_that_fails_shows_the_error_page_in_the_readers_language(running, monkeypatch, language, heading):
+    """The short way skips the locale middleware: a failing click (the database down) must still
+    answer in the language the reader's browser asks for, like every other page's error."""
+    def down(**kwargs):
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr(events, "click_record", down)
+    client = Client(raise_request_exception=False)
+    response = client.get(click_url(serve(running)), HTTP_USER_AGENT=CHROME, REMOTE_ADDR="203.0.113.7",
+                          HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 500
+    assert heading in response.content.decode()

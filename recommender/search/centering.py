@@ -81,14 +81,19 @@ def fit(model: str, vectors: np.ndarray, languages: Iterable[str]) -> Centering:
     return Centering(model=model, means={k: v.astype(np.float32) for k, v in means.items()})
 
 
-def save(centering: Centering, path: Path = CENTERING_FILE) -> None:
-    data = {"model": centering.model, "key": centering.key,
-            "means": {language: [round(float(x), 7) for x in mean] for language, mean in centering.means.items()}}
+def save(centering: Centering, path: Path = CENTERING_FILE) -> Centering:
+    """Writes the means (rounded to 7 decimals) and returns them as they will be read back."""
+    written = Centering(model=centering.model, means={
+        language: np.asarray([round(float(x), 7) for x in mean], dtype=np.float32)
+        for language, mean in centering.means.items()})
+    data = {"model": written.model, "key": written.key,
+            "means": {language: [round(float(x), 7) for x in mean] for language, mean in written.means.items()}}
     # One line per language: the file stays readable in a diff.
     lines = [f' {json.dumps(language)}: {json.dumps(values)}' for language, values in data["means"].items()]
     path.write_text('{"model": %s, "key": %s, "means": {\n%s\n}}\n' % (
         json.dumps(data["model"]), json.dumps(data["key"]), ",\n".join(lines)), encoding="utf-8")
     saved.cache_clear()
+    return written
 
 
 @lru_cache(maxsize=1)

@@ -57,8 +57,8 @@ class Command(BaseCommand):
         else:
             # The ranking over centered vectors (recommender.search.centering): the means of the
             # fixture corpus's passage vectors, the fusion and answer weights tuned over them.
-            means = relevance.fixture_centering(index)
-            centering.save(means)
+            # As saved (rounded), so that the index tuned on is the one readers get.
+            means = centering.save(relevance.fixture_centering(index))
             centered_index = relevance.fixture_index(means=means)
             centered = self._tune(console, centered_index, "centered vectors")
             for language, values in centered["languages"].items():

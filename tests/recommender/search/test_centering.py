@@ -4,6 +4,8 @@ and the answers' references keep reading raw cosines, and no reader applies anot
 Four dimensions: e0 is "Chinese", e1 "English", e2 and e3 two topics. A Chinese question on topic
 e2 is nearest, raw, to a Chinese article on topic e3 (the language component dominates); centered,
 to the English article on e2, which answers it."""
+import json
+
 import numpy as np
 import pytest
 
@@ -144,12 +146,16 @@ def test_fit_keeps_languages_with_enough_vectors_and_a_pooled_mean():
 def test_saved_means_round_trip(tmp_path, monkeypatch):
     path = tmp_path / "means.json"
     monkeypatch.setattr(centering, "CENTERING_FILE", path)
-    centering.save(MEANS, path)
+    precise = centering.Centering(model=MODEL, means={"zh": np.full(4, 1 / 3, dtype=np.float32),
+                                                      "en": np.full(4, 2 / 7, dtype=np.float32)})
+    written = centering.save(precise, path)
     try:
         loaded = centering.saved()
-        assert loaded.model == MODEL and loaded.space == MEANS.space
+        # The space a rebuild names is the one readers compute from the file (rounded as written).
+        assert loaded.model == MODEL and loaded.space == written.space
+        assert json.loads(path.read_text(encoding="utf-8"))["key"] == loaded.key
         assert centering.for_model(MODEL) is not None and centering.for_model("another-model") is None
-        assert centering.for_space(MEANS.space) is not None and centering.for_space(MODEL) is None
+        assert centering.for_space(written.space) is not None and centering.for_space(MODEL) is None
     finally:
         centering.saved.cache_clear()
 
@@ -193,3 +199,19 @@ def test_a_rebuilt_index_reads_raw_cosines_from_the_articles(article_factory, me
     assert result.centered and result.ids[0] == ids[2]
     assert result.vector_top == pytest.approx(float(QUESTION @ RAW[1]), abs=1e-5)
     assert result.reference_hits[0].id == ids[1]
+
+
+def test_an_index_centered_by_older_means_of_the_model_is_centered_by_ours_with_a_warning(backend, means, caplog,
+                                                                                          monkeypatch):
+    from recommender import retrieval
+
+    monkeypatch.setattr(retrieval, "_stale_spaces", set())  # said once per process
+    stale = centering.Centering(model=MODEL, means={"zh": MEANS.means["zh"] * 0.99, "en": MEANS.means["en"]})
+    backend.upsert(documents(stale))  # the index was centered before search_tune wrote new means
+
+    with caplog.at_level("WARNING", logger="recommender.retrieval"):
+        result = retrieve("仓储机器人", backend=backend, query_vector=QUESTION, check_database=False,
+                          params=VECTOR_ONLY, raw_vectors=lookup)
+
+    assert result.centered and result.ids[0] == 2
+    assert "manage.py reindex" in caplog.text

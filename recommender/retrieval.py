@@ -221,8 +221,9 @@ def index_centering(space: str) -> centering.Centering | None:
         if space not in _stale_spaces:
             _stale_spaces.add(space)
             logger.warning("the search index's vectors were centered by other means (%s) than this code's "
-                           "(%s): run `manage.py reindex` to center them again; queries are centered by this "
-                           "code's means meanwhile", space, current.space if current else "none")
+                           "(%s): run `manage.py reindex` to center them again; meanwhile queries are %s",
+                           space, current.space if current else "none, for this model",
+                           "centered by this code's means" if current else "not centered")
         return current
     return means
 

@@ -8,6 +8,7 @@ judged queries only (`manage.py search_tune`) and live in `recommender/search/tu
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,7 @@ from django.conf import settings
 
 from contentlib.models import Article
 from contentlib.selectors import article_published
-from recommender.search import search_backend
+from recommender.search import centering, search_backend
 from recommender.search.base import Hit, SearchBackend, SearchFilters, query_terms
 from recommender.lexicon import segmenter_refresh
 from recommender.text import detect_language, segmenter
@@ -61,6 +62,10 @@ class FusionParams:
     answer_vector_weight: float = 0.0
     extractive_answer_lexical_weight: float = 0.0
     extractive_answer_vector_weight: float = 0.0
+    # The fusion and answer weights for ranking when the index holds centered vectors
+    # (recommender.search.centering); the fields above then still compute the raw ranking the answers
+    # choose references from, and the fit coefficients always read the raw scores. None: as above.
+    centered: "FusionParams | None" = None
 
     def answer_weights(self, kind: str) -> tuple[float, float]:
         """(lexical, vector) weights of an answer of this kind (ANSWER_KINDS)."""
@@ -90,6 +95,8 @@ def tuned_params() -> dict[str, FusionParams]:
         values = dict(values)
         values["fit_coef"] = tuple(values.get("fit_coef", (0.0, 1.0, 1.0)))
         values["lexical_fit_coef"] = tuple(values.get("lexical_fit_coef", (0.0, 1.0)))
+        if values.get("centered"):
+            values["centered"] = FusionParams(**values["centered"])
         params[language] = FusionParams(**values)
     return params
 
@@ -116,11 +123,21 @@ class RetrievalResult:
     lexical_top: float = 0.0
     vector_top: float | None = None  # None: no vector search ran (lexical mode, or the model failed)
     generation: str = ""  # the index snapshot every hit came from
-    query_vector: np.ndarray | None = None  # the query's vector as searched (None: none was)
+    query_vector: np.ndarray | None = None  # the query's raw vector (None: none was searched)
+    # Over an index of centered vectors: the same candidates ranked from the question alone with
+    # their raw cosines and the raw fusion, which the answers choose their references from. None
+    # when the index holds raw vectors (then `hits` is that ranking).
+    raw_hits: list[ScoredHit] | None = None
+    centered: bool = False  # whether the vector ranking was on centered vectors
 
     @property
     def ids(self) -> list[int]:
         return [h.id for h in self.hits]
+
+    @property
+    def reference_hits(self) -> list[ScoredHit]:
+        """The ranking an answer chooses references from: from the raw cosines (see raw_hits)."""
+        return self.hits if self.raw_hits is None else self.raw_hits
 
 
 def lexical_normalizer(documents: int, freqs: dict[str, int], terms: list[str]) -> float:
@@ -193,6 +210,47 @@ def _query_vector(text: str, model: str = "") -> np.ndarray | None:
         return None
 
 
+_stale_spaces: set[str] = set()  # said once per process
+
+
+def index_centering(space: str) -> centering.Centering | None:
+    """The means to center queries by for an index whose vectors are in `space` (its vector_model)."""
+    means = centering.for_space(space)
+    if means is None and centering.SPACE_MARK in space:
+        current = centering.for_model(centering.model_of(space))
+        if space not in _stale_spaces:
+            _stale_spaces.add(space)
+            logger.warning("the search index's vectors were centered by other means (%s) than this code's "
+                           "(%s): run `manage.py reindex` to center them again; meanwhile queries are %s",
+                           space, current.space if current else "none, for this model",
+                           "centered by this code's means" if current else "not centered")
+        return current
+    return means
+
+
+RawVectors = Callable[[list[int]], dict[int, np.ndarray]]
+
+
+def stored_raw_vectors(model: str) -> RawVectors:
+    """Reads articles' raw vectors (Article.embedding) made by `model`, by id."""
+    from recommender.embeddings import from_bytes  # noqa: PLC0415
+
+    def read(ids: list[int]) -> dict[int, np.ndarray]:
+        rows = Article.objects.filter(id__in=ids, embedding_model=model).exclude(embedding=None)
+        return {i: from_bytes(blob) for i, blob in rows.values_list("id", "embedding")}
+
+    return read
+
+
+def _raw_vector_ranking(query_vector: np.ndarray, ids: list[int], raw_vectors: RawVectors) -> list[Hit]:
+    """The candidates ranked by the raw cosine of their stored raw vectors with the raw query vector."""
+    query = np.asarray(query_vector, dtype=np.float32)
+    found = raw_vectors(ids)
+    hits = [Hit(i, float(query @ np.asarray(v, dtype=np.float32))) for i, v in found.items()
+            if v is not None and len(v) == len(query)]
+    return sorted(hits, key=lambda h: (-h.score, h.id))
+
+
 def query_vector(text: str) -> np.ndarray | None:
     """The text's vector as a search for it would be encoded (cached; None when the model failed)."""
     return _query_vector(text)
@@ -235,6 +293,7 @@ def retrieve(
     query_vector: np.ndarray | None = None,
     check_database: bool = True,
     params: dict[str, FusionParams] | None = None,
+    raw_vectors: RawVectors | None = None,
 ) -> RetrievalResult:
     """The articles that best answer `query`, best first, and whether any of them fits at all.
 
@@ -251,6 +310,12 @@ def retrieve(
     question's own first references, so it has weights of its own (`extractive_answer_*`).
     Whether anything fits is still judged from the question alone: an answer written from general
     knowledge is on topic whether or not the library answers it.
+
+    When the index holds centered vectors (recommender.search.centering), the query (and answer)
+    vector is centered alike and ranks by the `centered` fusion; the candidates' raw cosines, from
+    their raw vectors (`raw_vectors(ids)`; by default Article.embedding), give the raw top cosine
+    that nothing-fits reads and `raw_hits`, the answers' ranking. Without raw vectors (an index not
+    backed by rows and no `raw_vectors`), both fall back to the centered scores.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -269,47 +334,80 @@ def retrieve(
     terms = query_terms(seg.tokens(text))
     wanted = max(CANDIDATES, 3 * k)
     given_vector = query_vector is not None
-    if mode != "lexical" and not given_vector:
+    means = None
+    if mode != "lexical":
         # From the model the index's vectors came from: after a rebuild with another model, this
-        # process follows the index instead of comparing vectors of two spaces.
-        query_vector = _query_vector(text, model=backend.info().vector_model)
-    found = backend.search(terms, query_vector if mode != "lexical" else None, k=wanted, filters=filters)
+        # process follows the index instead of comparing vectors of two spaces; and centered only
+        # when the index's vectors are.
+        space = backend.info().vector_model
+        means = index_centering(space)
+        if not given_vector:
+            query_vector = _query_vector(text, model=centering.model_of(space))
+    searched = _centered(query_vector, means, language) if mode != "lexical" else None
+    found = backend.search(terms, searched, k=wanted, filters=filters)
     if (not given_vector and query_vector is not None and found.vector_dim
             and len(query_vector) != found.vector_dim):
         # A rebuild with another model landed between the two calls: once more, with its model.
-        query_vector = _query_vector(text, model=backend.info().vector_model)
-        found = backend.search(terms, query_vector, k=wanted, filters=filters)
+        space = backend.info().vector_model
+        means = index_centering(space)
+        query_vector = _query_vector(text, model=centering.model_of(space))
+        searched = _centered(query_vector, means, language)
+        found = backend.search(terms, searched, k=wanted, filters=filters)
     result.generation = found.generation
     result.query_vector = query_vector if mode != "lexical" else None
     lexical, vector = found.lexical, found.vector
     normalizer = lexical_normalizer(found.documents, found.doc_freqs, terms) if lexical else 1.0
     searched_vectors = mode != "lexical" and query_vector is not None
+    result.centered = searched_vectors and means is not None
+    raw_vector = None  # the candidates by raw cosine, over a centered index
+    if result.centered:
+        if raw_vectors is None and check_database:
+            raw_vectors = stored_raw_vectors(means.model)
+        if raw_vectors is not None:
+            raw_vector = _raw_vector_ranking(query_vector, list(dict.fromkeys(
+                [h.id for h in vector] + [h.id for h in lexical])), raw_vectors)
+    ranking = fusion.centered if result.centered and fusion.centered is not None else fusion
     ranked_lexical, ranked_vector, ranked_normalizer = lexical, vector, normalizer
     answer_text = (answer or "")[:QUERY_MAX_CHARS].strip()
-    answer_lexical_weight, answer_vector_weight = fusion.answer_weights(answer_kind)
+    answer_lexical_weight, answer_vector_weight = ranking.answer_weights(answer_kind)
     if answer_text and (answer_lexical_weight > 0 or answer_vector_weight > 0):
         ranked_lexical, ranked_vector, ranked_normalizer = _answer_rankings(
-            backend, seg, answer_text, answer_vector, terms, lexical, normalizer, query_vector if searched_vectors else None,
-            vector, wanted=wanted, filters=filters, lexical_weight=answer_lexical_weight,
-            vector_weight=answer_vector_weight, mode=mode)
-    if mode == "lexical":
-        ranked = [ScoredHit(h.id, h.score / ranked_normalizer, lexical=h.score / ranked_normalizer) for h in ranked_lexical]
-    elif mode == "vector":
-        ranked = [ScoredHit(h.id, h.score, vector=h.score) for h in ranked_vector]
-    else:
-        ranked = fuse(ranked_lexical, ranked_vector, normalizer=ranked_normalizer, params=fusion)
+            backend, seg, answer_text, _centered(answer_vector, means, language), terms, lexical, normalizer,
+            searched if searched_vectors else None, vector, wanted=wanted, filters=filters,
+            lexical_weight=answer_lexical_weight, vector_weight=answer_vector_weight, mode=mode)
+    ranked = _ranking(mode, ranked_lexical, ranked_vector, ranked_normalizer, ranking)
+    raw_ranked = _ranking(mode, lexical, raw_vector, normalizer, fusion) if raw_vector is not None else None
     if check_database and ranked:
         allowed = visible_ids(list({h.id for h in ranked} | {h.id for h in lexical} | {h.id for h in vector}), filters)
         ranked = [h for h in ranked if h.id in allowed]
         lexical = [h for h in lexical if h.id in allowed]
         vector = [h for h in vector if h.id in allowed]
+        if raw_vector is not None:
+            raw_vector = [h for h in raw_vector if h.id in allowed]
+            raw_ranked = [h for h in raw_ranked if h.id in allowed]
     result.hits = ranked[:k]
-    # Whether anything fits is judged from the question's own rankings (see above).
+    result.raw_hits = raw_ranked[:k] if raw_ranked is not None else None
+    # Whether anything fits is judged from the question's own rankings (see above), on raw cosines.
     result.lexical_top = lexical[0].score / normalizer if lexical else 0.0
-    result.vector_top = (vector[0].score if vector else 0.0) if searched_vectors else None
+    top_vector = raw_vector if raw_vector is not None else vector
+    result.vector_top = (top_vector[0].score if top_vector else 0.0) if searched_vectors else None
     result.fit_probability = fusion.fit_probability(result.lexical_top, result.vector_top)
     result.nothing_fits = not result.hits or result.fit_probability < fusion.threshold(result.vector_top)
     return result
+
+
+def _centered(vector: np.ndarray | None, means: centering.Centering | None, language: str) -> np.ndarray | None:
+    return vector if vector is None or means is None else means.center(vector, language)
+
+
+def _ranking(mode: str, lexical: list[Hit], vector: list[Hit], normalizer: float,
+             params: FusionParams) -> list[ScoredHit]:
+    """The ranking that `mode` returns from these rankings (lexical scores not yet normalized)."""
+    if mode == "lexical":
+        return [ScoredHit(h.id, h.score / normalizer, lexical=h.score / normalizer) for h in lexical]
+    if mode == "vector":
+        return [ScoredHit(h.id, h.score, vector=h.score) for h in vector]
+    return fuse(lexical, vector, normalizer=normalizer, params=params)
 
 
 def _answer_rankings(backend, seg, answer_text, answer_vector, terms, lexical, normalizer, query_vector, vector, *,

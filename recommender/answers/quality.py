@@ -32,7 +32,7 @@ class FixtureLibrary:
         if query not in self.retrievals:
             started = time.perf_counter()
             result = retrieve(query, k=RETRIEVE_K, backend=self.index.backend, query_vector=vector,
-                              check_database=False)
+                              check_database=False, raw_vectors=self.index.raw_lookup)
             self.retrievals[query] = (result, time.perf_counter() - started)
         return self.retrievals[query]
 
@@ -136,7 +136,7 @@ class Report:
 def references_of(library: FixtureLibrary, result: RetrievalResult) -> list[Reference]:
     """As `services.references_from`: organic articles only, in rank order, at most MAX_REFERENCES."""
     out = []
-    for hit in result.hits:
+    for hit in result.reference_hits:
         reference = library.references.get(hit.id)
         if reference is not None:
             out.append(Reference(**{**reference.__dict__, "score": hit.score}))
@@ -177,12 +177,13 @@ def evaluate(library: FixtureLibrary, queries: Iterable[corpus.JudgedQuery], *, 
             derived = derived_vector([by_id[i].vector for i in draft.cited if i in by_id])
             kind = answer_kind(provider=draft.provider, notice=draft.notice)
             again = retrieve(query.query, answer=answer_text, answer_vector=derived, answer_kind=kind, k=RETRIEVE_K,
-                             backend=index.backend, query_vector=vector, check_database=False, params=search_params)
+                             backend=index.backend, query_vector=vector, check_database=False, params=search_params,
+                             raw_vectors=index.raw_lookup)
             ranked_combined = [index.doc_ids[i] for i in again.ids]
             if encode is not None:
                 encoded = retrieve(query.query, answer=answer_text, answer_vector=encode(answer_text), answer_kind=kind,
                                    k=RETRIEVE_K, backend=index.backend, query_vector=vector, check_database=False,
-                                   params=search_params)
+                                   params=search_params, raw_vectors=index.raw_lookup)
                 ranked_encoded = [index.doc_ids[i] for i in encoded.ids]
         elif encode is not None:
             ranked_encoded = ranked_question

@@ -47,10 +47,11 @@ def answer_nothing_fits(result: RetrievalResult, references: list[Reference], *,
 def references_from(result: RetrievalResult) -> list[Reference]:
     """The retrieved articles an answer may cite, in rank order, at most MAX_REFERENCES: published,
     organic (no advertiser owns them), never an AI-generated analysis (checked on the rows)."""
-    scores = {h.id: h.score for h in result.hits}
+    hits = result.reference_hits  # from the raw cosines when the index holds centered vectors
+    scores = {h.id: h.score for h in hits}
     rows = {a.id: a for a in library.article_references().filter(id__in=list(scores)).select_related("source")}
     out = []
-    for hit in result.hits:
+    for hit in hits:
         article = rows.get(hit.id)
         if article is not None:
             # The provider sees only what an anonymous reader may (the source's rule and the wall), so

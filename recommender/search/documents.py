@@ -3,12 +3,20 @@ import hashlib
 
 from contentlib.models import Article
 from recommender.embeddings import from_bytes
+from recommender.search import centering
 from recommender.search.base import IndexDocument
 
 
 def article_document(article: Article) -> IndexDocument:
-    """The document for an article (select_related("category") avoids a query per article)."""
+    """The document for an article (select_related("category") avoids a query per article).
+
+    Its vector is centered by its language's mean when the committed means are its model's
+    (recommender.search.centering), and the document then names the centered space as its model."""
     vector = from_bytes(article.embedding) if article.embedding else None
+    vector_model = article.embedding_model or ""
+    means = centering.for_model(vector_model)
+    if vector is not None and len(vector) and means is not None:
+        vector, vector_model = means.center(vector, article.language or ""), means.space
     return IndexDocument(
         id=article.id,
         tokens=article.tokens or "",
@@ -20,7 +28,7 @@ def article_document(article: Article) -> IndexDocument:
         status=article.status,
         published=article.is_published,
         vector=vector if vector is not None and len(vector) else None,
-        vector_model=article.embedding_model or "",
+        vector_model=vector_model,
     )
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from contentlib import corpus
 from recommender import library_vectors
 from recommender.retrieval import FusionParams, RetrievalResult, retrieve
+from recommender.search import centering
 from recommender.search.base import IndexDocument, SearchBackend
 from recommender.search.split import split_load
 from recommender.text import tokenize
@@ -34,6 +35,13 @@ class FixtureIndex:
     directory: tempfile.TemporaryDirectory | None = None
     answer_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # queries with a written answer
     model: object = None  # the encoder, for judged sets from elsewhere (`add_queries`)
+    # Every document's raw vector by index id (the index may hold them centered), as Article.embedding.
+    raw_vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    means: centering.Centering | None = None  # the means the index's vectors were centered by
+
+    def raw_lookup(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """`retrieve(raw_vectors=...)` for this index: as the database returns Article.embedding."""
+        return {i: self.raw_vectors[i] for i in ids if i in self.raw_vectors}
 
     def add_queries(self, queries: list[corpus.JudgedQuery]) -> None:
         """Encodes (and caches) the vectors of judged queries and answers this index has not seen."""
@@ -78,11 +86,24 @@ def fixture_documents() -> list[tuple[str, IndexDocument, str]]:
     return out
 
 
-def fixture_index(directory: Path | None = None) -> FixtureIndex:
+_SAVED = object()
+
+
+def fixture_centering(index: "FixtureIndex") -> centering.Centering:
+    """Per-language means of the fixture corpus's published passage vectors (what `search_tune` saves)."""
+    rows = fixture_documents()
+    published = [(doc.id, doc.language) for _, doc, _ in rows if doc.published]
+    return centering.fit(index.model_name, np.array([index.raw_vectors[i] for i, _ in published]),
+                         [language for _, language in published])
+
+
+def fixture_index(directory: Path | None = None, *, means=_SAVED) -> FixtureIndex:
     """An embedded index of the fixture corpus plus the judged queries' vectors.
 
     A library vector model (EMBEDDING_MODEL=library or composite) is fitted on the fixture corpus
     (near-duplicates left out, as the refit leaves them out), in memory: the saved fit of the real library is left alone.
+    The documents' vectors are centered as `article_document` centers them: by the committed means
+    when they are this model's, or by `means` (None: raw vectors).
     """
     from recommender.embeddings import encoder  # noqa: PLC0415 - heavy, lazy
     from recommender.search.embedded import EmbeddedBackend  # noqa: PLC0415
@@ -90,8 +111,13 @@ def fixture_index(directory: Path | None = None) -> FixtureIndex:
     rows = fixture_documents()
     model = encoder(library=library_vectors.fit([doc.tokens.split() for _, doc, _ in rows if doc.published]))
     vectors = _encode_cached(model, [passage for _, _, passage in rows], "articles")
+    means = centering.for_model(model.name) if means is _SAVED else means
+    raw = {}
     for (_, doc, _), vector in zip(rows, vectors, strict=True):
-        doc.vector = vector
+        raw[doc.id] = vector
+        doc.vector, doc.vector_model = vector, model.name
+        if means is not None:
+            doc.vector, doc.vector_model = means.center(vector, doc.language), means.space
     temporary = None
     if directory is None:
         temporary = tempfile.TemporaryDirectory(prefix="relevance-")
@@ -99,7 +125,8 @@ def fixture_index(directory: Path | None = None) -> FixtureIndex:
     backend = EmbeddedBackend(directory)
     backend.rebuild([[doc for _, doc, _ in rows]])
     index = FixtureIndex(backend=backend, doc_ids={doc.id: cid for cid, doc, _ in rows}, query_vectors={},
-                         model_name=model.name, directory=temporary, model=model)
+                         model_name=model.name, directory=temporary, model=model, raw_vectors=raw,
+                         means=means)
     index.add_queries(corpus.queries())
     return index
 
@@ -171,7 +198,8 @@ def evaluate(index: FixtureIndex, queries: Iterable[corpus.JudgedQuery], *, mode
         result = retrieve(query.query, answer=answer, answer_vector=index.answer_vectors.get(query.id) if answer else None,
                           answer_kind="written",
                           k=RECALL_AT, mode=mode, backend=index.backend,
-                          query_vector=index.query_vectors[query.id], check_database=False, params=params)
+                          query_vector=index.query_vectors[query.id], check_database=False, params=params,
+                          raw_vectors=index.raw_lookup)
         report.outcomes.append(QueryOutcome(query, result, [index.doc_ids[i] for i in result.ids]))
         progress(query.id)
     return report

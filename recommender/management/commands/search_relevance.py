@@ -69,6 +69,9 @@ class Command(BaseCommand):
         console.print("Indexing the fixture corpus (embedding it on first run)…")
         index = relevance.fixture_index()
         index.add_queries(queries)
+        console.print(f"Vectors: {index.model_name}, " + (
+            f"centered per language (means {index.means.key}, recommender/search/vector_centering.json)"
+            if index.means is not None else "raw (no centering means for this model)"))
         runs = [("lexical", "lexical", False), ("vector", "vector", False), ("hybrid", "hybrid", False)]
         if any(q.answer for q in queries):
             runs.append((ANSWERED, "hybrid", True))

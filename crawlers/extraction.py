@@ -264,42 +264,57 @@ _MIN_LINES_CHARS = 100
 
 
 def _paragraphs_from_line_breaks(tree) -> None:
-    """Turns text written as lines between <br> tags, in a block with no paragraphs, into paragraphs.
+    """Turns text written as lines between <br> tags, outside any paragraph, into paragraphs.
 
-    Old forums put a post's text straight into a table cell split by <br><br>; note and microblog
-    sites write a note as <span> lines ended by <br>. trafilatura takes such a block for one short
-    run of inline text (or none) and misses the article. A block counts when it holds no block-level
-    element, at least two <br> and 100 characters; each run between <br>s becomes a <p>, and the
-    block (a <span> too) a <div>.
+    Old forums put a post's text straight into a table cell split by <br><br>, often after a small
+    table with the floor's number and time; note and microblog sites write a note as <span> lines
+    ended by <br>. trafilatura takes such a block for one short run of inline text (or none) and,
+    where every floor's cell has the same class, may take a one-line reply for the article. A block
+    counts when it has at least two <br> of its own and 100 characters of text outside its block
+    children; each run of text and inline elements between two <br>s (or a <br> and a block child)
+    becomes a <p>, block children stay where they are, and the block (a <span> too) becomes a <div>.
+    Inner blocks go first, so that an outer one sees them as blocks.
     """
     body = tree.find("body")
     if body is None:
         return
-    for element in list(body.iter("div", "td", "th", "span", "font", "section", "article", "p")):
-        if element.getparent() is None or sum(1 for child in element if child.tag == "br") < _MIN_LINE_BREAKS:
+    for element in reversed(list(body.iter("div", "td", "th", "span", "font", "section", "article", "p"))):
+        children = list(element)
+        if sum(1 for child in children if child.tag == "br") < _MIN_LINE_BREAKS:
             continue
-        if any(isinstance(d.tag, str) and d.tag in _BLOCK_LEVEL for d in element.iterdescendants()):
+        inline_chars = _squeezed_len(element.text) + sum(
+            _squeezed_len(child.tail) if _is_block(child) else _visible_chars(child) + _squeezed_len(child.tail)
+            for child in children)
+        if inline_chars < _MIN_LINES_CHARS:
             continue
-        if _visible_chars(element) < _MIN_LINES_CHARS:
-            continue
-        runs: list[list] = [[]]  # each run: leading text (a str) and the inline elements that follow
-        runs[0].append(element.text or "")
-        for child in list(element):
+        items: list = []  # the new children: blocks as they are, and runs of inline content as lists
+        run: list = [element.text or ""]  # a run: its leading text, then its inline elements
+        for child in children:
             element.remove(child)
-            if child.tag == "br":
-                runs.append([child.tail or ""])
+            if child.tag == "br" or _is_block(child):
+                items.append(run)
+                if child.tag != "br":
+                    items.append(child)
+                run = [child.tail or ""]
+                child.tail = None
             else:
-                runs[-1].append(child)
+                run.append(child)  # keeps its tail, which moves with it into the paragraph
+        items.append(run)
         element.text = None
         if element.tag in ("span", "font", "p"):
             element.tag = "div"
-        for run in runs:
-            paragraph = etree.SubElement(element, "p")
-            paragraph.text = run[0]
-            for child in run[1:]:
-                paragraph.append(child)  # keeps its tail inside the paragraph
-            if not "".join(paragraph.itertext()).strip():
-                element.remove(paragraph)
+        for item in items:
+            if not isinstance(item, list):
+                element.append(item)
+            elif item[0].strip() or any(_visible_chars(child) or (child.tail or "").strip() for child in item[1:]):
+                paragraph = etree.SubElement(element, "p")
+                paragraph.text = item[0]
+                for child in item[1:]:
+                    paragraph.append(child)
+
+
+def _is_block(element) -> bool:
+    return isinstance(element.tag, str) and element.tag in _BLOCK_LEVEL
 
 
 def _remove_boilerplate_containers(tree) -> None:

@@ -221,10 +221,14 @@ def test_a_note_written_as_span_lines_between_line_breaks_is_the_article():
 
 
 def test_a_forum_post_written_as_lines_in_a_table_cell_is_the_article():
-    body = f"""<table><tr><td class="user" width="170"><b>老冷</b><br>等级：论坛游侠<br>注册：2009-3-21</td>
-<td class="post"><table><tr><td>楼主 发表于：2012-5-14 9:27:00</td></tr></table>
-<table><tr><td>{"<br><br>".join(PARAGRAPHS)}<br></td></tr></table></td></tr></table>"""
-    assert extract_page(_page(body), URL).text.split("\n")[-len(PARAGRAPHS):] == PARAGRAPHS
+    """Every floor's cell has the same class; the opening post's lines, not a one-line reply, are the text."""
+    def floor(user: str, number: str, text: str) -> str:
+        return f"""<table class="floor"><tr><td class="user" width="170"><b>{user}</b><br>注册：2009-3-21</td>
+<td class="content"><table><tr><td>{number} 发表于：2012-5-14 9:27:00</td></tr></table>{text}</td></tr></table>"""
+    body = floor("老冷", "楼主", "<br><br>".join(PARAGRAPHS) + "<br>") + floor(
+        "小王", "2楼", "说得对，我们仓库也是除霜期间的数据被过滤掉了，审计的时候才发现。")
+    text = extract_page(_page(body), URL).text
+    assert text.split("\n")[-len(PARAGRAPHS):] == PARAGRAPHS
 
 
 def test_a_short_note_with_topic_tags_is_one_article_and_the_tags_go():

@@ -1,20 +1,23 @@
 """Main-text extraction with trafilatura: plain text, kept HTML, title, author, date, language, links.
 
 One page goes through these steps (extract_page):
-  1. parse once; on a copy, turn layout tables into plain blocks, remove containers that are
-     boilerplate by their well-known class, id or ARIA role (comments, related and recommended
-     lists, 打赏/reward boxes, copyright statements, share bars, sidebars, QR codes), and short
-     repeated blocks that each carry a timestamp (comments and cards under any name);
+  1. parse once; on a copy, turn layout tables into plain blocks and text written as lines
+     between <br> tags (a forum post in a table cell, a note's <span> lines) into paragraphs,
+     remove containers that are boilerplate by their well-known class, id or ARIA role (comments,
+     related and recommended lists, 打赏/reward boxes, copyright statements, share bars, sidebars,
+     QR codes), and short repeated blocks that each carry a timestamp (comments and cards under
+     any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
-     follow-us notices, editorial credit lines and app promotions at the text's edges are cut, and
-     a block of contact and organ lines at its end; on a Q&A page the question's own paragraphs go
-     before the answer;
+     follow-us notices, platform campaign lines, editorial and reporter credit lines and app
+     promotions at the text's edges are cut, and a block of contact and organ lines or of topic tags
+     at its end; on a Q&A page the question's own paragraphs go before the answer;
   3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax);
   4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
      main text's first and last block (precision mode drops teaser links, which would hide a
-     listing page);
-  5. the title is the article's own (the page title without the site's name), the date comes from
-     the page's markup only (crawlers.dates).
+     listing page); topic tags ("#广交会") are not counted;
+  5. the title is the article's own (the page title without the site's name, shown by a heading or,
+     on a page without one, as a label's value), the date comes from the page's markup only
+     (crawlers.dates).
 """
 import datetime as dt
 import re
@@ -99,6 +102,7 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     _remove_hidden_and_notices(cleaned)
     _remove_leading_metadata_tables(cleaned)
     _unwrap_layout_tables(cleaned)
+    _paragraphs_from_line_breaks(cleaned)
     _remove_boilerplate_containers(cleaned)
     _remove_dated_items(cleaned)
     document = trafilatura.bare_extraction(cleaned, url=url, **EXTRACT_OPTIONS)
@@ -163,8 +167,12 @@ def _visible_chars(element) -> int:
 # or by a class their stylesheet hides.
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _HIDDEN_CLASSES = frozenset({"jammer", "hidden", "hide", "sr-only", "visually-hidden"})
-# A forum's edit notice on a post ("本帖最后由 仓管老李 于 2019-9-2 08:41 编辑"), and its English form.
-_EDIT_NOTICE = re.compile(r"^(本帖最后由.{1,40}于.{6,30}编辑|Last edited by .{1,40} on .{6,40})$", re.I)
+# A forum's edit notice on a post: Discuz's "本帖最后由 仓管老李 于 2019-9-2 08:41 编辑", Dvbbs's
+# "[此帖子已经被作者于2012-5-16 20:03:11编辑过]", PHPWind's "[ 此帖被老王在2013-03-02 10:11重新编辑 ]",
+# and the English form.
+_EDIT_NOTICE = re.compile(
+    r"^(本帖最后由.{1,40}于.{6,30}编辑|\[?\s*此帖子?(?:已经)?被.{1,40}(于|在).{6,30}(重新)?编辑过?\s*\]?"
+    r"|Last edited by .{1,40} on .{6,40})$", re.I)
 
 
 # Only short hidden strings go: pages hide whole articles until a script reveals them (WeChat's
@@ -245,6 +253,68 @@ def _is_data_table(table) -> bool:
     columns = max((sum(int(c.get("colspan") or 1) if (c.get("colspan") or "1").isdigit() else 1
                        for c in row if c.tag in ("td", "th")) for row in rows), default=0)
     return len(rows) >= 10 or columns > 4 or len(rows) * columns > 10
+
+
+# Elements that start a block of their own: an element holding one is not a run of lines.
+_BLOCK_LEVEL = frozenset({"p", "div", "table", "ul", "ol", "dl", "li", "pre", "blockquote", "section", "article",
+                          "header", "footer", "aside", "nav", "form", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+                          "figure", "main"})
+_MIN_LINE_BREAKS = 2
+_MIN_LINES_CHARS = 100
+
+
+def _paragraphs_from_line_breaks(tree) -> None:
+    """Turns text written as lines between <br> tags, outside any paragraph, into paragraphs.
+
+    Old forums put a post's text straight into a table cell split by <br><br>, often after a small
+    table with the floor's number and time; note and microblog sites write a note as <span> lines
+    ended by <br>. trafilatura takes such a block for one short run of inline text (or none) and,
+    where every floor's cell has the same class, may take a one-line reply for the article. A block
+    counts when it has at least two <br> of its own and 100 characters of text outside its block
+    children; each run of text and inline elements between two <br>s (or a <br> and a block child)
+    becomes a <p>, block children stay where they are, and the block (a <span> too) becomes a <div>.
+    Inner blocks go first, so that an outer one sees them as blocks.
+    """
+    body = tree.find("body")
+    if body is None:
+        return
+    for element in reversed(list(body.iter("div", "td", "th", "span", "font", "section", "article", "p"))):
+        children = list(element)
+        if sum(1 for child in children if child.tag == "br") < _MIN_LINE_BREAKS:
+            continue
+        inline_chars = _squeezed_len(element.text) + sum(
+            _squeezed_len(child.tail) if _is_block(child) else _visible_chars(child) + _squeezed_len(child.tail)
+            for child in children)
+        if inline_chars < _MIN_LINES_CHARS:
+            continue
+        items: list = []  # the new children: blocks as they are, and runs of inline content as lists
+        run: list = [element.text or ""]  # a run: its leading text, then its inline elements
+        for child in children:
+            element.remove(child)
+            if child.tag == "br" or _is_block(child):
+                items.append(run)
+                if child.tag != "br":
+                    items.append(child)
+                run = [child.tail or ""]
+                child.tail = None
+            else:
+                run.append(child)  # keeps its tail, which moves with it into the paragraph
+        items.append(run)
+        element.text = None
+        if element.tag in ("span", "font", "p"):
+            element.tag = "div"
+        for item in items:
+            if not isinstance(item, list):
+                element.append(item)
+            elif item[0].strip() or any(_visible_chars(child) or (child.tail or "").strip() for child in item[1:]):
+                paragraph = etree.SubElement(element, "p")
+                paragraph.text = item[0]
+                for child in item[1:]:
+                    paragraph.append(child)
+
+
+def _is_block(element) -> bool:
+    return isinstance(element.tag, str) and element.tag in _BLOCK_LEVEL
 
 
 def _remove_boilerplate_containers(tree) -> None:
@@ -345,6 +415,9 @@ _EDGE_NOTICE = re.compile(
     r"不代表.{0,10}(立场|观点)|如有侵权|长按(识别)?二维码|扫码关注|关注(我们|公众号)|点个?[“\"]?在看"
     # "download our app" under the article (扫描二维码下载…APP, 下载…客户端), a line and not a sentence
     r"|^(扫描|扫一扫|扫码|长按|(点击|立即)?下载)[^。！？]{0,16}(二维码|[Aa][Pp][Pp]|客户端)[^。]*$"
+    # a platform's campaign or contest line (本文已参与「…」活动, 我正在参加…计划, 本文为…征文参赛作品)
+    r"|^((本文|本篇|此文)(已|正在|正)?|我正在)(参与|参加|入选|报名参加)了?[^。！？，,]{0,40}?(活动|征文|计划|挑战赛?|大赛|比赛|话题)"
+    r"|^本文(为|是)[^。！？]{0,30}(参赛|征文|投稿)(作品|稿件|文章)"
 )
 # An editorial credit line, the whole line: 责任编辑：张三, （编辑：张三 校对：李四 审核：王五）, 文/张三 编辑/李四,
 # 编辑 | 张三, 来源：新华社. Each credit is a role, a separator and a name or an organ (no sentence
@@ -355,8 +428,16 @@ _CREDIT_ROLE = (
     r"来源|稿源|文章来源|本文来源|信息来源|图片来源)"
 )
 _CREDIT_NAME = r"[^\s，,。！？!?；;：:|｜丨/（）()【】\[\]]"
-_CREDIT = rf"{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}})"  # 责任编辑：(empty) too
-_CREDIT_LINE = re.compile(rf"^[（(【\[]?{_CREDIT}(?:(?:\s+|\s*[，,；;|｜丨]\s*){_CREDIT})*[）)】\]]?$")
+# A news reporter's credit names the organ before the role and needs no colon: 本报记者 张三 李四,
+# 新华社记者 王五, 某某新闻记者 赵六 实习生 钱七; several names follow one role, split by spaces or 、.
+_REPORTER_ROLE = r"(?:[\u4e00-\u9fff]{0,10}?(?:特约|见习|首席)?(?:记者|通讯员))"
+_PERSON = r"[\u4e00-\u9fff·]{2,6}"
+# 责任编辑：(empty) too
+_CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}})"
+           rf"|{_REPORTER_ROLE}\s*{_PERSON}(?:\s*[\s、]\s*{_PERSON}){{0,5}})")
+# A news page's dateline may open the credit line: 2025-06-18 07:41 来源：某某新闻.
+_DATELINE = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s+)"
+_CREDIT_LINE = re.compile(rf"^{_DATELINE}?[（(【\[]?{_CREDIT}(?:(?:\s+|\s*[，,；;|｜丨]\s*){_CREDIT})*[）)】\]]?$")
 # A contact or organ line at the article's end, the whole line, label and value: 解读机关：省商务厅,
 # 解读人：处长 沈立群, 联系电话：0571-…, 传真, 邮箱, 地址, 发布机构, 主办单位 (a government page's
 # 解读 block, a press release's contact block).
@@ -385,7 +466,7 @@ def _cut_notices(body) -> None:
             for later in blocks[index:]:
                 body.remove(later)
             break
-    while len(body) > 1 and (_is_notice(body[-1]) or _is_contact_block(body[-1])):
+    while len(body) > 1 and (_is_notice(body[-1]) or _is_contact_block(body[-1]) or _is_topic_tags(body[-1])):
         body.remove(body[-1])
     first = next((i for i, block in enumerate(body) if block.tag != "head"), None)  # past the title heading
     while first is not None and first < len(body) - 1 and _is_notice(body[first]):
@@ -396,6 +477,12 @@ def _is_notice(block) -> bool:
     text = _block_text(block)
     return not text or (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
                         and bool(_EDGE_NOTICE.search(text) or _CREDIT_LINE.match(text)))
+
+
+def _is_topic_tags(block) -> bool:
+    """True for a block of topic tags only ("#广交会 #展会 #外贸"), as notes end with."""
+    words = _block_text(block).split()
+    return bool(words) and all(_TOPIC_TAG.match(word) for word in words)
 
 
 def _is_contact_block(block) -> bool:
@@ -501,6 +588,11 @@ def _plain_text(body) -> str:
 # Step 4: links ----------------------------------------------------------------------------------------
 
 
+# A topic tag ("#广交会", "#外贸干货#", "#AI"): note and microblog sites link every one to a search,
+# many to a short note; they label the note, they are not teasers for other pages.
+_TOPIC_TAG = re.compile(r"^#[^#\s]{1,30}#?$")
+
+
 def _main_text_links(cleaned, url: str, lines: list[str]) -> tuple[int, int, int]:
     """Returns (links, link characters, characters) of the balanced-mode tree's blocks within the main text.
 
@@ -526,7 +618,7 @@ def _main_text_links(cleaned, url: str, lines: list[str]) -> tuple[int, int, int
             if inside:
                 chars += _squeezed_len(element.text)
                 if element.tag == "ref" and not (element.get("target") or "").startswith("#") and (
-                        n := _visible_chars(element)):
+                        n := _visible_chars(element)) and not _TOPIC_TAG.match(_block_text(element)):
                     refs += 1
                     link_chars += n
         else:
@@ -575,7 +667,49 @@ def _article_title(tree, metadata_title: str | None):
                 (title.startswith(text) and _TITLE_SEPARATOR.match(title, len(text)))  # "Title - Site"
                 or (title.endswith(text) and _TITLE_SEPARATOR_AT_END.search(title[:-len(text)]))):  # "Site | Title"
             return text, element
+    shown = _title_shown_in_text(tree, title)
+    if shown:
+        return shown, None
     return title, next((element for text, element in headings if element.tag == "h1" and text in title), None)
+
+
+_MIN_SHOWN_TITLE_CHARS = 5
+# A label before a title in the same text: "主题：", "帖子主题:", "标题 ："
+_TITLE_LABEL = re.compile(r"^[^\s：:]{1,6}\s*[：:]\s*")
+
+
+def _title_shown_in_text(tree, title: str) -> str:
+    """Returns the longest start of the page title, up to a separator, that the body shows as a text of
+    its own outside links, or after a short label ("帖子主题：叉车改造记录" in an old forum's table
+    cell), or "".
+
+    Pages with no heading element ("叉车改造记录 - 仓储设备 - 某某论坛 - Powered By Dvbbs") still show
+    the thread's title as a label's value; a site name in <title> is a link (the logo, the
+    breadcrumb) or is not shown alone.
+    """
+    body = tree.find("body")
+    if body is None:
+        return ""
+    shown = set()
+
+    def show(text: str) -> None:
+        text = " ".join(text.split())
+        shown.add(text)
+        shown.add(_TITLE_LABEL.sub("", text))  # "帖子主题：叉车改造记录"
+
+    def in_link(element) -> bool:
+        return element.tag == "a" or next(element.iterancestors("a"), None) is not None
+
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        if element.text and not in_link(element):
+            show(element.text)
+        parent = element.getparent()
+        if element.tail and parent is not None and not in_link(parent):
+            show(element.tail)
+    starts = [title[:m.start()] for m in _TITLE_SEPARATOR.finditer(title) if m.start() >= _MIN_SHOWN_TITLE_CHARS]
+    return next((start for start in reversed(starts) if start in shown), "")
 
 
 def detect_language(text: str) -> str:

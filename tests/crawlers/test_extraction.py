@@ -94,6 +94,9 @@ def test_notices_at_the_edges_and_after_an_end_marker_are_cut():
     ("<p>【来源：新华社】</p>", '<p data-role="editor-name">责任编辑：<span></span></p>'),
     ("", "<p>编辑 | 小周</p><p>责编：李四，审校：王五</p>"),
     ("", '<p class="article-editor">责任编辑：蒋一帆</p><p>扫描二维码下载冷链手记APP，行业动态一手掌握</p>'),
+    # a reporter's credit names the organ and needs no colon; a dateline may open the line
+    ("<p>冷链日报记者 钱雨桐 见习记者 孔维东</p><p>2025-03-14 09:30 来源：冷链日报</p>", ""),
+    ("<p>（记者 钱雨桐、孔维东）</p>", "<p>本报通讯员 沈立群</p>"),
 ])
 def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
     body = f"""<article class="post"><h1>冷链审计笔记</h1>{before}
@@ -107,11 +110,26 @@ def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
     "责任编辑制度落实到人以后，温控记录的差错率下降了一半。",
     "编辑：这个问题我们会在下一期专门讨论，欢迎读者留言提供线索和案例。",
     "下载“冷链手记”APP即可查询每一台冷藏车的温度曲线。",
+    "记者日前从市商务局获悉，全市冷库的温控抽检合格率已经连续三年上升。",
+    "我参加了行业协会组织的冷链培训活动，讲师反复强调的也是原始数据。",
+    "本文参与讨论的三家仓库都同意公开数据，名称做了处理。",
 ])
 def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
     for paragraphs in ([sentence, *PARAGRAPHS], [*PARAGRAPHS, sentence]):
         body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
         assert sentence in extract_page(_page(body), URL).text.split("\n")
+
+
+@pytest.mark.parametrize("line", [
+    "本文已参与「冷链写作季」征文活动，一起来分享你的仓库故事。",
+    "我正在参加冷链社区创作者成长计划，点击链接报名投稿。",
+    "本文为第二届仓储技术征文参赛作品",
+])
+def test_a_platform_campaign_line_at_either_edge_is_cut(line):
+    for paragraphs in ([line, *PARAGRAPHS], [*PARAGRAPHS, line]):
+        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+        lines = extract_page(_page(body), URL).text.split("\n")
+        assert [text for text in lines if text != "冷链审计笔记"] == PARAGRAPHS
 
 
 @pytest.mark.parametrize("block", [
@@ -191,3 +209,43 @@ def test_date_comes_from_markup_not_from_a_comment(head):
     comment = '<div class="comments"><div class="comment"><time datetime="2025-04-09">4月9日</time><p>写得好，谢谢分享。</p></div></div>'
     page = extract_page(_page(_article() + comment, head=head), URL)
     assert page.published_at.date().isoformat() == "2025-03-14"
+
+
+def test_a_note_written_as_span_lines_between_line_breaks_is_the_article():
+    """A note site's text is <span> lines ended by <br> in one <span>, no paragraph: extracted whole."""
+    spans = "".join(f"<span>{p}</span><br>" for p in PARAGRAPHS)
+    body = f"""<div class="note-container"><div class="author"><a href="/u/1">老冷</a><button>关注</button></div>
+<div class="note-scroller"><div class="title">冷链审计笔记</div>
+<div class="desc"><span class="note-text">{spans}</span></div></div></div>"""
+    assert extract_page(_page(body), URL).text.split("\n")[-len(PARAGRAPHS):] == PARAGRAPHS
+
+
+def test_a_forum_post_written_as_lines_in_a_table_cell_is_the_article():
+    """Every floor's cell has the same class; the opening post's lines, not a one-line reply, are the text."""
+    def floor(user: str, number: str, text: str) -> str:
+        return f"""<table class="floor"><tr><td class="user" width="170"><b>{user}</b><br>注册：2009-3-21</td>
+<td class="content"><table><tr><td>{number} 发表于：2012-5-14 9:27:00</td></tr></table>{text}</td></tr></table>"""
+    body = floor("老冷", "楼主", "<br><br>".join(PARAGRAPHS) + "<br>") + floor(
+        "小王", "2楼", "说得对，我们仓库也是除霜期间的数据被过滤掉了，审计的时候才发现。")
+    text = extract_page(_page(body), URL).text
+    assert text.split("\n")[-len(PARAGRAPHS):] == PARAGRAPHS
+
+
+def test_a_short_note_with_topic_tags_is_one_article_and_the_tags_go():
+    tags = " ".join(f'<a href="/search?q={t}" class="tag">#{t}</a>' for t in ("冷链", "仓储", "审计", "医药物流", "温控"))
+    inline = '我们这次用的是<a href="/search?q=冷链">#冷链#</a>行业最常见的审计清单。'
+    body = f"""<div class="note"><div class="title">冷链审计笔记</div>
+<div class="desc">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS[:3])}<p>{inline}</p>
+<div class="tags">{tags}</div></div></div>"""
+    page = extract_page(_page(body), URL)
+    assert not _is_listing(page)
+    assert page.text.split("\n")[-1] == "我们这次用的是#冷链#行业最常见的审计清单。"
+    assert page.link_count == 0  # topic tags label the note, they are not teasers for other pages
+
+
+def test_a_title_shown_only_as_a_labels_value_is_the_title():
+    """An old forum has no heading: the thread title is a table cell's text after a label."""
+    body = f"""<table><tr><td><b>主题：</b>冷链审计笔记：三家仓库的温控记录</td></tr>
+<tr><td><a href="/">老冷的冷链论坛</a></td></tr><tr><td>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</td></tr></table>"""
+    page = extract_page(_page(body, title="冷链审计笔记：三家仓库的温控记录 - 仓储版 - 老冷的冷链论坛"), URL)
+    assert page.title == "冷链审计笔记：三家仓库的温控记录"

@@ -32,13 +32,15 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # and its firstpublishedtime meta, a 财经 article's 责任编辑 line. Those two were then looked at and
 # fixed in general terms (editorial credit lines, app promotions, contact and organ blocks at the
 # end, the government CMS's date meta) and are dev pages now; the other seven stay held out.
-HELD_OUT_FAILURES: dict[str, str] = {
-    # The third held-out batch's one run (2026-12-01, after the rules were final): 5 / 9 whole and clean.
-    "juejin_agent_exception_tickets.html": "keeps the platform's campaign line (本文已参与「新人创作礼」活动…)",
-    "thepaper_style_insulin_coldchain.html": "keeps the reporter credit line (…新闻记者 唐知远 实习生 周以宁)",
-    "xiaohongshu_cantonfair_exhibitor_note.html": "recorded as a listing (11 links followed, 5% of the text links)",
-    "dvbbs_forklift_lithium_retrofit.html": "table-layout forum: 41 characters of main text, not saved (too short)",
-}
+# The third batch (nine pages, written by a third session blind to the rules) failed on four after
+# its one run the same day (5 / 9 whole and clean): a 掘金 campaign line, a reporter credit line
+# without a colon, a 小红书-style note taken for a listing (its <span> lines gave no main text) and a
+# table-layout Dvbbs thread (41 characters: a reply). Those four were then looked at (2026-12-02)
+# and fixed in general terms (platform campaign lines, reporter credits naming the organ, <br> lines
+# into paragraphs, topic tags not counted as links, a title shown as a label's value, with a page
+# of another site for each rule) and are dev pages now; the other five stay held out. No held-out
+# page fails now, so this is empty; a new held-out batch's failures go here after its one run.
+HELD_OUT_FAILURES: dict[str, str] = {}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -200,8 +200,8 @@ def check_entry(e, problems, notes):
                     notes.append("%s: must_not_contain %r sits inside the article span (inline clutter)" % (f, s))
 
     mnc = e["must_not_contain"]
-    if not 4 <= len(mnc) <= 10:
-        problems.append(where + "must_not_contain has %d items (want 4-10)" % len(mnc))
+    if not 4 <= len(mnc) <= 12:
+        problems.append(where + "must_not_contain has %d items (want 4-12)" % len(mnc))
     for s in mnc:
         s = norm(s)
         if s not in text:

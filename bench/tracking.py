@@ -105,7 +105,7 @@ def _flush(database_url, redis_url, producers_done, finished):
     finished.put(time.perf_counter())
 
 
-def run_mode(mode, args, campaign_ids) -> tuple[float, int]:
+def run_mode(mode, args, campaign_ids) -> tuple[float, int, float]:
     from ads.models import Impression  # noqa: PLC0415
 
     before = Impression.objects.filter(campaign_id__in=campaign_ids).count()
@@ -125,13 +125,13 @@ def run_mode(mode, args, campaign_ids) -> tuple[float, int]:
     ends = [done.get() for _ in workers]
     for worker in workers:
         worker.join()
-    end = max(ends)
+    end = served = max(ends)
     if flusher is not None:
         producers_done.set()
         end = finished.get()
         flusher.join()
     written = Impression.objects.filter(campaign_id__in=campaign_ids).count() - before
-    return end - began, written
+    return end - began, written, served - began
 
 
 def clicks(args, campaign_ids) -> float:
@@ -193,16 +193,16 @@ def main() -> None:
     campaign_ids = fixtures()
     rows = []
     for mode in ("baseline", "direct", "buffered"):
-        seconds, written = run_mode(mode, args, campaign_ids)
-        rows.append((mode, written, seconds))
+        seconds, written, serving = run_mode(mode, args, campaign_ids)
+        rows.append((mode, written, seconds, serving))
         if written != args.events // args.producers * args.producers:
             print(f"{mode}: {written} rows for {args.events} events: LOST OR DOUBLED")
     baseline_rate = rows[0][1] / rows[0][2]
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; {args.producers} producers")
-    print(f"{'mode':<10} {'events':>8} {'seconds':>8} {'events/s':>9} {'× baseline':>11}")
-    for mode, written, seconds in rows:
+    print(f"{'mode':<10} {'events':>8} {'seconds':>8} {'events/s':>9} {'× baseline':>11} {'serving s':>10}")
+    for mode, written, seconds, serving in rows:
         rate = written / seconds
-        print(f"{mode:<10} {written:>8} {seconds:>8.2f} {rate:>9.0f} {rate / baseline_rate:>11.1f}")
+        print(f"{mode:<10} {written:>8} {seconds:>8.2f} {rate:>9.0f} {rate / baseline_rate:>11.1f} {serving:>10.2f}")
     print(f"clicks (charged, one transaction each, one process): {clicks(args, campaign_ids):.0f}/s")
 
 

@@ -1,6 +1,7 @@
 """Impressions, viewability and clicks (ads/events.py): each recorded once, with its reason; the
 first valid click of an impression charged once, in the ledger with what it paid for."""
 import datetime as dt
+import time
 import uuid
 from decimal import Decimal
 
@@ -29,6 +30,20 @@ def test_each_slot_served_is_an_impression_with_its_own_id():
                                                                                "203.0.113.0", "")
     assert served[0].advertiser_name == a.advertiser.name
     assert events.impression_served(served[1].impression_id).campaign_id == b.id
+
+
+def test_impressions_served_later_get_greater_ids_so_the_primary_key_grows_at_its_right_edge():
+    """Version-7 ids (time first): the impression table's primary key is written at its rightmost
+    leaf instead of a random one (docs/TRACKING.md, "What a served impression costs the database")."""
+    campaign = make_campaign()
+    first = events.impressions_serve(result=result_for(campaign, campaign), placement=placement(), visitor=READER,
+                                     now=NOON)
+    time.sleep(0.002)  # the next millisecond
+    later = serve(campaign)
+    ids = [s.impression_id for s in first]
+    assert {i.version for i in ids} == {7} and len(set(ids)) == 2
+    assert later.impression_id.version == 7 and later.impression_id > max(ids)
+    assert Impression.objects.order_by("-id").first().id == later.impression_id
 
 
 def test_an_unknown_or_malformed_impression_id_is_not_served():

@@ -5,13 +5,14 @@ One page goes through these steps (extract_page):
      between <br> tags (a forum post in a table cell, a note's <span> lines) into paragraphs,
      remove containers that are boilerplate by their well-known class, id or ARIA role (comments,
      related and recommended lists, 打赏/reward boxes, copyright statements, share bars, sidebars,
-     QR codes), and short repeated blocks that each carry a timestamp (comments and cards under
+     QR codes) or by a heading that names readers' comments (网友评论), and short repeated blocks that each carry a timestamp (comments and cards under
      any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
      follow-us notices, platform campaign lines, editorial and reporter credit lines and app
      promotions at the text's edges are cut, and a block of contact and organ lines or of topic tags
      at its end; on a Q&A page the question's own paragraphs go before the answer;
-  3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax);
+  3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax;
+     inline code stays in its paragraph's line);
   4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
      main text's first and last block (precision mode drops teaser links, which would hide a
      listing page); topic tags ("#广交会") are not counted;

@@ -154,9 +154,10 @@ _BOILERPLATE_WORDS = frozenset({
 _BOILERPLATE_ROLES = frozenset({"complementary", "contentinfo", "navigation", "dialog", "alertdialog"})
 # The heading of a readers' comment section, its whole text: 网友评论, 读者留言（12）, 发表评论,
 # 全部跟帖, "3 Comments", "Leave a Reply". Old CMS templates name the section only by an
-# abbreviation (帝国CMS's news_pl, "pl" for 评论) or not at all, but head it like this.
+# abbreviation (帝国CMS's news_pl, "pl" for 评论) or not at all, but head it like this. Not 回复 or
+# 点评: a 问政 page's official reply and an editor's commentary are headed so, and are the article.
 _COMMENTS_HEADING = re.compile(
-    r"^(?:(?:网友|读者|用户|最新|热门|精彩|全部|相关|发表|我要|文章)?(?:评论|留言|跟帖|跟贴|回复|点评)(?:列表|区)?"
+    r"^(?:(?:网友|读者|用户|最新|热门|精彩|全部|相关|发表|我要|文章)?(?:评论|留言|跟帖|跟贴)(?:列表|区)?"
     r"|\d+\s*(?:条|则)(?:评论|留言|回复)|(?:\d+\s+)?(?:comments?|responses?|replies)|leave\s+a\s+(?:reply|comment))"
     r"\s*[(（]?\s*\d*\s*(?:条|则)?\s*[)）]?\s*[：:]?$",
     re.I,

@@ -288,3 +288,13 @@ def test_a_section_of_the_article_headed_with_a_sentence_about_comments_stays():
                "<p>上一篇文章发出以后，评论区里问得最多的是探头应该装在哪里，这里统一回答一下。</p></div>")
     text = extract_page(_page(f'<div class="main">{_article(section)}</div>'), URL).text
     assert "评论区里大家最关心的三个问题" in text.split("\n")
+
+
+@pytest.mark.parametrize("heading", ["回复", "点评"])
+def test_a_section_headed_as_a_reply_or_a_commentary_is_the_articles(heading):
+    """A 问政 page's official reply (回复) and an editor's commentary (点评) are part of the article."""
+    section = (f'<div class="part"><h3>{heading}</h3>'
+               "<p>经核实，该仓库的温控探头已于本月移至库区中部，质量部已重新完成温度分布验证并存档备查。</p></div>")
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    box = f'<div class="news_box"><h1>冷链审计笔记</h1><div class="news_text">{paragraphs}</div>{section}</div>'
+    assert "经核实，该仓库的温控探头已于本月移至库区中部" in extract_page(_page(box), URL).text

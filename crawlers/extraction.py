@@ -5,13 +5,14 @@ One page goes through these steps (extract_page):
      between <br> tags (a forum post in a table cell, a note's <span> lines) into paragraphs,
      remove containers that are boilerplate by their well-known class, id or ARIA role (comments,
      related and recommended lists, 打赏/reward boxes, copyright statements, share bars, sidebars,
-     QR codes), and short repeated blocks that each carry a timestamp (comments and cards under
+     QR codes) or by a heading that names readers' comments (网友评论), and short repeated blocks that each carry a timestamp (comments and cards under
      any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
      follow-us notices, platform campaign lines, editorial and reporter credit lines and app
      promotions at the text's edges are cut, and a block of contact and organ lines or of topic tags
      at its end; on a Q&A page the question's own paragraphs go before the answer;
-  3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax);
+  3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax;
+     inline code stays in its paragraph's line);
   4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
      main text's first and last block (precision mode drops teaser links, which would hide a
      listing page); topic tags ("#广交会") are not counted;
@@ -151,6 +152,17 @@ _BOILERPLATE_WORDS = frozenset({
     "popup", "modal",
 })
 _BOILERPLATE_ROLES = frozenset({"complementary", "contentinfo", "navigation", "dialog", "alertdialog"})
+# The heading of a readers' comment section, its whole text: 网友评论, 读者留言（12）, 发表评论,
+# 全部跟帖, "3 Comments", "Leave a Reply". Old CMS templates name the section only by an
+# abbreviation (帝国CMS's news_pl, "pl" for 评论) or not at all, but head it like this. Not 回复 or
+# 点评: a 问政 page's official reply and an editor's commentary are headed so, and are the article.
+_COMMENTS_HEADING = re.compile(
+    r"^(?:(?:网友|读者|用户|最新|热门|精彩|全部|相关|发表|我要|文章)?(?:评论|留言|跟帖|跟贴)(?:列表|区)?"
+    r"|\d+\s*(?:条|则)(?:评论|留言|回复)|(?:\d+\s+)?(?:comments?|responses?|replies)|leave\s+a\s+(?:reply|comment))"
+    r"\s*[(（]?\s*\d*\s*(?:条|则)?\s*[)）]?\s*[：:]?$",
+    re.I,
+)
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 # Elements that hold blocks: an inline element (a, span) is never removed as a container.
 _CONTAINERS = frozenset({"div", "section", "aside", "ul", "ol", "dl", "table", "p", "header", "footer", "nav",
                          "form", "li", "article", "figure"})
@@ -317,8 +329,16 @@ def _is_block(element) -> bool:
     return isinstance(element.tag, str) and element.tag in _BLOCK_LEVEL
 
 
+def _is_comments_section(element) -> bool:
+    """True for a container whose first child is a heading that names readers' comments (网友评论)."""
+    first = next((child for child in element if isinstance(child.tag, str)), None)
+    return (first is not None and first.tag in _HEADINGS and not (element.text or "").strip()
+            and bool(_COMMENTS_HEADING.match(_block_text(first))))
+
+
 def _remove_boilerplate_containers(tree) -> None:
-    """Removes containers named as boilerplate (_BOILERPLATE_WORDS, ARIA roles) that do not hold the article.
+    """Removes containers named as boilerplate (_BOILERPLATE_WORDS, ARIA roles) or headed as readers'
+    comments (_COMMENTS_HEADING) that do not hold the article.
 
     A container is kept, whatever its name, when it also has a content word in its name
     ("content-with-sidebar", "article-body sidebar-fixed"), holds the title's <h1> or the marked-up
@@ -331,7 +351,8 @@ def _remove_boilerplate_containers(tree) -> None:
     doomed = []
     for element in body.iter(*_CONTAINERS):
         words = class_tokens(element)
-        if (element.get("role") in _BOILERPLATE_ROLES or words & _BOILERPLATE_WORDS) and not words & _CONTENT_WORDS:
+        if (element.get("role") in _BOILERPLATE_ROLES or words & _BOILERPLATE_WORDS or _is_comments_section(element)) \
+                and not words & _CONTENT_WORDS:
             doomed.append(element)
     if not doomed:
         return
@@ -424,7 +445,8 @@ _EDGE_NOTICE = re.compile(
 # punctuation); a sentence that mentions an editor ("编辑部的同事告诉记者，……") is not one.
 _CREDIT_ROLE = (
     r"(?:责任编辑|责编|本文编辑|文字编辑|图片编辑|美术编辑|视频编辑|值班编辑|编辑|美编|编校|校对|审校|审核|审稿|"
-    r"初审|复审|终审|编审|签发|监制|统筹|策划|主编|制作|作者|撰文|撰稿|记者|通讯员|实习生|摄影|摄像|文|图|"
+    r"初审|复审|终审|一审|二审|三审|编审|签发|监制|统筹|策划|主编|制作|作者|撰文|撰稿|供稿|供图|投稿|排版|"
+    r"记者|通讯员|实习生|摄影|摄像|文|图|"
     r"来源|稿源|文章来源|本文来源|信息来源|图片来源)"
 )
 _CREDIT_NAME = r"[^\s，,。！？!?；;：:|｜丨/（）()【】\[\]]"
@@ -561,12 +583,15 @@ def _plain_text(body) -> str:
             lines.append(line)
 
     def visit(element) -> None:
-        if element.tag == "code" and (element.getparent() is None or element.getparent().tag not in _INLINE_CONTEXT
-                                      or "\n" in "".join(element.itertext())):
+        block_code = element.tag == "code" and (
+            element.getparent() is None or element.getparent().tag not in _INLINE_CONTEXT
+            or "\n" in "".join(element.itertext()))
+        if block_code:
             flush()
             lines.extend(line.rstrip() for line in "".join(element.itertext()).strip("\n").splitlines() if line.strip())
         else:
-            starts_line = element.tag in _LINE_ELEMENTS
+            # Inline code ("打印一行 <code># GPU blocks</code>，乘以…") stays inside its sentence's line.
+            starts_line = element.tag in _LINE_ELEMENTS and element.tag != "code"
             if starts_line or element.tag == "lb":
                 flush()
             elif element.tag == "cell" and element.getprevious() is not None:

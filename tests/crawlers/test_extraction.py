@@ -97,6 +97,9 @@ def test_notices_at_the_edges_and_after_an_end_marker_are_cut():
     # a reporter's credit names the organ and needs no colon; a dateline may open the line
     ("<p>冷链日报记者 钱雨桐 见习记者 孔维东</p><p>2025-03-14 09:30 来源：冷链日报</p>", ""),
     ("<p>（记者 钱雨桐、孔维东）</p>", "<p>本报通讯员 沈立群</p>"),
+    # a university or institute news page's closing credits name the contributing unit (供稿, 供图)
+    ("", '<p style="text-align:right">供稿：质量管理学院 供图：宣传部 编辑：韩露 审核：蒋立新</p>'),
+    ("", "<p>（文/裴思远 供图/冷链研究所 排版/小陆 一审/韩露 二审/蒋立新）</p>"),
 ])
 def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
     body = f"""<article class="post"><h1>冷链审计笔记</h1>{before}
@@ -249,3 +252,49 @@ def test_a_title_shown_only_as_a_labels_value_is_the_title():
 <tr><td><a href="/">老冷的冷链论坛</a></td></tr><tr><td>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</td></tr></table>"""
     page = extract_page(_page(body, title="冷链审计笔记：三家仓库的温控记录 - 仓储版 - 老冷的冷链论坛"), URL)
     assert page.title == "冷链审计笔记：三家仓库的温控记录"
+
+
+def test_inline_code_inside_a_paragraph_stays_in_its_sentence():
+    """An inline <code> (a flag, a log line that starts with "#") is part of its paragraph's line; a code
+    block keeps lines of its own."""
+    body = _article("""<p>启动日志里会打印一行 <code># Free slots: 4096</code>，再乘以每块的大小就是可用的总量。</p>
+<p>把 <code>--workers 8</code> 改成 <code>--workers 2</code> 以后，<code>/healthz</code> 就不再超时了。</p>
+<pre><code>uvicorn app:main --workers 2</code></pre>""")
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert "启动日志里会打印一行 # Free slots: 4096，再乘以每块的大小就是可用的总量。" in lines
+    assert "把 --workers 8 改成 --workers 2 以后，/healthz 就不再超时了。" in lines
+    assert "uvicorn app:main --workers 2" in lines
+    assert not any(line.startswith("# ") for line in lines)
+
+
+@pytest.mark.parametrize("heading", ["网友评论", "读者留言（2）", "发表评论", "3 Comments"])
+def test_a_comment_section_named_only_by_its_heading_goes(heading):
+    """A comment section whose class says nothing (an old CMS's "news_pl") is known by its heading."""
+    comments = (f'<div class="news_pl"><h3>{heading}</h3><p class="pl_tip">共有 2 条评论</p>'
+                '<div class="pl_item"><span class="pl_user">安徽网友 2025-03-12 15:40</span>'
+                "<p>我们仓库的探头也装在门口，报警一响就有人去调阈值，这篇说得太准了。</p></div>"
+                '<div class="pl_item"><span class="pl_user">山东网友 2025-03-13 09:02</span>'
+                "<p>原始数据保留五年这条，审计的时候确实帮了大忙。</p></div>"
+                '<form action="/e/pl/doaction.php"><textarea name="saytext"></textarea></form></div>')
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    box = f'<div class="news_box"><h1>冷链审计笔记</h1><div class="news_text">{paragraphs}</div>{comments}</div>'
+    text = extract_page(_page(box), URL).text
+    assert "报警一响就有人去调阈值" not in text and "审计的时候确实帮了大忙" not in text and "共有 2 条评论" not in text
+    assert text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+def test_a_section_of_the_article_headed_with_a_sentence_about_comments_stays():
+    section = ("<div class=\"part\"><h3>评论区里大家最关心的三个问题</h3>"
+               "<p>上一篇文章发出以后，评论区里问得最多的是探头应该装在哪里，这里统一回答一下。</p></div>")
+    text = extract_page(_page(f'<div class="main">{_article(section)}</div>'), URL).text
+    assert "评论区里大家最关心的三个问题" in text.split("\n")
+
+
+@pytest.mark.parametrize("heading", ["回复", "点评"])
+def test_a_section_headed_as_a_reply_or_a_commentary_is_the_articles(heading):
+    """A 问政 page's official reply (回复) and an editor's commentary (点评) are part of the article."""
+    section = (f'<div class="part"><h3>{heading}</h3>'
+               "<p>经核实，该仓库的温控探头已于本月移至库区中部，质量部已重新完成温度分布验证并存档备查。</p></div>")
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    box = f'<div class="news_box"><h1>冷链审计笔记</h1><div class="news_text">{paragraphs}</div>{section}</div>'
+    assert "经核实，该仓库的温控探头已于本月移至库区中部" in extract_page(_page(box), URL).text

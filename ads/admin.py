@@ -11,7 +11,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -522,6 +522,21 @@ class AuctionLogAdmin(ReadOnlyAdmin):
     search_fields = ("question_text",)
     date_hierarchy = "ad_day"
     list_select_related = ("placement",)
+    readonly_fields = ("why_each_lost",)
+
+    @admin.display(description=gettext_lazy("why each candidate lost"))
+    def why_each_lost(self, log):
+        """The compact losers read back: per reason, its message, how many and which campaigns."""
+        by_reason: dict[str, list[int]] = {}
+        for outcome in auction.logged_outcomes(log).values():
+            if outcome.reason != "won":
+                by_reason.setdefault(outcome.reason, []).append(outcome.campaign_id)
+        order = list(auction.REASONS)
+        return format_html_join(
+            "", "<p><strong>{}</strong> ({}): {}</p>",
+            ((auction.REASONS.get(reason, reason), len(ids), " ".join(f"#{i}" for i in sorted(ids)))
+             for reason, ids in sorted(by_reason.items(), key=lambda item: order.index(item[0])
+                                       if item[0] in order else len(order)))) or "—"
 
 
 @admin.register(Impression)

@@ -175,6 +175,21 @@ class CampaignBook:
         self.vectors = vectors
         self.fingerprint = fingerprint
         self.built_at = time.monotonic()
+        # The campaigns as arrays, one position each (`order`), so that the thousand-odd campaigns a
+        # question matches are filtered and scored without a Python object each: their ids,
+        # advertisers, whether they target languages, and their promoted articles (CSR: campaign
+        # position i holds promotions promo_start[i]:promo_start[i + 1] of `promoted`).
+        self.order = list(self.campaigns.values())
+        self.position = position = {c.id: i for i, c in enumerate(self.order)}
+        self.campaign_ids = np.array([c.id for c in self.order], dtype=np.int64)
+        self.advertiser_ids = np.array([c.advertiser_id for c in self.order], dtype=np.int64)
+        self.targets_languages = np.array([bool(c.state.languages) for c in self.order], dtype=bool)
+        self.promoted = [p for c in self.order for p in c.promotions]
+        self.promo_start = np.cumsum([0] + [len(c.promotions) for c in self.order], dtype=np.int64)
+        self.promo_rows = np.array([p.row for p in self.promoted], dtype=np.int64)
+        self.promo_articles = np.array([p.article_id for p in self.promoted], dtype=np.int64)
+        # Each keyword rule's campaign position (-1: a campaign not in the book).
+        self.rule_positions = np.array([position.get(r.campaign_id, -1) for r in self.matcher.rules], dtype=np.int64)
         # Which of its words each promoted article holds (a sparse 0/1 matrix, one row per vector
         # row), and their document frequencies: a word every ad holds says little.
         from scipy.sparse import csr_matrix  # noqa: PLC0415
@@ -188,19 +203,32 @@ class CampaignBook:
             indptr.append(len(indices))
         self.token_matrix = csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
                                        shape=(len(vectors), max(len(self.vocabulary), 1)))
+        # By word: the vector rows that hold it (a question has a few words; gathering their rows
+        # costs less than slicing the matrix by the candidates' rows).
+        by_word = self.token_matrix.tocsc()
+        self._word_rows = (by_word.indptr, by_word.indices)
         self.documents = len(rows)
         counts = np.bincount(indices, minlength=len(self.vocabulary)) if indices else np.zeros(0, dtype=int)
         self.doc_freqs: dict[str, int] = {t: int(counts[i]) for t, i in self.vocabulary.items()}
 
-    def coverages(self, weights: dict[str, float], rows: list[int]) -> np.ndarray:
+    def state_set(self, campaign_id: int, state: CampaignState) -> None:
+        """Replaces a campaign's state with one read fresh (and what the arrays keep of it)."""
+        campaign = self.campaigns[campaign_id]
+        if bool(state.languages) != bool(campaign.state.languages):
+            self.targets_languages[self.position[campaign_id]] = bool(state.languages)
+        campaign.state = state
+
+    def coverages(self, weights: dict[str, float], rows) -> np.ndarray:
         """For each vector row, the share of the question's weighted words its article's tokens hold."""
         total = sum(weights.values())
         known = [(self.vocabulary[t], w) for t, w in weights.items() if t in self.vocabulary]
-        if not total or not known or not rows:
+        if not total or not known or not len(rows):
             return np.zeros(len(rows), dtype=np.float64)
-        columns = np.array([c for c, _ in known])
-        held = self.token_matrix[rows][:, columns]
-        return np.asarray(held @ np.array([w for _, w in known], dtype=np.float64)).ravel() / total
+        indptr, indices = self._word_rows
+        held = np.zeros(len(self.vectors), dtype=np.float64)
+        for column, weight in known:
+            held[indices[indptr[column]:indptr[column + 1]]] += weight
+        return held[rows] / total
 
     def coverage_weights(self, question_tokens: Iterable[str], unknown_weight: float | None = None) -> dict[str, float]:
         """Each question word's weight: its idf among the promoted articles; a word that no promoted
@@ -280,11 +308,11 @@ class AuctionResult:
     def outcomes(self) -> dict[int, Outcome]:
         """Every candidate's outcome, by campaign id."""
         if self._all is None:
-            ids, advertisers, articles, relevance, cosine, covered = self.floored
+            ids, advertisers, articles, relevance, cosine, covered = (np.asarray(a).tolist() for a in self.floored)
             self._all = dict(self.known)
             for i, campaign_id in enumerate(ids):
-                self._all[campaign_id] = Outcome(campaign_id, advertisers[i], "floor", relevance=float(relevance[i]),
-                                                 article_id=articles[i], features=(float(cosine[i]), float(covered[i])))
+                self._all[campaign_id] = Outcome(campaign_id, advertisers[i], "floor", relevance=relevance[i],
+                                                 article_id=articles[i], features=(cosine[i], covered[i]))
         return self._all
 
     @property
@@ -365,10 +393,10 @@ def _eligibility(campaign: BookCampaign, *, terms: Terms, language: str, categor
     return None
 
 
-def _bid_of(campaign: BookCampaign, rules: list[tuple[KeywordRule, str]]) -> tuple[Decimal, str, int]:
+def _bid_of(campaign: BookCampaign, rules: list[KeywordRule]) -> tuple[Decimal, str, int]:
     """The bid of the best-paying matched keyword (its own bid, else the campaign's), its text and id."""
-    best = max(rules, key=lambda r: (r[0].bid or campaign.state.max_bid, r[0].match == EXACT, r[0].text))
-    return best[0].bid or campaign.state.max_bid, best[0].text, best[0].keyword_id
+    best = max(rules, key=lambda r: (r.bid or campaign.state.max_bid, r.match == EXACT, r.text))
+    return best.bid or campaign.state.max_bid, best.text, best.keyword_id
 
 
 def gsp_price(*, pricing: str, bid: Decimal, quality: float, next_score: float, reserve: Decimal) -> Decimal:
@@ -419,59 +447,78 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
         combined = summed / max(float(np.linalg.norm(summed)), 1e-9)
     # 1. Candidates: every campaign a keyword matched, less those a negative removed or whose
     #    language (from the book) is not the question's; the checks that need fresh state come last.
+    #    As arrays of campaign positions in the book: a question matches a thousand campaigns or more.
     known = result.known
-    campaigns, rule_lists, promoted, starts = [], [], [], []
-    negative = matches.negative
-    for campaign_id, rules in matches.positive.items():
-        campaign = book.campaigns.get(campaign_id)
-        if campaign is None:
-            continue
-        reason = ""
-        if campaign_id in negative:
-            reason = "negative_keyword"
-        elif campaign.state.languages and language not in campaign.state.languages:
-            reason = "language"
-        else:
-            promotions = [p for p in campaign.promotions if p.article_id not in cited] if cited else campaign.promotions
-            if promotions:
-                campaigns.append(campaign)
-                rule_lists.append(rules)
-                starts.append(len(promoted))
-                promoted.extend(promotions)
-                continue
-            reason = "cited" if campaign.promotions else "no_promotion"
-        known[campaign_id] = Outcome(campaign_id, campaign.advertiser_id, reason, keyword=rules[0][0].text)
+    positions = book.rule_positions[matches.rules] if len(matches.rules) else np.zeros(0, dtype=np.int64)
+    in_book = positions >= 0
+    matched_rules, positions = matches.rules[in_book], positions[in_book]
+    by_campaign = np.argsort(positions, kind="stable")
+    matched_rules, positions = matched_rules[by_campaign], positions[by_campaign]
+    candidates, first, rule_counts = np.unique(positions, return_index=True, return_counts=True)
+    rules_of = book.matcher.rules
+
+    def rules_at(k: int) -> list[KeywordRule]:
+        return [rules_of[i] for i in matched_rules[first[k]:first[k] + rule_counts[k]].tolist()]
+
+    def lose(k: int, reason: str) -> None:
+        campaign = book.order[candidates[k]]
+        known[campaign.id] = Outcome(campaign.id, campaign.advertiser_id, reason,
+                                     keyword=rules_of[matched_rules[first[k]]].text)
+
+    keep = np.ones(len(candidates), dtype=bool)
+    negative_positions = book.rule_positions[matches.negatives] if len(matches.negatives) else ()
+    for k in np.nonzero(np.isin(candidates, negative_positions))[0].tolist():
+        keep[k] = False
+        lose(k, "negative_keyword")
+    for k in np.nonzero(keep & book.targets_languages[candidates])[0].tolist():
+        if language not in book.order[candidates[k]].state.languages:
+            keep[k] = False
+            lose(k, "language")
+    # Their promoted articles (all of them: each candidate's best one is found below), less any the
+    # answer cites.
+    starts, ends = book.promo_start[candidates], book.promo_start[candidates + 1]
+    counts = np.where(keep, ends - starts, 0)
+    owner = np.repeat(np.arange(len(candidates)), counts)  # candidate k of each promoted article
+    flat = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
+    if cited and len(flat):
+        uncited = ~np.isin(book.promo_articles[flat], list(cited))
+        owner, flat = owner[uncited], flat[uncited]
+    scored = np.zeros(len(candidates), dtype=bool)
+    scored[owner] = True
+    for k in np.nonzero(keep & ~scored)[0].tolist():
+        lose(k, "cited" if ends[k] > starts[k] else "no_promotion")
     # 2. Relevance of every candidate's promoted articles at once; under the floor, no bid helps.
     above = []
-    if campaigns and combined is None:
-        for campaign, rules in zip(campaigns, rule_lists, strict=True):
-            known[campaign.id] = Outcome(campaign.id, campaign.advertiser_id, "floor", keyword=rules[0][0].text)
-    elif campaigns:
-        rows = [p.row for p in promoted]
+    if len(flat) and combined is None:
+        for k in np.nonzero(scored)[0].tolist():
+            lose(k, "floor")
+    elif len(flat):
+        rows = book.promo_rows[flat]
         cosine = book.vectors[rows] @ combined
         weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
         covered = book.coverages(weights, rows)
         b0, b_cos, b_cov = fit.coef
         z = np.clip(b0 + b_cos * cosine.astype(np.float64) + b_cov * covered, -50.0, 50.0)
         probability = 1.0 / (1.0 + np.exp(-z))
-        if len(promoted) == len(campaigns):  # one promoted article each, the usual case
-            best = np.arange(len(campaigns))
-        else:
-            bounds = starts + [len(promoted)]
-            best = np.array([bounds[i] + int(np.argmax(probability[bounds[i]:bounds[i + 1]]))
-                             for i in range(len(campaigns))])
+        if len(flat) == len(np.unique(owner)):  # one promoted article each, the usual case
+            best = np.arange(len(flat))
+        else:  # each candidate's most relevant promoted article, the first of equals
+            ranked = np.lexsort((np.arange(len(flat)), -probability, owner))
+            best = ranked[np.unique(owner[ranked], return_index=True)[1]]
+        at = candidates[owner[best]]  # campaign positions, one per scored candidate
         relevance = probability[best]
         passing = relevance >= fit.floor
-        under = np.nonzero(~passing)[0]
-        result.floored = ([campaigns[i].id for i in under], [campaigns[i].advertiser_id for i in under],
-                          [promoted[best[i]].article_id for i in under], relevance[under], cosine[best[under]],
+        under = ~passing
+        result.floored = (book.campaign_ids[at[under]], book.advertiser_ids[at[under]],
+                          book.promo_articles[flat[best[under]]], relevance[under], cosine[best[under]],
                           covered[best[under]])
-        for i in np.nonzero(passing)[0]:
-            campaign, j = campaigns[i], best[i]
+        for i in np.nonzero(passing)[0].tolist():
+            campaign, j = book.order[at[i]], best[i]
+            promoted = book.promoted[flat[j]]
             outcome = Outcome(campaign.id, campaign.advertiser_id, "", relevance=float(relevance[i]),
-                              article_id=promoted[j].article_id, features=(float(cosine[j]), float(covered[j])))
+                              article_id=promoted.article_id, features=(float(cosine[j]), float(covered[j])))
             known[campaign.id] = outcome
-            above.append((campaign, rule_lists[i], outcome, promoted[j]))
+            above.append((campaign, rules_at(owner[j]), outcome, promoted))
     # 3. Eligibility with fresh state (status, bids, budgets, hours, balance), then the score.
     capped = set()
     if refresh is not None and above:
@@ -633,7 +680,7 @@ def _refresh_states(book: CampaignBook, campaign_ids: Iterable[int], *, reader: 
                                              output_field=IntegerField()))
     capped = set()
     for row in rows:
-        book.campaigns[row["id"]].state = _state_of(row)
+        book.state_set(row["id"], _state_of(row))
         if row["frequency_cap"] and (row.get("seen_today") or 0) >= row["frequency_cap"]:
             capped.add(row["id"])
     return capped
@@ -720,12 +767,26 @@ def _log(placement, question, text, reader, now, result: AuctionResult, seconds:
     winners = [{"slot": s.position, "campaign": s.campaign_id, "advertiser": s.advertiser_id, "article": s.article_id,
                 "keyword": s.keyword, "pricing": s.pricing, "bid": _money(s.bid), "price": _money(s.price),
                 "score": round(s.score, 8), "relevance": round(s.relevance, 4)} for s in result.slots]
-    # Compact: the losers' campaign ids by reason; those that passed the floor with relevance and
-    # score ([id, relevance, score or null]), under it with relevance to two places ([id, relevance]).
-    losers: dict[str, list] = {}
+    return AuctionLog.objects.create(
+        placement=placement, question=question if isinstance(question, Question) and question.pk else None,
+        question_text=normalize_query(text)[:500], language=result.language, reader_key=(reader or "")[:64],
+        ad_day=timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE)).date(), filled=len(result.slots),
+        candidates=result.candidates, winners=winners, losers=losers_compact(result), floor=result.floor,
+        duration_ms=round(seconds * 1000, 3))
+
+
+def losers_compact(result: AuctionResult) -> dict:
+    """The log's `losers`: every candidate that did not win, by reason. Those under the floor (most
+    of them: a thousand or more in a large book) as two lists of plain integers, their campaign ids
+    ascending and their relevance in hundredths, {"floor": {"ids": [...], "relevance_pct": [...]}};
+    the others (a few) as a list per reason of [id, relevance, score or null] when they passed the
+    floor, else the id alone. `logged_outcomes` reads it back."""
+    losers: dict[str, list | dict] = {}
     ids, _advertisers, _articles, relevance, _cosine, _covered = result.floored
     if len(ids):
-        losers["floor"] = [[i, r] for i, r in zip(ids, np.round(relevance, 2).tolist(), strict=True)]
+        order = np.argsort(ids, kind="stable")
+        losers["floor"] = {"ids": np.asarray(ids)[order].tolist(),
+                           "relevance_pct": np.rint(np.asarray(relevance)[order] * 100).astype(np.int64).tolist()}
     for o in result.known.values():
         if o.reason == "won":
             continue
@@ -734,12 +795,40 @@ def _log(placement, question, text, reader, now, result: AuctionResult, seconds:
         else:
             entry = o.campaign_id
         losers.setdefault(o.reason, []).append(entry)
-    return AuctionLog.objects.create(
-        placement=placement, question=question if isinstance(question, Question) and question.pk else None,
-        question_text=normalize_query(text)[:500], language=result.language, reader_key=(reader or "")[:64],
-        ad_day=timezone.localtime(now, ZoneInfo(settings.AD_TIME_ZONE)).date(), filled=len(result.slots),
-        candidates=result.candidates, winners=winners, losers=losers, floor=result.floor,
-        duration_ms=round(seconds * 1000, 3))
+    return losers
+
+
+@dataclass(frozen=True)
+class LoggedOutcome:
+    """One candidate of a logged auction: why it did not win ("won" for a winner), with its
+    relevance (to two places under the floor) and score when it got that far."""
+
+    campaign_id: int
+    reason: str
+    relevance: float | None = None
+    score: float | None = None
+
+    @property
+    def message(self) -> str:
+        return str(REASONS[self.reason])
+
+
+def logged_outcomes(log: AuctionLog) -> dict[int, LoggedOutcome]:
+    """Every candidate of a logged auction, by campaign id: the winners and the compact losers read
+    back (the format of `losers_compact`, and the one before it: [id, relevance] pairs under the floor)."""
+    out = {w["campaign"]: LoggedOutcome(w["campaign"], "won", w.get("relevance"), w.get("score"))
+           for w in log.winners or ()}
+    for reason, entries in (log.losers or {}).items():
+        if isinstance(entries, dict):  # {"ids": [...], "relevance_pct": [...]}
+            for campaign_id, pct in zip(entries["ids"], entries["relevance_pct"], strict=True):
+                out[campaign_id] = LoggedOutcome(campaign_id, reason, pct / 100)
+            continue
+        for entry in entries:
+            if isinstance(entry, list):
+                out[entry[0]] = LoggedOutcome(entry[0], reason, entry[1], entry[2] if len(entry) > 2 else None)
+            else:
+                out[entry] = LoggedOutcome(entry, reason)
+    return out
 
 
 # --- "why was this campaign not shown" ----------------------------------------------------------

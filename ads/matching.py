@@ -14,13 +14,13 @@ Match types, as this site defines them for questions (not short search queries):
   question or the answer.
 A negative keyword found whole in the question removes its campaign.
 """
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
-from itertools import chain
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import ahocorasick
+import numpy as np
 
 from contentlib.text import normalize_query
 from recommender.text import Segmenter, is_stopword
@@ -40,11 +40,33 @@ class KeywordRule:
 
 @dataclass
 class Matches:
-    """What one question and answer matched: campaign id -> its positive rules that matched (with
-    where: "question" or "answer"), and campaign id -> the negative rule that removed it."""
+    """What one question and answer matched, as arrays of the matcher's rule indexes (few Python
+    objects, however many campaigns match): the positive rules that matched, whether each matched in
+    the question (else only in the answer), and the negative rules found in the question.
+    `positive` and `negative` give the same as {campaign id: ...} dicts, for reading."""
 
-    positive: dict[int, list[tuple[KeywordRule, str]]] = field(default_factory=dict)
-    negative: dict[int, KeywordRule] = field(default_factory=dict)
+    matcher: "KeywordMatcher | None" = None
+    rules: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    in_question: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    negatives: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def positive(self) -> dict[int, list[tuple[KeywordRule, str]]]:
+        """Campaign id -> its positive rules that matched, with where ("question" or "answer")."""
+        out: dict[int, list[tuple[KeywordRule, str]]] = {}
+        for index, asked in zip(self.rules.tolist(), self.in_question.tolist(), strict=True):
+            rule = self.matcher.rules[index]
+            out.setdefault(rule.campaign_id, []).append((rule, "question" if asked else "answer"))
+        return out
+
+    @property
+    def negative(self) -> dict[int, KeywordRule]:
+        """Campaign id -> the (first) negative rule that removed it."""
+        out: dict[int, KeywordRule] = {}
+        for index in self.negatives.tolist():
+            rule = self.matcher.rules[index]
+            out.setdefault(rule.campaign_id, rule)
+        return out
 
 
 def boundaries(seg: Segmenter, normalized: str) -> set[int]:
@@ -93,20 +115,26 @@ class KeywordMatcher:
         self._automaton = ahocorasick.Automaton()
         for string in self._whole.keys() | self._part_users.keys():
             self._automaton.add_word(string, string)
-        # Per string, the rules it matches whole: in the question (exact and phrase), in the answer
-        # (phrase only), and the negatives (question only).
-        self._question_rules: dict[str, tuple[KeywordRule, ...]] = {}
-        self._answer_rules: dict[str, tuple[KeywordRule, ...]] = {}
-        self._negative_rules: dict[str, tuple[KeywordRule, ...]] = {}
+        # Per string, the indexes of the rules it matches whole: in the question (exact and phrase),
+        # in the answer (phrase only), and the negatives (question only); and of the broad rules it is
+        # a word of. Arrays, so that a match gathers thousands of rules without a Python object each.
+        self._question_rules: dict[str, np.ndarray] = {}
+        self._answer_rules: dict[str, np.ndarray] = {}
+        self._negative_rules: dict[str, np.ndarray] = {}
         for string, indexes in self._whole.items():
-            rules_of = [self.rules[i] for i in indexes]
-            if positive := tuple(r for r in rules_of if not r.negative):
-                self._question_rules[string] = positive
-            if phrase := tuple(r for r in rules_of if not r.negative and r.match == PHRASE):
-                self._answer_rules[string] = phrase
-            if negatives := tuple(r for r in rules_of if r.negative):
-                self._negative_rules[string] = negatives
-        self._part_users = {part: tuple(users) for part, users in self._part_users.items()}
+            rules_of = [(i, self.rules[i]) for i in indexes]
+            if positive := [i for i, r in rules_of if not r.negative]:
+                self._question_rules[string] = np.array(positive, dtype=np.int64)
+            if phrase := [i for i, r in rules_of if not r.negative and r.match == PHRASE]:
+                self._answer_rules[string] = np.array(phrase, dtype=np.int64)
+            if negatives := [i for i, r in rules_of if r.negative]:
+                self._negative_rules[string] = np.array(negatives, dtype=np.int64)
+        self._part_users = {part: np.array(users, dtype=np.int64) for part, users in self._part_users.items()}
+        # How many words each broad rule has (0 for the others).
+        self._part_counts = np.zeros(len(self.rules), dtype=np.int64)
+        for index, parts in self._parts.items():
+            self._part_counts[index] = len(parts)
+        del self._whole
         self._empty = len(self._automaton) == 0
         if not self._empty:
             self._automaton.make_automaton()
@@ -129,24 +157,35 @@ class KeywordMatcher:
     def match(self, question: str, answer: str = "") -> Matches:
         q_text, a_text = normalize_query(question), normalize_query(answer)
         in_question = self.found(q_text)
-        in_answer = self.found(a_text) if a_text else set()
-        result = Matches()
-        positive, negative = result.positive, result.negative
-        for string in in_question:
-            for rule in self._question_rules.get(string, ()):
-                positive.setdefault(rule.campaign_id, []).append((rule, "question"))
-            for rule in self._negative_rules.get(string, ()):
-                negative.setdefault(rule.campaign_id, rule)
-        for string in in_answer - in_question:
-            for rule in self._answer_rules.get(string, ()):
-                positive.setdefault(rule.campaign_id, []).append((rule, "answer"))
-        either = in_question | in_answer
-        # A broad keyword matches when every one of its words was found: count the found words per rule.
-        counts = Counter(chain.from_iterable(self._part_users.get(s, ()) for s in either))
-        for index, found in counts.items():
-            parts = self._parts[index]
-            if found == len(parts):
-                rule = self.rules[index]
-                where = "question" if all(p in in_question for p in parts) else "answer"
-                positive.setdefault(rule.campaign_id, []).append((rule, where))
-        return result
+        in_answer = (self.found(a_text) - in_question) if a_text else set()
+        # Sorted, so that the same texts give the same arrays in the same order in every process.
+        asked, answered = sorted(in_question), sorted(in_answer)
+        whole_q = [self._question_rules[s] for s in asked if s in self._question_rules]
+        whole_a = [self._answer_rules[s] for s in answered if s in self._answer_rules]
+        negatives = [self._negative_rules[s] for s in asked if s in self._negative_rules]
+        # A broad keyword matches when every one of its words was found: count the found words per
+        # rule (a rule's words are distinct), in the question and in both.
+        broad_q = [self._part_users[s] for s in asked if s in self._part_users]
+        broad_a = [self._part_users[s] for s in answered if s in self._part_users]
+        broad = np.zeros(0, dtype=np.int64)
+        broad_asked = np.zeros(0, dtype=bool)
+        if broad_q or broad_a:
+            users, counts = np.unique(np.concatenate(broad_q + broad_a), return_counts=True)
+            whole = counts == self._part_counts[users]
+            broad = users[whole]
+            if broad_q:
+                q_users, q_counts = np.unique(np.concatenate(broad_q), return_counts=True)
+                position = np.searchsorted(q_users, broad)
+                position = np.minimum(position, len(q_users) - 1)
+                broad_asked = (q_users[position] == broad) & (q_counts[position] == self._part_counts[broad])
+            else:
+                broad_asked = np.zeros(len(broad), dtype=bool)
+        empty = np.zeros(0, dtype=np.int64)
+        q_rules = np.concatenate(whole_q) if whole_q else empty
+        a_rules = np.concatenate(whole_a) if whole_a else empty
+        return Matches(
+            matcher=self,
+            rules=np.concatenate([q_rules, a_rules, broad]),
+            in_question=np.concatenate([np.ones(len(q_rules), dtype=bool), np.zeros(len(a_rules), dtype=bool),
+                                        broad_asked]),
+            negatives=np.concatenate(negatives) if negatives else empty)

@@ -543,7 +543,9 @@ class AuctionLog(models.Model):
     """One auction request, whether or not anything won: fill rate, why each candidate lost, prices.
 
     `winners` holds full rows (campaign, advertiser, article, scores, price); `losers` is compact:
-    {reason code: [campaign id, or [id, relevance] under the floor, or [id, relevance, score]]}.
+    {"floor": {"ids": [campaign ids ascending], "relevance_pct": [relevance in hundredths]},
+    other reason code: [campaign id, or [id, relevance, score]]} (rows written before held
+    [id, relevance] pairs under "floor"); ads.auction.logged_outcomes reads both back.
     """
 
     placement = models.ForeignKey(Placement, verbose_name=_("placement"), on_delete=models.PROTECT,

@@ -283,7 +283,7 @@ def test_every_request_is_logged_with_no_winner_too(placement):
     run(placement, question="什么都不匹配")
     logs = list(AuctionLog.objects.order_by("id"))
     assert [(log.filled, log.candidates) for log in logs] == [(0, 1), (0, 0)]
-    assert logs[0].losers == {"floor": [[loser.id, 0.01]]}
+    assert logs[0].losers == {"floor": {"ids": [loser.id], "relevance_pct": [1]}}
     assert logs[0].reader_key == "reader-1" and logs[0].question_text == "展台设计多少钱"
 
 

@@ -222,7 +222,7 @@ class Campaign(models.Model):
                                         related_name="+")
     frequency_cap = models.PositiveIntegerField(
         _("frequency cap"), null=True, blank=True,
-        help_text=_("Impressions per reader per ad day; enforced once tracking exists."),
+        help_text=_("At most this many impressions to one reader in one ad day; empty for no cap."),
     )
     status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.DRAFT)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)

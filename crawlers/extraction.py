@@ -439,11 +439,15 @@ _EDGE_NOTICE = re.compile(
     # a platform's campaign or contest line (本文已参与「…」活动, 我正在参加…计划, 本文为…征文参赛作品)
     r"|^((本文|本篇|此文)(已|正在|正)?|我正在)(参与|参加|入选|报名参加)了?[^。！？，,]{0,40}?(活动|征文|计划|挑战赛?|大赛|比赛|话题)"
     r"|^本文(为|是)[^。！？]{0,30}(参赛|征文|投稿)(作品|稿件|文章)"
-    # a reprint's print edition line, the paper, the day and the page: 《 某某日报 》（ 2025年04月16日 18 版）
-    r"|^《[^《》]{2,20}》\s*[（(]\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(第\s*)?[0-9A-Za-z]{0,4}\s*版?\s*[）)]$"
+    # a reprint's print edition line, the paper, the day and the page, the whole line:
+    # 《 某某日报 》（ 2025年04月16日 18 版）, （《某某日报》2024年11月08日 第07版）
+    r"|^[（(]?\s*《[^《》]{2,20}》\s*[（(，,]?\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"\s*(?:第\s*)?(?:[0-9A-Za-z]{1,4}\s*版)?\s*[）)]{0,2}$"
 )
-# An English copyright line under a Chinese article, as the site's footer carries it.
-_ENGLISH_COPYRIGHT_LINE = re.compile(r"^(?:copyright\b|©|\(c\)\s*\d{4}).{0,100}$|all rights reserved\.?$", re.I)
+# An English copyright line, as a site's footer carries it: a year after the sign, or "All Rights
+# Reserved". A news agency's "© Reuters" under a wire story names the source and stays.
+_ENGLISH_COPYRIGHT_LINE = re.compile(
+    r"^(?:copyright\b\s*(?:©|\(c\))?|©|\(c\))\s*(?:19|20)\d{2}\b.{0,100}$|all rights reserved\.?$", re.I)
 # Footers space out their copyright line character by character ("某 某 网 版 权 所 有"); notices
 # are matched with the spaces between Chinese characters taken out.
 _SPACED_CJK = re.compile(r"(?<=[\u3400-\u9fff，。、：；])\s+(?=[\u3400-\u9fff，。、：；])")

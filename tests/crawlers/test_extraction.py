@@ -331,3 +331,9 @@ def test_a_sentence_citing_a_paper_with_a_date_stays():
     sentence = "《某某经济日报》（2024年11月08日）报道称，今年华东地区冷库平均利用率已回升到七成左右，这与我们走访看到的情况一致。"
     text = extract_page(_page(_article(f"<p>{sentence}</p>")), URL).text
     assert text.split("\n")[-1] == sentence
+
+
+def test_a_wire_storys_source_sign_stays():
+    """"© Reuters" under a wire story names its source, with no year and no rights reserved."""
+    text = extract_page(_page(_article("<p>© 某某社</p><p>© Reuters</p>")), URL).text
+    assert text.split("\n")[-1] == "© Reuters"

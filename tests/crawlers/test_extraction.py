@@ -319,7 +319,7 @@ def test_a_reprints_edition_line_and_the_sites_copyright_and_service_lines_go_fr
     tail = ("<p>《 某某经济日报 》（ 2024年11月08日 07 版）</p>"
             "<p>某 某 网 版 权 所 有 ，未 经 书 面 授 权 不 得 转 载</p>"
             "<p>Copyright © 2003-2024 www.econ.example All Rights Reserved</p>"
-            "<p>读者服务邮箱：service@econ.example</p>")
+            "<p>经济网读者服务邮箱：service@econ.example</p>")
     text = extract_page(_page(_article(tail)), URL).text
     assert text.split("\n")[-1] == PARAGRAPHS[-1]
     for line in ("某某经济日报", "版 权 所 有", "Copyright", "service@econ.example"):

@@ -8,8 +8,9 @@ One page goes through these steps (extract_page):
      QR codes) or by a heading that names readers' comments (网友评论), and short repeated blocks that each carry a timestamp (comments and cards under
      any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
-     follow-us notices, platform campaign lines, editorial and reporter credit lines and app
-     promotions at the text's edges are cut, and a block of contact and organ lines or of topic tags
+     follow-us notices (spaced-out and English copyright lines too), a reprint's print edition line,
+     platform campaign lines, editorial and reporter credit lines and app promotions at the text's
+     edges are cut, and a block of contact and organ lines or of topic tags
      at its end; on a Q&A page the question's own paragraphs go before the answer;
   3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax;
      inline code stays in its paragraph's line);

@@ -8,8 +8,9 @@ One page goes through these steps (extract_page):
      QR codes) or by a heading that names readers' comments (网友评论), and short repeated blocks that each carry a timestamp (comments and cards under
      any name);
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
-     follow-us notices, platform campaign lines, editorial and reporter credit lines and app
-     promotions at the text's edges are cut, and a block of contact and organ lines or of topic tags
+     follow-us notices (spaced-out and English copyright lines too), a reprint's print edition line,
+     platform campaign lines, editorial and reporter credit lines and app promotions at the text's
+     edges are cut, and a block of contact and organ lines or of topic tags
      at its end; on a Q&A page the question's own paragraphs go before the answer;
   3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax;
      inline code stays in its paragraph's line);
@@ -439,7 +440,18 @@ _EDGE_NOTICE = re.compile(
     # a platform's campaign or contest line (本文已参与「…」活动, 我正在参加…计划, 本文为…征文参赛作品)
     r"|^((本文|本篇|此文)(已|正在|正)?|我正在)(参与|参加|入选|报名参加)了?[^。！？，,]{0,40}?(活动|征文|计划|挑战赛?|大赛|比赛|话题)"
     r"|^本文(为|是)[^。！？]{0,30}(参赛|征文|投稿)(作品|稿件|文章)"
+    # a reprint's print edition line, the paper, the day and the page, the whole line:
+    # 《 某某日报 》（ 2025年04月16日 18 版）, （《某某日报》2024年11月08日 第07版）
+    r"|^[（(]?\s*《[^《》]{2,20}》\s*[（(，,]?\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"\s*(?:第\s*)?(?:[0-9A-Za-z]{1,4}\s*版)?\s*[）)]{0,2}$"
 )
+# An English copyright line, as a site's footer carries it: a year after the sign, or "All Rights
+# Reserved". A news agency's "© Reuters" under a wire story names the source and stays.
+_ENGLISH_COPYRIGHT_LINE = re.compile(
+    r"^(?:copyright\b\s*(?:©|\(c\))?|©|\(c\))\s*(?:19|20)\d{2}\b.{0,100}$|all rights reserved\.?$", re.I)
+# Footers space out their copyright line character by character ("某 某 网 版 权 所 有"); notices
+# are matched with the spaces between Chinese characters taken out.
+_SPACED_CJK = re.compile(r"(?<=[\u3400-\u9fff，。、：；])\s+(?=[\u3400-\u9fff，。、：；])")
 # An editorial credit line, the whole line: 责任编辑：张三, （编辑：张三 校对：李四 审核：王五）, 文/张三 编辑/李四,
 # 编辑 | 张三, 来源：新华社. Each credit is a role, a separator and a name or an organ (no sentence
 # punctuation); a sentence that mentions an editor ("编辑部的同事告诉记者，……") is not one.
@@ -464,7 +476,7 @@ _CREDIT_LINE = re.compile(rf"^{_DATELINE}?[（(【\[]?{_CREDIT}(?:(?:\s+|\s*[，
 # 解读人：处长 沈立群, 联系电话：0571-…, 传真, 邮箱, 地址, 发布机构, 主办单位 (a government page's
 # 解读 block, a press release's contact block).
 _CONTACT_LINE = re.compile(
-    r"^(?:[\u4e00-\u9fff]{0,4}(?:电话|热线|传真|邮箱|信箱|地址|联系人)|联系方式|联系部门|联系单位|手机|邮编|邮政编码|"
+    r"^(?:[\u4e00-\u9fff]{0,8}(?:电话|热线|传真|邮箱|信箱|地址|联系人)|联系方式|联系部门|联系单位|手机|邮编|邮政编码|"
     r"网址|E-?mail|QQ|微信号?|解读(?:机关|部门|单位|人|专家)|发布(?:机构|机关|单位|部门)|发文(?:机关|单位)|"
     r"(?:主办|承办|协办|供稿)单位)\s*[：:]\s*\S.{0,50}$",
     re.I,
@@ -497,8 +509,11 @@ def _cut_notices(body) -> None:
 
 def _is_notice(block) -> bool:
     text = _block_text(block)
-    return not text or (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
-                        and bool(_EDGE_NOTICE.search(text) or _CREDIT_LINE.match(text)))
+    if not text or (len(text) <= _MAX_NOTICE_CHARS and _ENGLISH_COPYRIGHT_LINE.search(text)):
+        return True
+    # credit lines keep their spaces: they split the names (本报记者 张三 李四)
+    return (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
+            and bool(_EDGE_NOTICE.search(_SPACED_CJK.sub("", text)) or _CREDIT_LINE.match(text)))
 
 
 def _is_topic_tags(block) -> bool:
@@ -660,9 +675,13 @@ def _squeezed_len(text: str | None) -> int:
 
 # Step 5: the title --------------------------------------------------------------------------------
 
-# What sites put between an article's title and their own name in <title>.
-_TITLE_SEPARATOR = re.compile(r"\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*")
-_TITLE_SEPARATOR_AT_END = re.compile(r"(?:\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*)$")
+# What sites put between an article's title and their own name in <title>. Chinese CMS templates
+# often join title, column and site with a bare hyphen ("标题-协会动态-某某协会"); a bare hyphen
+# counts only after a Chinese character, not inside "COVID-19" or "2024-2025". Either way the title
+# is cut there only when a heading or the page's text shows the part before (or after) it alone.
+_BARE_HYPHEN = r"(?<=[\u3400-\u9fff])-(?=[^\s\-])"
+_TITLE_SEPARATOR = re.compile(rf"\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*|{_BARE_HYPHEN}")
+_TITLE_SEPARATOR_AT_END = re.compile(r"(?:\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*|(?<=[\u3400-\u9fff])-)$")
 _TITLE_CLASS = re.compile(r"title|headline|heading", re.I)
 # A forum's thread-type prefix in square brackets ("[经验分享] ", "[求助]"), not part of the title;
 # a news headline's 【】 tag is the editor's and stays.

@@ -298,3 +298,42 @@ def test_a_section_headed_as_a_reply_or_a_commentary_is_the_articles(heading):
     paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     box = f'<div class="news_box"><h1>冷链审计笔记</h1><div class="news_text">{paragraphs}</div>{section}</div>'
     assert "经核实，该仓库的温控探头已于本月移至库区中部" in extract_page(_page(box), URL).text
+
+
+@pytest.mark.parametrize("title", ["冷链审计笔记-行业动态-某某冷链协会", "冷链审计笔记-某某冷链协会"])
+def test_a_title_joined_to_its_column_and_site_by_a_bare_hyphen_loses_them(title):
+    """Chinese CMS templates write <title> as 标题-栏目-站名 with no spaces around the hyphen."""
+    body = f'<table><tr><td class="news_title"><span>冷链审计笔记</span></td></tr><tr><td>{_article(h1="")}</td></tr></table>'
+    assert extract_page(_page(body, title=title), URL).title == "冷链审计笔记"
+
+
+def test_a_hyphen_inside_a_title_stays():
+    """A hyphen between Latin letters or digits ("COVID-19", "2024-2025") does not end the title."""
+    title = "COVID-19疫苗冷链审计笔记"
+    assert extract_page(_page(_article(h1=title), title=title), URL).title == title
+
+
+def test_a_reprints_edition_line_and_the_sites_copyright_and_service_lines_go_from_the_end():
+    """A reprint ends with the paper's edition line, then the portal's spaced-out and English copyright
+    lines and its service e-mail; none of them is the article."""
+    tail = ("<p>《 某某经济日报 》（ 2024年11月08日 07 版）</p>"
+            "<p>某 某 网 版 权 所 有 ，未 经 书 面 授 权 不 得 转 载</p>"
+            "<p>Copyright © 2003-2024 www.econ.example All Rights Reserved</p>"
+            "<p>经济网读者服务邮箱：service@econ.example</p>")
+    text = extract_page(_page(_article(tail)), URL).text
+    assert text.split("\n")[-1] == PARAGRAPHS[-1]
+    for line in ("某某经济日报", "版 权 所 有", "Copyright", "service@econ.example"):
+        assert line not in text
+
+
+def test_a_sentence_citing_a_paper_with_a_date_stays():
+    """Only the whole edition line goes: a sentence that cites a paper and its date is the article's."""
+    sentence = "《某某经济日报》（2024年11月08日）报道称，今年华东地区冷库平均利用率已回升到七成左右，这与我们走访看到的情况一致。"
+    text = extract_page(_page(_article(f"<p>{sentence}</p>")), URL).text
+    assert text.split("\n")[-1] == sentence
+
+
+def test_a_wire_storys_source_sign_stays():
+    """"© Reuters" under a wire story names its source, with no year and no rights reserved."""
+    text = extract_page(_page(_article("<p>© 某某社</p><p>© Reuters</p>")), URL).text
+    assert text.split("\n")[-1] == "© Reuters"

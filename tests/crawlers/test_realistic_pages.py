@@ -54,7 +54,17 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # service-mailbox labels are notices at the text's end, with a page of another site for each rule)
 # and are dev pages now; the other eight stay held out. No page of those batches fails now; a new
 # held-out batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {}
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The sixth held-out batch's one run (2026-12-02 02:23 UTC, after the fifth batch's fixes were
+    # merged): 6 / 10 whole and clean, 9 / 10 dates right (none invented). Not looked at further.
+    "ifeng_port_battery_swap_trucks.html": "keeps the 责任编辑：… NF025 line; no date (the page's only date markup "
+                                           "is an og:time meta whose name has a trailing space)",
+    "weibo_ttarticle_llm_customer_service.html": "keeps the author's 写在前面 preface line, which the page's writer "
+                                                 "judged boilerplate",
+    "phpcms_gbk_pallet_pooling.html": "title runs on into the <h1>'s date, 来源, 评论 and 点击 span",
+    "pingwest_convenience_store_ai_ordering.html": "keeps the summary line inside the body section, which the "
+                                                  "page's writer judged boilerplate",
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -526,17 +526,32 @@ class AuctionLogAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("why each candidate lost"))
     def why_each_lost(self, log):
-        """The compact losers read back: per reason, its message, how many and which campaigns."""
+        """The compact losers read back: per reason, its message, how many and which campaigns (the
+        first SHOWN_PER_REASON by name, linked to their pages; a floor can hold over a thousand)."""
         by_reason: dict[str, list[int]] = {}
         for outcome in auction.logged_outcomes(log).values():
             if outcome.reason != "won":
                 by_reason.setdefault(outcome.reason, []).append(outcome.campaign_id)
+        if not by_reason:
+            return "—"
+        shown = {reason: sorted(ids)[:self.SHOWN_PER_REASON] for reason, ids in by_reason.items()}
+        names = dict(Campaign.objects.filter(id__in=[i for ids in shown.values() for i in ids])
+                     .values_list("id", "name"))
         order = list(auction.REASONS)
-        return format_html_join(
-            "", "<p><strong>{}</strong> ({}): {}</p>",
-            ((auction.REASONS.get(reason, reason), len(ids), " ".join(f"#{i}" for i in sorted(ids)))
-             for reason, ids in sorted(by_reason.items(), key=lambda item: order.index(item[0])
-                                       if item[0] in order else len(order)))) or "—"
+        parts = []
+        for reason, ids in sorted(by_reason.items(),
+                                  key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
+            links = format_html_join(
+                ", ", '<a href="{}">{} (#{})</a>',
+                ((reverse("admin:ads_campaign_change", args=[i]), names.get(i, _("deleted campaign")), i)
+                 for i in shown[reason]))
+            more = len(ids) - len(shown[reason])
+            rest = format_html(" " + _("and {count} more"), count=more) if more > 0 else ""
+            parts.append(format_html("<p><strong>{}</strong> ({}): {}{}</p>", auction.REASONS.get(reason, reason),
+                                     len(ids), links, rest))
+        return format_html_join("", "{}", ((part,) for part in parts))
+
+    SHOWN_PER_REASON = 20
 
 
 @admin.register(Impression)

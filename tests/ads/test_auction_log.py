@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from ads.admin import AuctionLogAdmin
 from ads.auction import logged_outcomes
 from ads.models import AuctionLog, Campaign
 from tests.ads.conftest import PASSWORD
@@ -88,5 +89,24 @@ def test_the_admin_shows_why_each_candidate_of_a_logged_auction_lost(client, pla
     client.force_login(staff)
     page = client.get(reverse("admin:ads_auctionlog_change", args=[result.log_id])).content.decode()
     for expected in ("floor", "negative_keyword", "rank", "advertiser_shown"):
-        assert f"#{cases[expected].id}" in page, expected
+        campaign = cases[expected]
+        assert f"(#{campaign.id})" in page, expected
+        assert campaign.name in page and reverse("admin:ads_campaign_change", args=[campaign.id]) in page, expected
     assert "相关度门槛" in page or "relevance floor" in page
+
+
+def test_the_admin_names_the_first_campaigns_of_a_long_floor_and_counts_the_rest(client, placement, monkeypatch):
+    """A floor can hold over a thousand campaigns: the page names the first ones and says how many more."""
+    losing_cases()
+    for _ in range(8):
+        make_campaign(vector=OFF_TOPIC)
+    result = run(placement)
+    floor_ids = sorted(AuctionLog.objects.get(id=result.log_id).losers["floor"]["ids"])
+    monkeypatch.setattr(AuctionLogAdmin, "SHOWN_PER_REASON", 5)
+    staff = get_user_model().objects.create_superuser("staff", "s@example.com", PASSWORD)
+    client.force_login(staff)
+    page = client.get(reverse("admin:ads_auctionlog_change", args=[result.log_id])).content.decode()
+    assert len(floor_ids) == 9
+    assert all(f"(#{i})" in page for i in floor_ids[:5])
+    assert not any(f"(#{i})" in page for i in floor_ids[5:])
+    assert f"另有 {len(floor_ids) - 5} 个" in page or f"and {len(floor_ids) - 5} more" in page

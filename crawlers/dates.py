@@ -34,7 +34,8 @@ _MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d
 # <meta name|property|itemprop> values that name the publication date (compared lower-cased, with
 # "-", "_", ":", "." and spaces removed), in order of trust. `firstpublishedtime` is what Chinese
 # government sites' CMS writes (beside `lastmodifiedtime`, a modification date, never read), in the
-# form 2025-06-20-16:05:31.
+# form 2025-06-20-16:05:31. `og:time` (last in trust) is the publication time portals such as
+# 凤凰网 write, sometimes with a trailing space in the name ("og:time "): names are trimmed.
 _META_NAMES = tuple(
     re.sub(r"[-_:. ]", "", name) for name in (
         "article:published_time", "og:article:published_time", "og:published_time", "og:release_date",
@@ -43,6 +44,7 @@ _META_NAMES = tuple(
         "published_time", "firstpublishedtime", "article.published", "article_date_original",
         "original-publish-date", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
         "dc.date.created", "dcterms.created", "citation_publication_date", "dc.date", "dcterms.date",
+        "og:time",
     )
 )
 _META_RANK = {name: rank for rank, name in enumerate(_META_NAMES)}

@@ -466,8 +466,10 @@ _CREDIT_NAME = r"[^\s，,。！？!?；;：:|｜丨/（）()【】\[\]]"
 # 新华社记者 王五, 某某新闻记者 赵六 实习生 钱七; several names follow one role, split by spaces or 、.
 _REPORTER_ROLE = r"(?:[\u4e00-\u9fff]{0,10}?(?:特约|见习|首席)?(?:记者|通讯员))"
 _PERSON = r"[\u4e00-\u9fff·]{2,6}"
+# A portal's staff code after an editor's name (责任编辑：张三 NF025, [责编：李四 PSH009]), letters then digits.
+_STAFF_CODE = r"(?:\s+[A-Z]{1,4}\d{2,6})"
 # 责任编辑：(empty) too
-_CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}})"
+_CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}}){_STAFF_CODE}?"
            rf"|{_REPORTER_ROLE}\s*{_PERSON}(?:\s*[\s、]\s*{_PERSON}){{0,5}})")
 # A news page's dateline may open the credit line: 2025-06-18 07:41 来源：某某新闻.
 _DATELINE = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s+)"
@@ -688,13 +690,37 @@ _TITLE_CLASS = re.compile(r"title|headline|heading", re.I)
 _BOARD_PREFIX = re.compile(r"^\[[^\[\]]{1,8}\]\s*(?=\S.{3,})")
 
 
+# The date line an old CMS template puts inside the <h1> after a <br>: 2025-04-11 09:30 来源：…
+_HEADING_DATE_LINE = re.compile(r"^\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def _heading_text(element) -> str:
+    """The heading's text, less a date line after its first <br>: old CMS templates put the date,
+    来源, 评论 and 点击 on a second line inside the <h1> (<h1>标题<br /><span>2025-04-11 来源：…</span></h1>).
+    A title written on two lines (<h1>主标题<br />副标题</h1>) stays whole."""
+    whole = _block_text(element)
+    parts = [element.text or ""]
+    for index, child in enumerate(element):
+        if child.tag == "br":
+            rest = (child.tail or "") + "".join("".join(later.itertext()) + (later.tail or "")
+                                                for later in element[index + 1:])
+            head = " ".join("".join(parts).split())
+            return head if head and _HEADING_DATE_LINE.match(rest) else whole
+        parts += ["".join(child.itertext()), child.tail or ""]
+    return whole
+
+
 def _article_title(tree, metadata_title: str | None):
     """Returns the article's title and the element showing it (its <h1>, for crawlers.dates).
 
     trafilatura's title, less the site's name: "冷链审计笔记 - 老冷的冷链手记" becomes "冷链审计笔记"
     when an <h1> (or an element with a title class) of the page reads exactly that.
     """
-    headings = [(_block_text(element), element) for element in tree.iter("h1")]
+    headings = [(_heading_text(element), element) for element in tree.iter("h1")]
     for element in tree.xpath("//body//*[self::h2 or self::td or self::div or self::span or self::p][@class]"):
         if _TITLE_CLASS.search(element.get("class") or "") and len(element) <= 3:
             headings.append((_block_text(element), element))
@@ -706,6 +732,9 @@ def _article_title(tree, metadata_title: str | None):
     for text, element in headings:
         if text == title:
             return title, element
+        # the metadata read the <h1>'s date line too, with or without a space at the <br>
+        if element.tag == "h1" and text != _block_text(element) and _squeezed(_block_text(element)) == _squeezed(title):
+            return text, element
     for text, element in sorted(headings, key=lambda heading: -len(heading[0])):  # the longest that fits
         if len(text) < len(title) and (
                 (title.startswith(text) and _TITLE_SEPARATOR.match(title, len(text)))  # "Title - Site"

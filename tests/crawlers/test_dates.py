@@ -86,6 +86,10 @@ def test_baidu_cambrian_json_ld_pub_date():
     ('<meta property="article:modified_time" content="2025-04-02T07:45:30+00:00">', None),
     ('<meta property="og:updated_time" content="2025-04-02">', None),
     ('<meta name="date" content="2025-04-02">', None),  # which date? often the day the page was generated
+    # a portal's og:time (凤凰网 writes it), its name compared trimmed: "og:time " with a trailing space
+    ('<meta property="og:time " content="2025-05-20 08:12:33">', dt.date(2025, 5, 20)),
+    ('<meta name="og:time" content="2025-05-20T08:12:33+08:00">', dt.date(2025, 5, 20)),
+    ('<meta property="og:updated_time " content="2025-05-21">', None),
 ])
 def test_meta_tags_that_name_the_publication_date(meta, expected):
     assert _date(head=meta) == expected
@@ -95,6 +99,12 @@ def test_the_most_trusted_meta_wins_whatever_the_order():
     head = ('<meta name="dc.date" content="2020-01-01">'
             '<meta property="article:published_time" content="2024-09-18T07:10:24+08:00">')
     assert _date(head=head) == dt.date(2024, 9, 18)
+
+
+def test_og_time_is_trusted_least():
+    head = ('<meta property="og:time" content="2025-05-21 10:00:00">'
+            '<meta name="pubdate" content="2025-05-20 08:12:33">')
+    assert _date(head=head) == dt.date(2025, 5, 20)
 
 
 def test_microdata_date_published_outside_comments_and_other_answers():

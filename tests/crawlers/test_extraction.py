@@ -337,3 +337,33 @@ def test_a_wire_storys_source_sign_stays():
     """"© Reuters" under a wire story names its source, with no year and no rights reserved."""
     text = extract_page(_page(_article("<p>© 某某社</p><p>© Reuters</p>")), URL).text
     assert text.split("\n")[-1] == "© Reuters"
+
+
+@pytest.mark.parametrize("credit", ["责任编辑：张三 NF025", "[责编：李四 PSH009]", "（编辑：王五 JN102）"])
+def test_an_editor_credit_with_the_portals_staff_code_goes(credit):
+    """Portals write their editor's staff code after the name (责任编辑：张三 NF025); the line is a credit."""
+    text = extract_page(_page(_article(f"<p>{credit}</p>")), URL).text
+    assert text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+def test_a_sentence_naming_a_model_code_after_an_editor_stays():
+    """Only a credit line with a code goes: a sentence with a code in it is the article's."""
+    sentence = "编辑部的同事后来告诉我，那台仓库用的温控探头型号是 TH200，已经停产三年了。"
+    text = extract_page(_page(_article(f"<p>{sentence}</p>")), URL).text
+    assert text.split("\n")[-1] == sentence
+
+
+def test_the_date_line_inside_an_h1_after_a_br_is_not_the_title():
+    """Old CMS templates put the date, 来源, 评论 and 点击 in the <h1> after a <br>."""
+    h1 = '冷链审计笔记<br /><span>2025-03-14 09:30&nbsp;&nbsp;来源：某某冷链网&nbsp;&nbsp;点击：<span>812</span></span>'
+    assert extract_page(_page(_article(h1=h1), title="冷链审计笔记 - 行业资讯 - 某某冷链网"), URL).title == "冷链审计笔记"
+    # the same even when the page's <title> is the <h1>'s whole text
+    whole = "冷链审计笔记 2025-03-14 09:30 来源：某某冷链网 点击：812"
+    assert extract_page(_page(_article(h1=h1), title=whole), URL).title == "冷链审计笔记"
+
+
+def test_a_title_written_on_two_lines_of_an_h1_stays_whole():
+    """A <br> inside a title that is not followed by a date line is part of the title."""
+    h1 = "冷链审计笔记<br />三家仓库的温控记录"
+    title = "冷链审计笔记 三家仓库的温控记录"
+    assert extract_page(_page(_article(h1=h1), title=title), URL).title == title

@@ -690,8 +690,10 @@ _TITLE_CLASS = re.compile(r"title|headline|heading", re.I)
 _BOARD_PREFIX = re.compile(r"^\[[^\[\]]{1,8}\]\s*(?=\S.{3,})")
 
 
-# The date line an old CMS template puts inside the <h1> after a <br>: 2025-04-11 09:30 来源：…
-_HEADING_DATE_LINE = re.compile(r"^\s*\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+# The date line an old CMS template puts inside the <h1> after a <br>, labelled or not:
+# 2025-04-11 09:30 来源：…, 发布时间：2025年6月2日 作者：…
+_HEADING_DATE_LINE = re.compile(
+    r"^\s*(?:[\u4e00-\u9fff]{2,6}\s*[：:]\s*)?\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
 
 def _squeezed(text: str) -> str:

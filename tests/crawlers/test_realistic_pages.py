@@ -135,3 +135,21 @@ def test_realistic_page_is_stored_whole_and_clean(entry):
         problems.append(f"date {got}, expected {want}")
     problems += [f"markdown: {m.group(0)!r}" for m in MARKDOWN.finditer(page.text)]
     assert not problems, "\n".join(problems)
+
+
+def test_expected_yaml_has_no_key_twice_in_an_entry():
+    """A line-wise merge of two batches once gave a page a second `held_out` and `notes` (YAML keeps
+    the last silently, so a dev page became held out): refuse any repeated key."""
+    class Strict(yaml.SafeLoader):
+        pass
+
+    repeated = []
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(key) for key, _ in node.value]
+        repeated.extend(f"line {node.start_mark.line + 1}: {k}" for k in set(keys) if keys.count(k) > 1)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load((PAGES / "expected.yaml").read_text(encoding="utf-8"), Loader=Strict)  # noqa: S506 - a SafeLoader
+    assert not repeated, repeated

@@ -334,24 +334,14 @@ def retrieve(
     terms = query_terms(seg.tokens(text))
     wanted = max(CANDIDATES, 3 * k)
     given_vector = query_vector is not None
-    means = None
+    means, searched = None, None
     if mode != "lexical":
-        # From the model the index's vectors came from: after a rebuild with another model, this
-        # process follows the index instead of comparing vectors of two spaces; and centered only
-        # when the index's vectors are.
-        space = backend.info().vector_model
-        means = index_centering(space)
-        if not given_vector:
-            query_vector = _query_vector(text, model=centering.model_of(space))
-    searched = _centered(query_vector, means, language) if mode != "lexical" else None
+        means, query_vector, searched = _index_vectors(backend, text, language, query_vector)
     found = backend.search(terms, searched, k=wanted, filters=filters)
     if (not given_vector and query_vector is not None and found.vector_dim
             and len(query_vector) != found.vector_dim):
         # A rebuild with another model landed between the two calls: once more, with its model.
-        space = backend.info().vector_model
-        means = index_centering(space)
-        query_vector = _query_vector(text, model=centering.model_of(space))
-        searched = _centered(query_vector, means, language)
+        means, query_vector, searched = _index_vectors(backend, text, language, None)
         found = backend.search(terms, searched, k=wanted, filters=filters)
     result.generation = found.generation
     result.query_vector = query_vector if mode != "lexical" else None
@@ -394,6 +384,17 @@ def retrieve(
     result.fit_probability = fusion.fit_probability(result.lexical_top, result.vector_top)
     result.nothing_fits = not result.hits or result.fit_probability < fusion.threshold(result.vector_top)
     return result
+
+
+def _index_vectors(backend: SearchBackend, text: str, language: str, given: np.ndarray | None):
+    """(means, raw query vector, vector to search with) for the index as it is now: the query encoded
+    by the model the index's vectors came from, unless `given` (after a rebuild with another model,
+    this process follows the index instead of comparing vectors of two spaces), and centered only
+    when the index's vectors are."""
+    space = backend.info().vector_model
+    means = index_centering(space)
+    query_vector = given if given is not None else _query_vector(text, model=centering.model_of(space))
+    return means, query_vector, _centered(query_vector, means, language)
 
 
 def _centered(vector: np.ndarray | None, means: centering.Centering | None, language: str) -> np.ndarray | None:

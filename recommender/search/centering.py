@@ -64,6 +64,11 @@ class Centering:
         return (centered / norm).astype(np.float32) if norm > 0 else vector
 
 
+    def document_vector(self, vector: np.ndarray, language: str) -> tuple[np.ndarray, str]:
+        """An index document's vector centered, and the vector space it then names as its model."""
+        return self.center(vector, language), self.space
+
+
 def model_of(space: str) -> str:
     """The embedding model of an index's vector space name (with or without centering)."""
     return space.split(SPACE_MARK, 1)[0]

@@ -16,7 +16,7 @@ def article_document(article: Article) -> IndexDocument:
     vector_model = article.embedding_model or ""
     means = centering.for_model(vector_model)
     if vector is not None and len(vector) and means is not None:
-        vector, vector_model = means.center(vector, article.language or ""), means.space
+        vector, vector_model = means.document_vector(vector, article.language or "")
     return IndexDocument(
         id=article.id,
         tokens=article.tokens or "",

@@ -117,7 +117,7 @@ def fixture_index(directory: Path | None = None, *, means=_SAVED) -> FixtureInde
         raw[doc.id] = vector
         doc.vector, doc.vector_model = vector, model.name
         if means is not None:
-            doc.vector, doc.vector_model = means.center(vector, doc.language), means.space
+            doc.vector, doc.vector_model = means.document_vector(vector, doc.language)
     temporary = None
     if directory is None:
         temporary = tempfile.TemporaryDirectory(prefix="relevance-")

@@ -31,6 +31,17 @@ class Command(BaseCommand):
             return relevance.tune(index, progress=lambda label: bar.update(task, advance=1, description=label))
 
     @staticmethod
+    def _tune_extractive(index, params, targets) -> None:
+        """Sets each language's extractive answer weights in `targets`, tuned on dev over `index`
+        with `params` (an extractive answer quotes the retrieval's first references, so this comes
+        after the fusion is tuned)."""
+        extractive = quality.tune_extractive_answer_weights(
+            quality.fixture_library(index=index), relevance.queries_of("dev"), params)
+        for language, (lexical_weight, vector_weight) in extractive.items():
+            targets[language]["extractive_answer_lexical_weight"] = lexical_weight
+            targets[language]["extractive_answer_vector_weight"] = vector_weight
+
+    @staticmethod
     def _write(tuning):
         TUNING_FILE.write_text(json.dumps(tuning, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         tuned_params.cache_clear()
@@ -45,11 +56,7 @@ class Command(BaseCommand):
         # Then the weights of an extractive answer, from the extractive answers the retrieval just
         # tuned gives on dev (they quote its first references, so they come second).
         console.print("Answering the dev half extractively for the extractive answer weights…")
-        extractive = quality.tune_extractive_answer_weights(
-            quality.fixture_library(index=index), relevance.queries_of("dev"), tuned_params())
-        for language, (lexical_weight, vector_weight) in extractive.items():
-            tuning["languages"][language]["extractive_answer_lexical_weight"] = lexical_weight
-            tuning["languages"][language]["extractive_answer_vector_weight"] = vector_weight
+        self._tune_extractive(index, tuned_params(), tuning["languages"])
         self._write(tuning)
         if options["no_centering"]:
             centering.CENTERING_FILE.unlink(missing_ok=True)
@@ -66,11 +73,8 @@ class Command(BaseCommand):
             self._write(tuning)
             console.print("Answering the dev half extractively for the extractive answer weights (centered)…")
             flat = {language: FusionParams(**values["centered"]) for language, values in tuning["languages"].items()}
-            extractive = quality.tune_extractive_answer_weights(
-                quality.fixture_library(index=centered_index), relevance.queries_of("dev"), flat)
-            for language, (lexical_weight, vector_weight) in extractive.items():
-                tuning["languages"][language]["centered"]["extractive_answer_lexical_weight"] = lexical_weight
-                tuning["languages"][language]["centered"]["extractive_answer_vector_weight"] = vector_weight
+            self._tune_extractive(centered_index, flat,
+                                  {language: values["centered"] for language, values in tuning["languages"].items()})
             self._write(tuning)
         table = Table(title=f"Tuned on the dev half → {TUNING_FILE.name}")
         for column in ("language", "method", "lexical weight", "vector weight", "rrf k", "fit coef", "fit threshold",

@@ -26,24 +26,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from tracking import _result, _setup, fixtures  # noqa: PLC0415  (bench/tracking.py)
-    from tracking_cpu import _cpu  # noqa: PLC0415
+    from tracking_cpu import _cpu, serving  # noqa: PLC0415  (bench/tracking_cpu.py)
 
-    _setup(args.database_url, args.redis_url)
-    from django.core.management import call_command  # noqa: PLC0415
+    _campaign_ids, result, placement, visitor, backend = serving(args)
     from django.db import connection  # noqa: PLC0415
 
     from ads import events  # noqa: PLC0415
-    from ads.events import Visitor  # noqa: PLC0415
-    from ads.models import Placement  # noqa: PLC0415
-
-    call_command("migrate", verbosity=0)
-    result = _result(fixtures())
-    placement = Placement.objects.get_or_create(slug="question", defaults={"kind": "question"})[0]
-    visitor = Visitor(reader_key="k" * 32, ip_prefix="203.0.113.0", browser_family="Chrome", os_family="Windows")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
 
     def wal() -> int:
         with connection.cursor() as cursor:

@@ -28,6 +28,29 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def serving(args) -> tuple[list[int], object, object, object, int]:
+    """Sets Django up on the bench's database and Redis buffer (`migrate` runs) and returns what a
+    serving loop needs: the campaign ids, an auction result with their slots, the question
+    placement, a visitor, and this connection's PostgreSQL backend pid (for its /proc CPU)."""
+    from tracking import _result, _setup, fixtures  # noqa: PLC0415  (bench/tracking.py)
+
+    _setup(args.database_url, args.redis_url)
+    from django.core.management import call_command  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
+
+    from ads.events import Visitor  # noqa: PLC0415
+    from ads.models import Placement  # noqa: PLC0415
+
+    call_command("migrate", verbosity=0)
+    campaign_ids = fixtures()
+    placement = Placement.objects.get_or_create(slug="question", defaults={"kind": "question"})[0]
+    visitor = Visitor(reader_key="k" * 32, ip_prefix="203.0.113.0", browser_family="Chrome", os_family="Windows")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    return campaign_ids, _result(campaign_ids), placement, visitor, backend
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -35,25 +58,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from tracking import _result, _setup, fixtures  # noqa: PLC0415  (bench/tracking.py)
-
-    _setup(args.database_url, args.redis_url)
-    from django.core.management import call_command  # noqa: PLC0415
-    from django.db import connection  # noqa: PLC0415
-
+    campaign_ids, result, placement, visitor, backend = serving(args)
     from ads import events  # noqa: PLC0415
-    from ads.events import Visitor  # noqa: PLC0415
-    from ads.models import Impression, Placement  # noqa: PLC0415
+    from ads.models import Impression  # noqa: PLC0415
 
-    call_command("migrate", verbosity=0)
-    campaign_ids = fixtures()
-    result = _result(campaign_ids)
-    placement = Placement.objects.get_or_create(slug="question", defaults={"kind": "question"})[0]
-    visitor = Visitor(reader_key="k" * 32, ip_prefix="203.0.113.0", browser_family="Chrome", os_family="Windows")
     redis_pid = events._buffer().info("server")["process_id"]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; {args.events} events a round")
     print(f"{'round':>5} {'serve µs':>9} {'redis µs':>9} {'flush µs':>9} {'postgres µs':>12} {'rows':>7}")
     for n in range(1, args.rounds + 1):

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from contentlib.roles import ANALYSTS
 from tests.conftest import groups_ready
 from tests.ads.test_reports import DAY, NEXT, traffic  # noqa: F401  (the fixture)
-from tests.site.test_browser import browser, site_server  # noqa: F401  (the fixture, the server)
+from tests.site.test_browser import admin_sign_in, browser, site_server  # noqa: F401  (the fixture, the server)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = Path(settings.BASE_DIR, "var", "screenshots", "reports")
@@ -42,10 +42,7 @@ def test_an_analyst_changes_a_filter_and_sees_the_charts(ids, browser, tmp_path)
         refused = []
         page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
         target = f"/reports/?date_from={DAY.isoformat()}&date_to={NEXT.isoformat()}"
-        page.goto(f"{base}/admin/login/?next={target.replace('&', '%26')}")
-        page.fill("#id_username", "analyst-b")
-        page.fill("#id_password", "pw-analyst")
-        page.click("input[type=submit]")
+        admin_sign_in(page, base, target, "analyst-b", "pw-analyst")
         page.wait_for_selector("section.charts svg")
         assert page.locator("section.charts svg").count() == 6  # the whole site: no top keywords
         assert page.locator('[data-metric="spend"]').inner_text() == "13.73"

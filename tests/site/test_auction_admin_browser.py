@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from ads.models import Placement
 from tests.ads.test_auction import OFF_TOPIC, _fit_model, make_campaign, run  # noqa: F401 - fixture
 from tests.ads.test_auction_log import losing_cases
-from tests.site.test_browser import browser, site_server  # noqa: F401 - fixtures
+from tests.site.test_browser import admin_sign_in, browser, site_server  # noqa: F401 - fixtures
 
 SCREENSHOTS = Path(settings.BASE_DIR, "var", "screenshots", "auction-admin")
 PASSWORD = "pw-for-tests-only"
@@ -38,10 +38,7 @@ def test_an_editor_sees_why_each_candidate_of_an_auction_lost(logged, browser, t
         context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 900})
         page = context.new_page()
         target = f"/admin/ads/auctionlog/{logged['log_id']}/change/"
-        page.goto(f"{base}/admin/login/?next={target}")
-        page.fill("#id_username", "editor")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        admin_sign_in(page, base, target, "editor", PASSWORD)
         page.wait_for_url(f"{base}{target}")
         lost = page.locator(".field-why_each_lost")
         text = lost.inner_text()

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -61,6 +62,14 @@ def library(transactional_db):
     password, _ = demo.demo_users_ensure()
     return {"approve": approve, "reject": reject, "published": published, "revision": revision, "run": run,
             "password": password}
+
+
+def admin_sign_in(page, base: str, path: str, username: str, password: str) -> None:
+    """Signs in on Django admin's login page, asking to go on to `path` (the caller waits for it)."""
+    page.goto(f"{base}/admin/login/?next={urllib.parse.quote(path, safe='/')}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
 
 
 @contextlib.contextmanager
@@ -130,10 +139,7 @@ def test_the_demo_editor_moderates_in_the_browser(library, demo_server, browser)
     page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     page.on("response", lambda response: "/static/" in response.url and static.setdefault(response.url, response.status))
 
-    page.goto(f"{demo_server}/admin/login/?next=/admin/")
-    page.fill("#id_username", "demo-editor")
-    page.fill("#id_password", library["password"])
-    page.click("input[type=submit]")
+    admin_sign_in(page, demo_server, "/admin/", "demo-editor", library["password"])
     page.wait_for_url(f"{demo_server}/admin/")
     page.screenshot(path=SCREENSHOTS / "01-index.png", full_page=True)
     # The admin's stylesheet loaded (it was a 404 under `make demo`): the header takes its colour from it.

@@ -17,7 +17,7 @@ from django.db import connection
 from contentlib import demo, services
 from contentlib.models import Membership, Source
 from payments.models import Payment, PaymentOrder, Plan
-from tests.site.test_browser import browser, site_server  # noqa: F401 - the Chromium fixture
+from tests.site.test_browser import admin_sign_in, browser, site_server  # noqa: F401 - the Chromium fixture
 
 SCREENSHOTS = Path(settings.BASE_DIR, "var", "screenshots", "vip")
 OPEN = ["冷链物流市场在二〇二六年继续扩大，医药冷链增速最快，全年规模预计突破六千亿元。",
@@ -127,10 +127,7 @@ def test_a_reader_subscribes_by_bank_transfer_and_reads_the_full_report(vip_libr
     staff = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     admin = staff.new_page()
     admin.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
-    admin.goto(f"{base}/admin/login/?next=/admin/payments/paymentorder/")
-    admin.fill("#id_username", "demo-admin")
-    admin.fill("#id_password", vip_library["password"])
-    admin.click("input[type=submit]")
+    admin_sign_in(admin, base, "/admin/payments/paymentorder/", "demo-admin", vip_library["password"])
     admin.wait_for_url(re.compile(r"/admin/payments/paymentorder/"))
     row = admin.locator("#result_list tbody tr", has_text=reference)
     assert "待付款" in row.inner_text()

@@ -14,7 +14,7 @@ from django.db import connection
 
 from ads.models import Advertiser, Campaign, CampaignReview
 from contentlib.models import Article
-from tests.site.test_browser import browser, demo_server, library  # noqa: F401 - fixtures
+from tests.site.test_browser import admin_sign_in, browser, demo_server, library  # noqa: F401 - fixtures
 
 SCREENSHOTS = Path(settings.BASE_DIR, "var", "screenshots", "portal")
 COMPANY = "无锡澄光冷链科技有限公司"
@@ -63,10 +63,7 @@ def test_a_company_signs_up_and_runs_its_first_campaign(library, demo_server, br
 
     # 2. The editor approves the company in admin.
     editor = open_as("editor")
-    editor.goto(f"{demo_server}/admin/login/?next=/admin/ads/advertiser/")
-    editor.fill("#id_username", "demo-editor")
-    editor.fill("#id_password", library["password"])
-    editor.click("input[type=submit]")
+    admin_sign_in(editor, demo_server, "/admin/ads/advertiser/", "demo-editor", library["password"])
     editor.wait_for_url(f"{demo_server}/admin/ads/advertiser/")
     editor.click(f"text={COMPANY}")
     editor.wait_for_selector("form.advertiser-active")

@@ -522,7 +522,35 @@ class AuctionLogAdmin(ReadOnlyAdmin):
     search_fields = ("question_text",)
     date_hierarchy = "ad_day"
     list_select_related = ("placement",)
-    readonly_fields = ("why_each_lost",)
+    # The raw JSON of `winners` and `losers` is read back as tables a person can read.
+    fields = ("created_at", "placement", "question", "normalized_question", "language", "reader_key", "ad_day",
+              "candidates", "filled", "floor", "duration_ms", "what_won", "why_each_lost")
+    readonly_fields = ("normalized_question", "what_won", "why_each_lost")
+
+    @admin.display(description=gettext_lazy("question as matched (normalized)"))
+    def normalized_question(self, log):
+        return log.question_text
+
+    @admin.display(description=gettext_lazy("what won"))
+    def what_won(self, log):
+        """The slots shown: campaign and advertiser by name, linked, with keyword, bid, price and relevance."""
+        winners = sorted(log.winners or (), key=lambda w: w.get("slot", 0))
+        if not winners:
+            return _("Nothing won: no slot was filled.")
+        campaigns = dict(Campaign.objects.filter(id__in=[w.get("campaign") for w in winners]).values_list("id", "name"))
+        advertisers = dict(Advertiser.objects.filter(id__in=[w.get("advertiser") for w in winners])
+                           .values_list("id", "name"))
+        head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                           _("slot"), _("campaign"), _("advertiser"), _("keyword"), _("bid"), _("price"),
+                           _("relevance"))
+        rows = format_html_join("", '<tr><td>{}</td><td><a href="{}">{} (#{})</a></td><td>{}</td><td>{}</td>'
+                                    "<td>{} {}</td><td>{}</td><td>{}</td></tr>", (
+            (w.get("slot"), reverse("admin:ads_campaign_change", args=[w.get("campaign")]),
+             campaigns.get(w.get("campaign"), _("deleted campaign")), w.get("campaign"),
+             advertisers.get(w.get("advertiser"), "—"), w.get("keyword") or "—", w.get("bid") or "—",
+             (w.get("pricing") or "").upper(), w.get("price") or "—", w.get("relevance", "—"))
+            for w in winners))
+        return format_html("<table>{}{}</table>", head, rows)
 
     @admin.display(description=gettext_lazy("why each candidate lost"))
     def why_each_lost(self, log):

@@ -40,6 +40,13 @@ def test_an_editor_sees_why_each_candidate_of_an_auction_lost(logged, browser, t
         target = f"/admin/ads/auctionlog/{logged['log_id']}/change/"
         admin_sign_in(page, base, target, "editor", PASSWORD)
         page.wait_for_url(f"{base}{target}")
+        # The slots shown, by campaign and advertiser name, with the price paid; no raw JSON.
+        won = page.locator(".field-what_won").inner_text()
+        winner = logged["cases"]["won"]
+        assert f"{winner.name} (#{winner.id})" in won and winner.advertiser.name in won, won
+        assert "3.00 CPC" in won, won  # its bid and how it pays
+        assert '"campaign":' not in page.content()
+        assert page.locator(".field-normalized_question label").inner_text().startswith("匹配用的问题")
         lost = page.locator(".field-why_each_lost")
         text = lost.inner_text()
         for reason in ("rank", "floor", "negative_keyword", "hours", "language", "reserve"):

@@ -442,3 +442,11 @@ def test_a_title_not_shown_above_the_heading_stays_the_title():
     body = (f'<div class="art-title">冷链审计笔记：三家仓库的温控记录</div><div class="art">'
             f'{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>')
     assert extract_page(_page(body, title="冷链审计笔记"), URL).title == "冷链审计笔记"
+
+
+def test_repeated_dated_items_made_of_custom_elements_go():
+    """An H5 mirror's comments under a neutral name, each a <van-cell> with a time, go like <div> ones."""
+    cells = "".join(f'<van-cell class="cell"><span>网友{n}</span><span>{n + 2}天前</span>'
+                    f"<p>第{n}条：我们也遇到过除霜期间数据被过滤的问题。</p></van-cell>" for n in range(3))
+    text = extract_page(_page(_article(f'<van-list class="list">{cells}</van-list>')), URL).text
+    assert "除霜期间数据被过滤的问题。" not in text and text.split("\n")[-1] == PARAGRAPHS[-1]

@@ -5,20 +5,24 @@ One page goes through these steps (extract_page):
      between <br> tags (a forum post in a table cell, a note's <span> lines) into paragraphs,
      remove containers that are boilerplate by their well-known class, id or ARIA role (comments,
      related and recommended lists, 打赏/reward boxes, copyright statements, share bars, sidebars,
-     QR codes) or by a heading that names readers' comments (网友评论), and short repeated blocks that each carry a timestamp (comments and cards under
-     any name);
+     QR codes) or by a heading that names readers' comments (网友评论), form boxes (a lead form and its
+     invitation), and short repeated blocks that each carry a timestamp (comments and cards under
+     any name); custom elements (<uni-view>) count as blocks;
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
      follow-us notices (spaced-out and English copyright lines too), a reprint's print edition line,
      platform campaign lines, editorial and reporter credit lines and app promotions at the text's
-     edges are cut, and a block of contact and organ lines or of topic tags
-     at its end; on a Q&A page the question's own paragraphs go before the answer;
+     edges are cut, a line of the page's buttons (举报) at its end, and a block of contact and organ
+     lines or of topic tags at its end (a contact line among a notice's closing attachment and
+     signature lines too); before its start the header's byline, player and labelled summary
+     (摘要) lines; on a Q&A page the question's own paragraphs go before the answer;
   3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax;
      inline code stays in its paragraph's line);
   4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
      main text's first and last block (precision mode drops teaser links, which would hide a
      listing page); topic tags ("#广交会") are not counted;
   5. the title is the article's own (the page title without the site's name, shown by a heading or,
-     on a page without one, as a label's value), the date comes from the page's markup only
+     on a page without one, as a label's value; the heading above the text when <title> is only a
+     name shown above it, as on an app's H5 mirror), the date comes from the page's markup only
      (crawlers.dates).
 """
 import datetime as dt
@@ -106,17 +110,18 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     _unwrap_layout_tables(cleaned)
     _paragraphs_from_line_breaks(cleaned)
     _remove_boilerplate_containers(cleaned)
+    _remove_form_boxes(cleaned)
     _remove_dated_items(cleaned)
     document = trafilatura.bare_extraction(cleaned, url=url, **EXTRACT_OPTIONS)
     if document is None:
         return None
     body = document.body
-    _cut_notices(body)
+    _cut_notices(body, document.author or "")
     main_text = _plain_text(body)
     if not main_text:
         return None
     links, link_chars, linked_chars = _main_text_links(cleaned, url, main_text.split("\n"))
-    title, title_element = _article_title(tree, document.title)
+    title, title_element = _article_title(tree, document.title, main_text.split("\n"))
     _prepend_question(tree, title_element, body, main_text)
     text = _plain_text(body)
     lines = text.split("\n")
@@ -154,11 +159,11 @@ _BOILERPLATE_WORDS = frozenset({
 })
 _BOILERPLATE_ROLES = frozenset({"complementary", "contentinfo", "navigation", "dialog", "alertdialog"})
 # The heading of a readers' comment section, its whole text: 网友评论, 读者留言（12）, 发表评论,
-# 全部跟帖, "3 Comments", "Leave a Reply". Old CMS templates name the section only by an
+# 全部跟帖, 精选留言 (WeChat's), "3 Comments", "Leave a Reply". Old CMS templates name the section only by an
 # abbreviation (帝国CMS's news_pl, "pl" for 评论) or not at all, but head it like this. Not 回复 or
 # 点评: a 问政 page's official reply and an editor's commentary are headed so, and are the article.
 _COMMENTS_HEADING = re.compile(
-    r"^(?:(?:网友|读者|用户|最新|热门|精彩|全部|相关|发表|我要|文章)?(?:评论|留言|跟帖|跟贴)(?:列表|区)?"
+    r"^(?:(?:网友|读者|用户|最新|热门|精彩|精选|全部|相关|发表|我要|文章)?(?:评论|留言|跟帖|跟贴)(?:列表|区)?"
     r"|\d+\s*(?:条|则)(?:评论|留言|回复)|(?:\d+\s+)?(?:comments?|responses?|replies)|leave\s+a\s+(?:reply|comment))"
     r"\s*[(（]?\s*\d*\s*(?:条|则)?\s*[)）]?\s*[：:]?$",
     re.I,
@@ -168,6 +173,13 @@ _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _CONTAINERS = frozenset({"div", "section", "aside", "ul", "ol", "dl", "table", "p", "header", "footer", "nav",
                          "form", "li", "article", "figure"})
 _CONTENT_WORDS = frozenset({"content", "article", "body", "main", "story", "entry", "text"})
+
+
+def _is_custom_element(element) -> bool:
+    """True for a custom element (<uni-view>, <van-cell>, <el-card>): a name with a hyphen, as HTML
+    reserves for them. Vue, uni-app and web-component pages saved as rendered HTML (a 小程序's H5
+    mirror) build every block from them, so they count as containers and repeated items too."""
+    return isinstance(element.tag, str) and "-" in element.tag
 _MAX_REMOVED_SHARE = 0.3  # a "container" with this share of the page's paragraph text is the article's
 
 
@@ -350,7 +362,9 @@ def _remove_boilerplate_containers(tree) -> None:
     if body is None:
         return
     doomed = []
-    for element in body.iter(*_CONTAINERS):
+    for element in body.iter():
+        if not (element.tag in _CONTAINERS or _is_custom_element(element)):
+            continue
         words = class_tokens(element)
         if (element.get("role") in _BOILERPLATE_ROLES or words & _BOILERPLATE_WORDS or _is_comments_section(element)) \
                 and not words & _CONTENT_WORDS:
@@ -368,6 +382,34 @@ def _remove_boilerplate_containers(tree) -> None:
             continue
         removed.add(element)
         _remove(element)
+
+
+# What a box may say besides its form: a heading and an invitation (获取同类方案 / 留下您的联系方式，…).
+_MAX_FORM_BOX_CHARS = 150
+
+
+def _remove_form_boxes(tree) -> None:
+    """Removes a form with fields (a lead, contact, subscription or comment form) and the box it sits in
+    when the box says little else: its heading and its invitation line (留下您的联系方式，我们的工程师将
+    …与您联系。, "Sign up for our newsletter"), which are the site's, not the article's. A form that
+    holds the <h1> or a large share of the paragraph text is the page's wrapper (ASP.NET pages put the
+    whole page in one <form>) and stays, and so does the box of a form that says more."""
+    body = tree.find("body")
+    if body is None:
+        return
+    paragraph_chars = max(1, sum(_visible_chars(p) for p in body.iter("p")))
+    for form in list(body.iter("form")):
+        if form.getparent() is None or not form.xpath(".//input[not(@type='hidden')] | .//textarea | .//select"):
+            continue
+        if form.find(".//h1") is not None or \
+                sum(_visible_chars(p) for p in form.iter("p")) > _MAX_REMOVED_SHARE * paragraph_chars:
+            continue
+        box = form.getparent()
+        says_little = _visible_chars(box) - _visible_chars(form) <= _MAX_FORM_BOX_CHARS
+        if box.tag not in ("body", "html", "main", "article") and box.find(".//h1") is None and \
+                not class_tokens(box) & _CONTENT_WORDS and says_little:
+            form = box
+        _remove(form)
 
 
 # The whole text of a timestamp element in a comment, a feed card or a related list.
@@ -397,7 +439,7 @@ def _remove_dated_items(tree) -> None:
     for parent in body.iter():
         groups: dict[tuple, list] = {}
         for child in parent:
-            if child.tag in _ITEM_TAGS and child.get("class"):
+            if (child.tag in _ITEM_TAGS or _is_custom_element(child)) and child.get("class"):
                 groups.setdefault((child.tag, child.get("class")), []).append(child)
         for members in groups.values():
             if len(members) >= 2 and all(_has_timestamp(m) for m in members):
@@ -444,6 +486,11 @@ _EDGE_NOTICE = re.compile(
     # 《 某某日报 》（ 2025年04月16日 18 版）, （《某某日报》2024年11月08日 第07版）
     r"|^[（(]?\s*《[^《》]{2,20}》\s*[（(，,]?\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
     r"\s*(?:第\s*)?(?:[0-9A-Za-z]{1,4}\s*版)?\s*[）)]{0,2}$"
+    # an audio player's line (听全文 AI 朗读 约4分钟, 语音播报 00:00/03:12), a control and not a sentence
+    r"|^(?:听全文|收听全文|收听本文|全文朗读|朗读全文|AI\s*朗读|语音播报|听新闻|听文章)[^。！？，,]{0,20}$"
+    # a line of the page's own buttons only (举报, 纠错, 【打印】【关闭】, 收藏 分享)
+    r"|^(?:[【\[]?\s*(?:举报|我要纠错|纠错|打印(?:本页|文章|此页)?|关闭(?:窗口|本页)?|收藏(?:本文)?|分享(?:到)?|返回顶部)"
+    r"\s*[】\]]?\s*)+$"
 )
 # An English copyright line, as a site's footer carries it: a year after the sign, or "All Rights
 # Reserved". A news agency's "© Reuters" under a wire story names the source and stays.
@@ -463,17 +510,20 @@ _CREDIT_ROLE = (
 )
 _CREDIT_NAME = r"[^\s，,。！？!?；;：:|｜丨/（）()【】\[\]]"
 # A news reporter's credit names the organ before the role and needs no colon: 本报记者 张三 李四,
-# 新华社记者 王五, 某某新闻记者 赵六 实习生 钱七; several names follow one role, split by spaces or 、.
-_REPORTER_ROLE = r"(?:[\u4e00-\u9fff]{0,10}?(?:特约|见习|首席)?(?:记者|通讯员))"
+# 新华社记者 王五, 某某新闻记者 赵六 实习生 钱七, 21世纪经济报道记者 孙八 深圳报道; several names follow one
+# role, split by spaces or 、, and the line may close with the place it was filed from (深圳报道, 发自上海).
+_REPORTER_ROLE = r"(?:[0-9A-Za-z\u4e00-\u9fff]{0,12}?(?:特约|见习|首席)?(?:记者|通讯员))"
 _PERSON = r"[\u4e00-\u9fff·]{2,6}"
 # A portal's staff code after an editor's name (责任编辑：张三 NF025, [责编：李四 PSH009]), letters then digits.
 _STAFF_CODE = r"(?:\s+[A-Z]{1,4}\d{2,6})"
 # 责任编辑：(empty) too
 _CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}}){_STAFF_CODE}?"
            rf"|{_REPORTER_ROLE}\s*{_PERSON}(?:\s*[\s、]\s*{_PERSON}){{0,5}})")
+_FILED_FROM = r"(?:\s*(?:[\u4e00-\u9fff]{2,8}?(?:报道|电)|发自[\u4e00-\u9fff]{2,8}))"
 # A news page's dateline may open the credit line: 2025-06-18 07:41 来源：某某新闻.
 _DATELINE = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s+)"
-_CREDIT_LINE = re.compile(rf"^{_DATELINE}?[（(【\[]?{_CREDIT}(?:(?:\s+|\s*[，,；;|｜丨]\s*){_CREDIT})*[）)】\]]?$")
+_CREDIT_LINE = re.compile(
+    rf"^{_DATELINE}?[（(【\[]?{_CREDIT}(?:(?:\s+|\s*[，,；;|｜丨]\s*){_CREDIT})*{_FILED_FROM}?[）)】\]]?$")
 # A contact or organ line at the article's end, the whole line, label and value: 解读机关：省商务厅,
 # 解读人：处长 沈立群, 联系电话：0571-…, 传真, 邮箱, 地址, 发布机构, 主办单位 (a government page's
 # 解读 block, a press release's contact block).
@@ -484,6 +534,20 @@ _CONTACT_LINE = re.compile(
     re.I,
 )
 _MAX_NOTICE_CHARS = 120
+# A summary box above the article, labelled as one (摘要：…, 【内容提要】…, 核心提示：…): the site's abstract
+# field shown before the text, as the meta description is. A standfirst the article opens with, not
+# labelled so (a subtitle, a lead line), is the article's own and stays.
+_SUMMARY_BOX = re.compile(
+    r"^(?:[【\[]\s*(?:内容|文章|本文|AI\s*)?(?:摘要|提要)\s*[】\]]|(?:内容|文章|本文|AI\s*)?(?:摘要|提要)\s*[：:]|核心提示\s*[：:])")
+_MAX_SUMMARY_CHARS = 300
+# The byline lines a header shows above the text: the source and its date-time (第一财经 2025-05-20
+# 19:45:00), or the author's name alone (the page's author metadata, see _cut_notices).
+_SOURCE_DATELINE = re.compile(
+    r"^[0-9A-Za-z\u4e00-\u9fff·]{2,20}\s+\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$")
+# The closing lines of an official notice after its text: an attachment line, the organ's signature and
+# its date (附件：…名单 / 某某县农业农村局 / 2025年6月10日). A contact line among them goes (_cut_notices).
+_ATTACHMENT_LINE = re.compile(r"^附件\s*\d*\s*[：:.]")
+_SIGNATURE_LINE = re.compile(r"^(?:[\u4e00-\u9fff（）()]{2,30}|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)$")
 _BLOCK_TAGS = frozenset({"div", "p", "section", "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3"})
 # Containers that name a question: Q&A sites' question blocks, schema.org Question items.
 _QUESTION_WORDS = frozenset({"question", "ask"})
@@ -493,9 +557,10 @@ def _block_text(element) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
-def _cut_notices(body) -> None:
-    """Cuts an END marker and all after it, then notices at either edge of the extracted text and
-    contact blocks at its end."""
+def _cut_notices(body, author: str = "") -> None:
+    """Cuts an END marker and all after it, then notices at either edge of the extracted text, contact
+    blocks at its end (also among a notice's closing attachment and signature lines), and the header's
+    byline, player and summary lines before its start."""
     blocks = list(body)
     for index, block in enumerate(blocks):
         if _END_MARKER.match(_block_text(block)) and index > 0:
@@ -504,9 +569,27 @@ def _cut_notices(body) -> None:
             break
     while len(body) > 1 and (_is_notice(body[-1]) or _is_contact_block(body[-1]) or _is_topic_tags(body[-1])):
         body.remove(body[-1])
+    closing = []  # a notice's closing lines: contacts, attachments, the signature and its date
+    for block in reversed(body[1:]):
+        if not (_is_contact_block(block) or all(_ATTACHMENT_LINE.match(line) or _SIGNATURE_LINE.match(line)
+                                                for line in _plain_text(block).split("\n"))):
+            break
+        closing.append(block)
+    for block in closing:
+        if _is_contact_block(block):
+            body.remove(block)
     first = next((i for i, block in enumerate(body) if block.tag != "head"), None)  # past the title heading
-    while first is not None and first < len(body) - 1 and _is_notice(body[first]):
+    while first is not None and first < len(body) - 1 and (
+            _is_notice(body[first]) or _is_header_line(body[first], author)):
         body.remove(body[first])
+
+
+def _is_header_line(block, author: str) -> bool:
+    """True for a line the article's header shows above its text: the author's name alone, the source
+    with its date-time, or a labelled summary box."""
+    text = _block_text(block)
+    return (text == " ".join(author.split()) or bool(_SOURCE_DATELINE.match(text))
+            or (len(text) <= _MAX_SUMMARY_CHARS and bool(_SUMMARY_BOX.match(text))))
 
 
 def _is_notice(block) -> bool:
@@ -716,14 +799,17 @@ def _heading_text(element) -> str:
     return whole
 
 
-def _article_title(tree, metadata_title: str | None):
+def _article_title(tree, metadata_title: str | None, lines: list[str] = ()):
     """Returns the article's title and the element showing it (its <h1>, for crawlers.dates).
 
     trafilatura's title, less the site's name: "冷链审计笔记 - 老冷的冷链手记" becomes "冷链审计笔记"
-    when an <h1> (or an element with a title class) of the page reads exactly that.
+    when an <h1> (or an element with a title class) of the page reads exactly that. On a page whose
+    <title> is only the site's or the account's name, shown above the article's heading, the heading
+    is the title (_heading_above_text).
     """
     headings = [(_heading_text(element), element) for element in tree.iter("h1")]
-    for element in tree.xpath("//body//*[self::h2 or self::td or self::div or self::span or self::p][@class]"):
+    for element in tree.xpath("//body//*[self::h2 or self::td or self::div or self::span or self::p"
+                              " or contains(name(), '-')][@class]"):
         if _TITLE_CLASS.search(element.get("class") or "") and len(element) <= 3:
             headings.append((_block_text(element), element))
     headings = [(_BOARD_PREFIX.sub("", text), element) for text, element in headings if text]
@@ -731,6 +817,10 @@ def _article_title(tree, metadata_title: str | None):
     title = _BOARD_PREFIX.sub("", " ".join((metadata_title or "").split()))
     if not title:
         return headings[0] if headings else ("", None)
+    if not any(element.tag == "h1" and text == title for text, element in headings):
+        above = _heading_above_text(tree, title, headings, lines)
+        if above is not None:
+            return above
     for text, element in headings:
         if text == title:
             return title, element
@@ -746,6 +836,40 @@ def _article_title(tree, metadata_title: str | None):
     if shown:
         return shown, None
     return title, next((element for text, element in headings if element.tag == "h1" and text in title), None)
+
+
+def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None:
+    """Returns the heading just above the main text when the page's <title> is a name shown above it.
+
+    A 小程序's or an app's H5 page keeps the account's or the app's name in <title> ("恒澄包装") and
+    in its top bar, and shows the article's title in a title-class block of its own above the text.
+    The heading counts when it is the last title-class element (not a subtitle) before the element
+    where the main text begins, says more than <title>, and <title> is shown whole before it.
+    """
+    body = tree.find("body")
+    texts = {text for text, _ in headings}
+    start = next(("".join(line.split())[:15] for line in lines if len(line) >= 10 and line not in texts), "")
+    if body is None or not start:
+        return None
+    by_element = {element: text for text, element in headings}
+    last, title_shown_at, title_shown_before_last = None, None, False
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        if element in by_element and not re.search(r"sub", element.get("class") or "", re.I):
+            last = element
+            title_shown_before_last = title_shown_at is not None
+        own = " ".join((element.text or "").split())
+        if own == title and next(element.iterancestors("a"), None) is None:
+            title_shown_at = element
+        if _squeezed(own).startswith(start):
+            break
+    else:
+        return None
+    if last is None or not title_shown_before_last or next(last.iterancestors("a"), None) is not None:
+        return None
+    text = by_element[last]
+    return (text, last) if len(text) > len(title) and title not in text else None
 
 
 _MIN_SHOWN_TITLE_CHARS = 5

@@ -367,3 +367,86 @@ def test_a_title_written_on_two_lines_of_an_h1_stays_whole():
     h1 = "冷链审计笔记<br />三家仓库的温控记录"
     title = "冷链审计笔记 三家仓库的温控记录"
     assert extract_page(_page(_article(h1=h1), title=title), URL).title == title
+
+
+def test_the_headers_byline_player_and_summary_lines_go_but_a_standfirst_stays():
+    """A portal's header above the text: the author alone, the source with its time, an audio player's
+    line and a labelled summary box (摘要：…) are the site's; an unlabelled standfirst is the article's."""
+    standfirst = "三家仓库、三种温控记录，问题都出在原始数据上。"
+    body = ('<article class="post"><h1>冷链审计笔记</h1><p class="names">裴思远</p>'
+            '<p class="date"><em>冷链手记</em> 2025-03-14 09:30:00</p><p>听全文 AI 朗读 约3分钟</p>'
+            '<div class="intro"><p>【内容摘要】温控记录的问题多出在原始数据。</p></div>'
+            f'<p>{standfirst}</p>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>')
+    head = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",'
+            ' "author": {"@type": "Person", "name": "裴思远"}}</script>')
+    lines = extract_page(_page(body, head=head), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == [standfirst, *PARAGRAPHS]
+
+
+@pytest.mark.parametrize("closing", ["<p>举报</p>", "<p>【打印】 【关闭】</p>", "<p>纠错 举报</p>"])
+def test_a_line_of_the_pages_buttons_after_the_text_goes(closing):
+    text = extract_page(_page(_article(f"<p>责编：王五</p>{closing}")), URL).text
+    assert text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+@pytest.mark.parametrize("credit", ["e公司记者 王一鸣 发自上海", "（记者 钱雨桐 北京报道）",
+                                    "21世纪冷链报道记者 钱雨桐 实习生 孔维东 深圳报道"])
+def test_a_reporter_credit_with_the_place_it_was_filed_from_goes(credit):
+    body = f'<article class="post"><h1>冷链审计笔记</h1><p>{credit}</p>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>'
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
+def test_a_notices_contact_line_goes_from_among_its_attachment_and_signature():
+    closing = ("<p>联系电话：0571-87051126</p><p>附件：2025年冷库温控抽检名单</p>"
+               '<p align="right">临江市市场监督管理局<br />2025年3月14日</p>')
+    lines = extract_page(_page(_article(closing)), URL).text.split("\n")
+    assert "联系电话：0571-87051126" not in lines
+    assert lines[-3:] == ["附件：2025年冷库温控抽检名单", "临江市市场监督管理局", "2025年3月14日"]
+
+
+def test_a_lead_form_and_its_invitation_go():
+    box = ('<div class="lead"><h3>获取方案</h3><p>填写您的信息，顾问将在24小时内回电。</p>'
+           '<form action="/lead"><label>姓名 <input name="name"></label><button>提交</button></form></div>')
+    text = extract_page(_page(_article(box)), URL).text
+    assert "填写您的信息" not in text and text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+def test_a_page_wrapped_in_one_form_keeps_its_article():
+    """ASP.NET pages put the whole page in one <form>: that form is not a lead form."""
+    page = _page(f'<form id="form1" action="/x.aspx"><input type="hidden" name="__VIEWSTATE">'
+                 f'<input name="q">{_article()}</form>')
+    text = extract_page(page, URL).text
+    assert PARAGRAPHS[0] in text and PARAGRAPHS[-1] in text
+
+
+_MIRROR = """<uni-view class="top"><div class="page-head__title">冷链手记</div></uni-view>
+<uni-view class="art-title"><span>{heading}</span></uni-view>
+<uni-view class="rich">{paragraphs}</uni-view>
+<uni-view class="comment-area"><uni-view class="c-title"><span>精选留言</span></uni-view>
+<uni-view class="c-item"><span>老王</span><span class="c-time">2025-06-04</span><p>我们仓库也是这样。</p></uni-view>
+<uni-view class="c-item"><span>小陈</span><span class="c-time">2025-06-05</span><p>探头是哪家的？</p></uni-view></uni-view>"""
+
+
+def test_an_h5_mirrors_heading_is_the_title_and_its_comments_in_custom_elements_go():
+    """A 小程序's H5 mirror: <title> is the account's name, shown in its top bar above the heading;
+    blocks and comments are custom elements (<uni-view>)."""
+    body = _MIRROR.format(heading="三家冷链仓库的温控记录", paragraphs="".join(f"<p>{p}</p>" for p in PARAGRAPHS))
+    page = extract_page(_page(body, title="冷链手记"), URL)
+    assert page.title == "三家冷链仓库的温控记录"
+    assert page.text.split("\n")[-1] == PARAGRAPHS[-1] and "探头是哪家的" not in page.text
+
+
+def test_a_title_not_shown_above_the_heading_stays_the_title():
+    """Only a <title> shown above the heading is taken for a name: here it is the article's own."""
+    body = (f'<div class="art-title">冷链审计笔记：三家仓库的温控记录</div><div class="art">'
+            f'{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>')
+    assert extract_page(_page(body, title="冷链审计笔记"), URL).title == "冷链审计笔记"
+
+
+def test_repeated_dated_items_made_of_custom_elements_go():
+    """An H5 mirror's comments under a neutral name, each a <van-cell> with a time, go like <div> ones."""
+    cells = "".join(f'<van-cell class="cell"><span>网友{n}</span><span>{n + 2}天前</span>'
+                    f"<p>第{n}条：我们也遇到过除霜期间数据被过滤的问题。</p></van-cell>" for n in range(3))
+    text = extract_page(_page(_article(f'<van-list class="list">{cells}</van-list>')), URL).text
+    assert "除霜期间数据被过滤的问题。" not in text and text.split("\n")[-1] == PARAGRAPHS[-1]

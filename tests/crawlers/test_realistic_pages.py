@@ -60,18 +60,21 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # the preface and the summary line are the article's own (an author's preface, a standfirst), so their
 # expectations were corrected and no rule cuts them; the others were fixed in general terms (a staff
 # code after an editor credit, og:time read last in trust, an <h1>'s text up to its <br>, with a page
-# of another site for each rule). They are dev pages now; the other six stay held out. No page of
-# those batches fails now; a new held-out batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {
-    # The seventh held-out batch's one run (2026-12-02 02:43 UTC, after the sixth batch's fixes were
-    # merged): 4 / 10 whole and clean, every date right. Not looked at further.
-    "yicai_sme_supply_chain_loans.html": "keeps the 摘要 box, the 听全文 AI 朗读 line, the 责编 line and a lone 举报 line",
-    "21jingji_battery_storage_exports.html": "keeps the reporter credit line (…记者 彭新 实习生 罗一帆 深圳报道)",
-    "miniprogram_h5_packaging_plant_mirror.html": "title is the <title>'s company name; keeps two 精选留言 comments",
-    "gbk_county_gov_coldstore_subsidy_notice.html": "keeps the closing 联系电话 line",
-    "en_medium_ai_startup_warehouse_agents.html": "keeps the subtitle line, which the page's writer listed as boilerplate",
-    "corporate_case_study_agv_contact_form.html": "keeps the lead form's invitation line (留下您的联系方式…)",
-}
+# of another site for each rule). They are dev pages now; the other six stay held out. The seventh
+# batch (ten pages, written by a seventh session blind to the rules) failed on six after its one run
+# (2026-12-02 02:43 UTC, 4 / 10 whole and clean, every date right): a 第一财经 page's 摘要 box, 听全文
+# AI 朗读 line, 责编 line and lone 举报 line, a 21世纪经济报道 credit closing with its place (深圳报道), a
+# uni-app mirror titled by its <title>'s company name and keeping two 精选留言, a county notice's
+# 联系电话 line before its 附件 and signature, a Medium subtitle, a case study's lead-form invitation.
+# Those six were then looked at (2026-12-02): the subtitle is the author's standfirst, the article's
+# own as the sixth round judged, so its expectation was corrected; the others were fixed in general
+# terms (a header's byline, player and labelled summary lines, a closing line of page buttons, a
+# reporter credit's organ with Latin letters or digits and its place, a contact line among a notice's
+# closing lines, a form box with its invitation, custom elements as blocks, the heading above the
+# text when <title> is a name shown above it, with a page of another site for each rule). They are
+# dev pages now; the other four stay held out. No page of those batches fails now; a new held-out
+# batch's failures go here after its one run.
+HELD_OUT_FAILURES: dict[str, str] = {}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -74,7 +74,12 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # text when <title> is a name shown above it, with a page of another site for each rule). They are
 # dev pages now; the other four stay held out. No page of those batches fails now; a new held-out
 # batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {}
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The eighth held-out batch's one run (2026-12-02 05:27 UTC, after the seventh batch's fixes were
+    # merged): 8 / 10 whole and clean, every date right. Not looked at further.
+    "tmtpost_injection_molding_ai_scheduling.html": "keeps the 钛媒体注 reprint note that opens the body",
+    "jiemian_ecny_receivable_platform_split.html": "keeps the 界面新闻记者 | … and 界面新闻编辑 | … credit lines",
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -30,10 +30,16 @@ def _embedded_unindexed(tmp_path):
     return _embedded(tmp_path, UNINDEXED_MAX_ROWS=1_000_000)
 
 
+def _embedded_partly_indexed(tmp_path):
+    """A vector index from the first vector, and the rows of later commits left out of both indexes:
+    the reader searches the index with fast_search and must score the rows it skips itself."""
+    return _embedded(tmp_path, VECTOR_INDEX_MIN_ROWS=1, UNINDEXED_MAX_ROWS=1_000_000)
+
+
 def _embedded_indexed(tmp_path):
     """The embedded engine with its vector index built from the first vector and every new row folded
-    into both indexes at once (as every commit does), so the contract also holds for the indexed
-    paths and fast_search (a real library gets a vector index from 5,000 vectors)."""
+    into both indexes at once, so the contract also holds for the indexed paths and fast_search (a
+    real library gets a vector index from 5,000 vectors, and folds new rows from 100 on)."""
     return _embedded(tmp_path, VECTOR_INDEX_MIN_ROWS=1, UNINDEXED_MAX_ROWS=0)
 
 
@@ -51,10 +57,11 @@ def _elasticsearch(tmp_path):
     return backend
 
 
-@pytest.fixture(params=["embedded", "embedded_indexed", "elasticsearch"])
+@pytest.fixture(params=["embedded", "embedded_partly_indexed", "embedded_indexed", "elasticsearch"])
 def backend(request, tmp_path):
     """Every backend in turn: the same contract must hold for each."""
-    engine = {"embedded": _embedded_unindexed, "embedded_indexed": _embedded_indexed,
+    engine = {"embedded": _embedded_unindexed, "embedded_partly_indexed": _embedded_partly_indexed,
+              "embedded_indexed": _embedded_indexed,
               "elasticsearch": _elasticsearch}[request.param](tmp_path)
     if request.param.startswith("embedded"):
         request.addfinalizer(engine.undo_patch)

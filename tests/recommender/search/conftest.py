@@ -12,24 +12,35 @@ def unit(*values) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def _embedded(tmp_path):
-    from recommender.search.embedded import EmbeddedBackend
+def _embedded(tmp_path, **settings):
+    from recommender.search import embedded
 
-    return EmbeddedBackend(tmp_path / "index")
+    patch = pytest.MonkeyPatch()
+    for name, value in settings.items():
+        patch.setattr(embedded, name, value)
+    backend = embedded.EmbeddedBackend(tmp_path / "index")
+    backend.undo_patch = patch.undo
+    return backend
+
+
+def _embedded_unindexed(tmp_path):
+    """The embedded engine as a small library has it (exact vector scans, no vector index), with the
+    rows of later commits left out of the full-text index: searches must still find them (Lance scans
+    unindexed rows exactly, and the reader must not skip them with fast_search)."""
+    return _embedded(tmp_path, UNINDEXED_MAX_ROWS=1_000_000)
+
+
+def _embedded_partly_indexed(tmp_path):
+    """A vector index from the first vector, and the rows of later commits left out of both indexes:
+    the reader searches the index with fast_search and must score the rows it skips itself."""
+    return _embedded(tmp_path, VECTOR_INDEX_MIN_ROWS=1, UNINDEXED_MAX_ROWS=1_000_000)
 
 
 def _embedded_indexed(tmp_path):
     """The embedded engine with its vector index built from the first vector and every new row folded
-    into both indexes at once, so the contract also holds for the indexed paths (a real library gets
-    a vector index from 5,000 vectors, and leaves up to 2,000 new rows to exact scans)."""
-    from recommender.search import embedded
-
-    patch = pytest.MonkeyPatch()
-    for name, value in (("VECTOR_INDEX_MIN_ROWS", 1), ("UNINDEXED_MAX_ROWS", 0)):
-        patch.setattr(embedded, name, value)
-    backend = _embedded(tmp_path)
-    backend.undo_patch = patch.undo
-    return backend
+    into both indexes at once, so the contract also holds for the indexed paths and fast_search (a
+    real library gets a vector index from 5,000 vectors, and folds new rows from 100 on)."""
+    return _embedded(tmp_path, VECTOR_INDEX_MIN_ROWS=1, UNINDEXED_MAX_ROWS=0)
 
 
 def _elasticsearch(tmp_path):
@@ -46,12 +57,13 @@ def _elasticsearch(tmp_path):
     return backend
 
 
-@pytest.fixture(params=["embedded", "embedded_indexed", "elasticsearch"])
+@pytest.fixture(params=["embedded", "embedded_partly_indexed", "embedded_indexed", "elasticsearch"])
 def backend(request, tmp_path):
     """Every backend in turn: the same contract must hold for each."""
-    engine = {"embedded": _embedded, "embedded_indexed": _embedded_indexed,
+    engine = {"embedded": _embedded_unindexed, "embedded_partly_indexed": _embedded_partly_indexed,
+              "embedded_indexed": _embedded_indexed,
               "elasticsearch": _elasticsearch}[request.param](tmp_path)
-    if request.param == "embedded_indexed":
+    if request.param.startswith("embedded"):
         request.addfinalizer(engine.undo_patch)
     yield engine
     if request.param == "elasticsearch":

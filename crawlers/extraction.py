@@ -473,8 +473,9 @@ _END_MARKER = re.compile(r"^[\s\-—–_=·.。…()（）【】\[\]]*(END|THE E
 # Short Chinese notices at the start or the end of an article: reprint and source lines, copyright
 # and platform statements, calls to follow or share. Never cut from the middle of the text.
 _EDGE_NOTICE = re.compile(
-    r"^(本文(来自|转载自|转自|来源|首发|经授权|为.{0,20}(原创|授权|上传|发布))|转载自|转自|来源[：:]|原标题[：:]|"
-    r"点击(上方|蓝字)|(特别|免责|版权)?声明[：:]|作者[：:].{0,30}$)"
+    r"^[（(【\[]?(本文(来自|转载自|转自|来源|首发|经授权|为.{0,20}(原创|授权|上传|发布))|转载自|转自|来源[：:]|原标题[：:]|"
+    r"(文章|原文|此文)(来源于|转载自|转自|首发于|原载于|摘自|选自|编译自)|经授权(转载|发布|刊发|刊登)(自|于|[。，,；;）)]|$))|"
+    r"^(点击(上方|蓝字)|(特别|免责|版权)?声明[：:]|作者[：:].{0,30}$)"
     r"|未经(作者)?授权|禁止转载|转载请|版权归.{0,20}所有|著作权归|版权所有|仅代表(该)?作者(本人)?(观点|立场)|"
     r"不代表.{0,10}(立场|观点)|如有侵权|长按(识别)?二维码|扫码关注|关注(我们|公众号)|点个?[“\"]?在看"
     # "download our app" under the article (扫描二维码下载…APP, 下载…客户端), a line and not a sentence
@@ -492,6 +493,13 @@ _EDGE_NOTICE = re.compile(
     r"|^(?:[【\[]?\s*(?:举报|我要纠错|纠错|打印(?:本页|文章|此页)?|关闭(?:窗口|本页)?|收藏(?:本文)?|分享(?:到)?|返回顶部)"
     r"\s*[】\]]?\s*)+$"
 )
+# An editor's note label before a reprint note (钛媒体注：本文来源于…，经授权发布。 编者注：本文转载自…,
+# 【编者按】本文经授权转载自…): the platform's note about where the text comes from, cut at either edge
+# when what follows the label is such a notice; a labelled note saying anything else (注：文中数据来源于
+# 企业年报。) is the article's and stays.
+_NOTE_LABEL = re.compile(
+    r"^(?:[【\[（(]\s*(?:编者按|编者注|编按|编注|[0-9A-Za-z\u4e00-\u9fff]{0,10}?注)\s*[】\]）)]\s*[：:]?"
+    r"|(?:编者按|编者注|编按|编注|[0-9A-Za-z\u4e00-\u9fff]{0,10}?注)\s*[：:])\s*")
 # An English copyright line, as a site's footer carries it: a year after the sign, or "All Rights
 # Reserved". A news agency's "© Reuters" under a wire story names the source and stays.
 _ENGLISH_COPYRIGHT_LINE = re.compile(
@@ -517,7 +525,12 @@ _PERSON = r"[\u4e00-\u9fff·]{2,6}"
 # A portal's staff code after an editor's name (责任编辑：张三 NF025, [责编：李四 PSH009]), letters then digits.
 _STAFF_CODE = r"(?:\s+[A-Z]{1,4}\d{2,6})"
 # 责任编辑：(empty) too
+# A staff role after the organ's name, with a separator before the name (界面新闻记者 | 张三, 某某日报编辑丨李四,
+# 融媒记者 / 王五); not a sentence's words (她是一名编辑/记者: 是, 的, 了 are no organ's).
+_ORGAN_ROLE = (r"(?:(?![是的了为])[0-9A-Za-z\u4e00-\u9fff]){2,12}?"
+               r"(?:责任编辑|责编|编辑|主编|美编|校对|审核|记者|通讯员|实习生|摄影|摄像)")
 _CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}}){_STAFF_CODE}?"
+           rf"|{_ORGAN_ROLE}\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{1,24}}{_STAFF_CODE}?"
            rf"|{_REPORTER_ROLE}\s*{_PERSON}(?:\s*[\s、]\s*{_PERSON}){{0,5}})")
 _FILED_FROM = r"(?:\s*(?:[\u4e00-\u9fff]{2,8}?(?:报道|电)|发自[\u4e00-\u9fff]{2,8}))"
 # A news page's dateline may open the credit line: 2025-06-18 07:41 来源：某某新闻.
@@ -598,7 +611,8 @@ def _is_notice(block) -> bool:
         return True
     # credit lines keep their spaces: they split the names (本报记者 张三 李四)
     return (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
-            and bool(_EDGE_NOTICE.search(_SPACED_CJK.sub("", text)) or _CREDIT_LINE.match(text)))
+            and bool(_EDGE_NOTICE.search(_NOTE_LABEL.sub("", _SPACED_CJK.sub("", text), count=1))
+                     or _CREDIT_LINE.match(text)))
 
 
 def _is_topic_tags(block) -> bool:

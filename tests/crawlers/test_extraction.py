@@ -397,6 +397,48 @@ def test_a_reporter_credit_with_the_place_it_was_filed_from_goes(credit):
     assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
 
 
+@pytest.mark.parametrize("note", [
+    "冷链前哨注：本文来源于微信公众号冷链手记（ID：lengchain），作者：老冷，冷链前哨经授权发布。",
+    "编者注：本文转载自微信公众号“冷链手记”，已获作者授权。",
+    "【编者按】本文经授权转载自“冷链手记”。",
+    "（本文转载自微信公众号“冷链手记”，原标题《冷库审计》）",
+    "经授权转载自冷链手记公众号。",
+    "原文首发于冷链手记。",
+])
+def test_an_editors_reprint_note_at_either_edge_goes(note):
+    """A platform's note about where the text comes from, with an editor's note label or in brackets."""
+    for paragraphs in ([note, *PARAGRAPHS], [*PARAGRAPHS, note]):
+        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+        lines = extract_page(_page(body), URL).text.split("\n")
+        assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
+@pytest.mark.parametrize("sentence", [
+    "本文的数据来源于国家统计局和行业协会的公开报告。",
+    "注：文中数据来源于企业年报，经作者整理。",
+    "文章来自一位读者的来信，他在冷库干了十年。",
+    "经授权发布的数据显示，今年华东冷库的平均利用率回升到了七成左右。",
+    "她是一名编辑/记者",
+    "冷链日报编辑部 | 2025年3月",
+])
+def test_a_sentence_or_note_that_mentions_a_source_or_a_role_stays(sentence):
+    for paragraphs in ([sentence, *PARAGRAPHS], [*PARAGRAPHS, sentence]):
+        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+        assert sentence in extract_page(_page(body), URL).text.split("\n")
+
+
+@pytest.mark.parametrize("before, after", [
+    ("<p>冷链日报记者 | 钱雨桐</p><p>冷链日报编辑 | 孔维东</p>", ""),
+    ("<p>临江融媒记者 丨 顾晓岚&nbsp; 通讯员 丨 方卓</p>", "<p>临江融媒编辑 / 沈乔&nbsp;&nbsp; 审核 / 周立</p>"),
+    ("<p>文 | 老冷</p>", "<p>编辑 / 李四</p><p>责编丨王五</p>"),
+])
+def test_credit_lines_with_a_bar_or_slash_and_the_organ_before_the_role_go(before, after):
+    body = f"""<article class="post"><h1>冷链审计笔记</h1>{before}
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{after}</article>"""
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
 def test_a_notices_contact_line_goes_from_among_its_attachment_and_signature():
     closing = ("<p>联系电话：0571-87051126</p><p>附件：2025年冷库温控抽检名单</p>"
                '<p align="right">临江市市场监督管理局<br />2025年3月14日</p>')

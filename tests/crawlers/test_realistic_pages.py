@@ -81,7 +81,16 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # name with a bar or slash before the name, with a page of another site for each rule) and are dev
 # pages now; the other eight stay held out. No page of those batches fails now; a new held-out
 # batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {}
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The ninth held-out batch's one run (2026-12-02 05:55 UTC, after the eighth batch's fixes were
+    # merged): 5 / 10 whole and clean, every date right. Not looked at further.
+    "nbd_die_casting_ai_inspection.html": "keeps the closing 封面图片来源 line",
+    "en_wire_grid_battery_tender_delays.html": "keeps the wire's 'Our Standards:' line",
+    "prnasia_wire_release_cold_asrs.html": "keeps the release's closing 消息来源 line",
+    "sinablog_legacy_warehouse_stocktake.html": "title is the blog's name in the <h1>, not the post's <h2>",
+    "iyiou_freight_platform_tax_rules.html": ("drops the standfirst under its 导语 label, which its writer judged the "
+                                              "article's; the rules cut labelled summary boxes on purpose (seventh round)"),
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -92,7 +92,7 @@ def figures(questions, served):
     return scores.precision(), scores.filled(), scores.empty(), scores.empty(("keyword_trap",)), scores.slots()
 
 
-def fit_and_floor(x, y, rows_by_q, questions, cols):
+def fit_model(x, y, cols):
     b0, w = logistic(x[:, cols], y)
     if (w < 0).any():  # as tune: a negative weight is refitted out
         keep = [c for c, wi in zip(cols, w, strict=True) if wi >= 0]
@@ -207,7 +207,7 @@ def main() -> None:
                 hq = [dev[i] for i in test]
                 tr_idx = [i for q in tq for i, _ in cands[q.id]]
                 te_idx = [i for q in hq for i, _ in cands[q.id]]
-                b0, w = fit_and_floor(x[tr_idx], y[tr_idx], None, tq, cols)
+                b0, w = fit_model(x[tr_idx], y[tr_idx], cols)
                 prob = 1 / (1 + np.exp(-np.clip(b0 + x[:, cols] @ w, -50, 50)))
                 floor = choose_floor(prob, {q.id: cands[q.id] for q in tq}, tq)
                 held_prob[te_idx] = prob[te_idx]
@@ -219,7 +219,7 @@ def main() -> None:
     # Fitted on all of dev, for the record.
     for name in ("cos+cov (now)", "cov+ref_kw", "cov+ans_cos", "cov+cat"):
         cols = [FEATURES.index(f) for f in FEATURE_SETS[name]]
-        b0, w = fit_and_floor(x, y, None, dev, cols)
+        b0, w = fit_model(x, y, cols)
         prob = 1 / (1 + np.exp(-np.clip(b0 + x[:, cols] @ w, -50, 50)))
         floor = choose_floor(prob, cands, dev)
         p, f, e, t, n = figures(dev, serve(cands, prob, floor))

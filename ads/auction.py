@@ -99,7 +99,8 @@ class FitModel:
     """P(a promoted article fits) = logistic(b0 + b1·cosine + b2·coverage), where cosine is the
     similarity of the article's stored embedding to the question's vector plus `answer_weight` times
     the answer's (normalized), and coverage the share of the question's words, weighted by their
-    rarity among promoted articles, that the article's stored tokens hold. (Features tried on the
+    rarity in the library (`idf` "library") or among the promoted articles, that the article's
+    stored tokens hold. (Features tried on the
     dev half and dropped for overfitting: the answer's cosine on its own, whether a keyword matched
     in the question or whole, its length; docs/BENCHMARKS.md.)"""
 
@@ -107,6 +108,9 @@ class FitModel:
     floor: float = 0.5
     answer_weight: float = 0.0
     unknown_weight: float | None = None  # see CampaignBook.coverage_weights
+    # Whose rarity weighs the question's words in coverage: "library" (every approved article's
+    # document frequency, CampaignBook.library) or "promoted" (the promoted articles' only).
+    idf: str = "promoted"
 
     def probability(self, features: Sequence[float]) -> float:
         z = self.coef[0] + sum(b * x for b, x in zip(self.coef[1:], features, strict=True))
@@ -119,7 +123,8 @@ def tuned_fit() -> FitModel:
         return FitModel()
     data = json.loads(TUNING_FILE.read_text(encoding="utf-8"))
     return FitModel(coef=tuple(data["fit_coef"]), floor=float(data["floor"]),
-                    answer_weight=float(data.get("answer_weight", 0.0)), unknown_weight=data.get("unknown_weight"))
+                    answer_weight=float(data.get("answer_weight", 0.0)), unknown_weight=data.get("unknown_weight"),
+                    idf=data.get("idf", "promoted"))
 
 
 @dataclass(frozen=True)
@@ -169,8 +174,11 @@ class CampaignBook:
     """Every campaign that may run, its keywords in one automaton, and its promoted articles' vectors."""
 
     def __init__(self, campaigns: Iterable[BookCampaign], rules: Iterable[KeywordRule], vectors: np.ndarray,
-                 seg: Segmenter, fingerprint: tuple = ()):
+                 seg: Segmenter, fingerprint: tuple = (), library: tuple[int, dict[str, int]] | None = None):
         self.campaigns = {c.id: c for c in campaigns}
+        # (approved articles, {token: how many hold it}) of the whole library, when known: the
+        # rarity that weighs a question's words in coverage (FitModel.idf "library").
+        self.library = library
         self.matcher = KeywordMatcher(rules, seg)
         self.vectors = vectors
         self.fingerprint = fingerprint
@@ -230,14 +238,21 @@ class CampaignBook:
             held[indices[indptr[column]:indptr[column + 1]]] += weight
         return held[rows] / total
 
-    def coverage_weights(self, question_tokens: Iterable[str], unknown_weight: float | None = None) -> dict[str, float]:
-        """Each question word's weight: its idf among the promoted articles; a word that no promoted
-        article holds (often the question's own phrasing: 咋整, 贵不贵) weighs `unknown_weight`
-        when one is given."""
-        n = self.documents
+    def coverage_weights(self, question_tokens: Iterable[str], unknown_weight: float | None = None,
+                         idf: str = "promoted") -> dict[str, float]:
+        """Each question word's weight: its idf among the library's approved articles (`idf`
+        "library", when the book was given the library's frequencies) or among the promoted
+        articles; a word that none of them holds (often the question's own phrasing: 咋整, 贵不贵)
+        weighs `unknown_weight` when one is given. By the library's idf a word common in the
+        library's articles (就业, 价格, 公司) weighs little even when few ads hold it: a bid
+        word plus a generic one no longer covers most of a trap question."""
+        if idf == "library" and self.library is not None:
+            n, freqs = self.library
+        else:
+            n, freqs = self.documents, self.doc_freqs
         out = {}
         for t in set(question_tokens):
-            df = self.doc_freqs.get(t, 0)
+            df = freqs.get(t, 0)
             out[t] = unknown_weight if df == 0 and unknown_weight is not None else math.log(1.0 + (n + 1) / (df + 0.5))
         return out
 
@@ -495,7 +510,7 @@ def auction_run(book: CampaignBook, *, terms: Terms, question: str, answer_text:
     elif len(flat):
         rows = book.promo_rows[flat]
         cosine = book.vectors[rows] @ combined
-        weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight)
+        weights = book.coverage_weights(book.matcher.seg.tokens(question), fit.unknown_weight, fit.idf)
         covered = book.coverages(weights, rows)
         b0, b_cos, b_cov = fit.coef
         z = np.clip(b0 + b_cos * cosine.astype(np.float64) + b_cov * covered, -50.0, 50.0)
@@ -632,12 +647,25 @@ def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
              for k in CampaignKeyword.objects.filter(campaign_id__in=ids, archived=False, review=Review.APPROVED)
              .values("id", "campaign_id", "text", "match_type", "negative", "bid")]
     matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
-    book = CampaignBook(campaigns, rules, matrix, seg, fingerprint)
+    book = CampaignBook(campaigns, rules, matrix, seg, fingerprint, library=library_freqs(
+        Article.objects.filter(status=Article.Status.APPROVED).values_list("tokens", flat=True).iterator(chunk_size=5000)))
     # A large book is millions of long-lived objects: the cyclic collector would walk them all at
     # every full collection (pauses of 100+ ms in the bench's p99). Frozen, it skips them; a
     # rebuilt book's predecessor is freed by reference counting all the same.
     gc.freeze()
     return book
+
+
+def library_freqs(token_strings: Iterable[str | None]) -> tuple[int, dict[str, int]]:
+    """(documents, {token: document frequency}) over articles' stored tokens (space-separated)."""
+    from collections import Counter  # noqa: PLC0415
+
+    counts: Counter = Counter()
+    documents = 0
+    for tokens in token_strings:
+        documents += 1
+        counts.update(set((tokens or "").split()))
+    return documents, dict(counts)
 
 
 def book_current(seg: Segmenter) -> CampaignBook:

@@ -161,7 +161,7 @@ def setup_build(judged: JudgedSet, progress=lambda _: None) -> Setup:
 
     import numpy as np  # noqa: PLC0415
 
-    from ads.auction import BookCampaign, CampaignBook, CampaignState, Promoted  # noqa: PLC0415
+    from ads.auction import BookCampaign, CampaignBook, CampaignState, Promoted, library_freqs  # noqa: PLC0415
     from ads.matching import KeywordRule  # noqa: PLC0415
     from recommender.answers import extractive  # noqa: PLC0415
     from recommender.answers.quality import fixture_library, references_of  # noqa: PLC0415
@@ -210,7 +210,11 @@ def setup_build(judged: JudgedSet, progress=lambda _: None) -> Setup:
         for n in c.negatives:
             keyword_id += 1
             rules.append(KeywordRule(number, keyword_id, n, "phrase", True))
-    book = CampaignBook(campaigns, rules, vectors, segmenter())
+    # The library's document frequencies as book_build reads them from the approved articles: the
+    # fixture corpus's published articles and the set's promoted articles that are not in it.
+    frequencies = library_freqs(" ".join(tokenize(f"{a.title}\n{a.body}")) for a in
+                            [*corpus.articles(), *(judged.articles[i] for i in ordered if i not in by_corpus_id)])
+    book = CampaignBook(campaigns, rules, vectors, segmenter(), library=frequencies)
     queries = [corpus.JudgedQuery(id=q.id, lang=q.lang, query=q.question, type=q.type) for q in judged.questions]
     index.add_queries(queries)
     cases = {}
@@ -306,7 +310,7 @@ def baseline(judged: JudgedSet, questions: list[JudgedQuestion], *, slots: int =
 MARGIN = 0.02  # on dev, the goals plus this margin, for the test half
 
 
-def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2):
+def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2, idf: str = "library"):
     """The fit model (logistic on the candidates' two cosines, labelled by the judgments) and the
     floor that fills the most fit questions while meeting the precision and empty goals (plus
     MARGIN) on these questions (the dev half)."""
@@ -320,7 +324,7 @@ def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2):
         # which of a campaign's promoted articles is scored, and both features rise together).
         _, outcomes = evaluate(setup, questions, fit=FitModel(coef=(0.0, 1.0, 1.0), floor=0.0,
                                                               answer_weight=answer_weight,
-                                                              unknown_weight=unknown_weight), slots=slots)
+                                                              unknown_weight=unknown_weight, idf=idf), slots=slots)
         x, y = [], []
         for q in questions:
             for o in outcomes[q.id].outcomes.values():
@@ -335,7 +339,7 @@ def tune(setup: Setup, questions: list[JudgedQuestion], slots: int = 2):
             keep = 2 if coef[1] < 0 else 1
             single = _logistic(x[:, [keep - 1]], y)
             coef = (single[0], single[1], 0.0) if keep == 1 else (single[0], 0.0, single[1])
-        best = _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, best,
+        best = _best_floor(setup, questions, coef, answer_weight, unknown_weight, idf, slots, best,
                            {"candidates": len(y), "fitting": int(y.sum())})
     return best[1], best[2], best[3]
 
@@ -355,13 +359,14 @@ ANSWER_WEIGHTS = (0.0, 0.1, 0.25, 0.5)
 UNKNOWN_WEIGHTS = (None, 0.0, 0.5, 1.0, 2.0)
 
 
-def _best_floor(setup, questions, coef, answer_weight, unknown_weight, slots, best, info):
+def _best_floor(setup, questions, coef, answer_weight, unknown_weight, idf, slots, best, info):
     import numpy as np  # noqa: PLC0415
 
     from ads.auction import FitModel  # noqa: PLC0415
 
     for floor in np.round(np.arange(0.05, 0.99, 0.01), 2):
-        fit = FitModel(coef=coef, floor=float(floor), answer_weight=answer_weight, unknown_weight=unknown_weight)
+        fit = FitModel(coef=coef, floor=float(floor), answer_weight=answer_weight, unknown_weight=unknown_weight,
+                       idf=idf)
         scores, _ = evaluate(setup, questions, fit=fit, slots=slots)
         meets = scores.precision() >= 0.9 + MARGIN and scores.empty() >= 0.9 + MARGIN
         # Ties go to the question alone (the smaller answer weight), then to the higher floor.

@@ -39,12 +39,12 @@ class Command(BaseCommand):
             TUNING_FILE.write_text(json.dumps({
                 "tuned_on": "dev", "split_file": "ads/sponsored_split.json", "features": list(FEATURES),
                 "fit_coef": list(fit.coef), "floor": fit.floor, "answer_weight": fit.answer_weight,
-                "unknown_weight": fit.unknown_weight, "dev_candidates": info["candidates"],
+                "unknown_weight": fit.unknown_weight, "idf": fit.idf, "dev_candidates": info["candidates"],
                 "dev_fitting_candidates": info["fitting"],
             }, indent=1) + "\n", encoding="utf-8")
             tuned_fit.cache_clear()
             self.stdout.write(f"Wrote {TUNING_FILE.name}: floor {fit.floor}, answer weight {fit.answer_weight}, "
-                              f"unknown-word weight {fit.unknown_weight}, "
+                              f"unknown-word weight {fit.unknown_weight}, idf {fit.idf}, "
                               f"coefficients {fit.coef}, dev candidates {info['candidates']} ({info['fitting']} fit).")
             self._table("dev (tuned)", scores, sponsored.baseline(judged, dev, slots=options["slots"]))
             return

@@ -10,11 +10,13 @@ One page goes through these steps (extract_page):
      any name); custom elements (<uni-view>) count as blocks;
   2. trafilatura in precision mode finds the main text; an END marker and reprint, copyright and
      follow-us notices (spaced-out and English copyright lines too), a reprint's print edition line,
-     platform campaign lines, editorial and reporter credit lines and app promotions at the text's
+     platform campaign lines, editorial and reporter credit lines (a release's 消息来源 line too), closing
+     image credits (题图来源：…), a wire's standards line and app promotions at the text's
      edges are cut, a line of the page's buttons (举报) at its end, and a block of contact and organ
      lines or of topic tags at its end (a contact line among a notice's closing attachment and
      signature lines too); before its start the header's byline, player and labelled summary
-     (摘要) lines; on a Q&A page the question's own paragraphs go before the answer;
+     (摘要) lines; on a Q&A page the question's own paragraphs go before the answer, and a lead under a
+     导语 label above the body goes before the text (导语 is the author's lead, 摘要 the site's abstract);
   3. the stored text is written from the extracted tree as plain text (no Markdown, no link syntax;
      inline code stays in its paragraph's line);
   4. links are counted on trafilatura's balanced-mode tree of the same cleaned page, between the
@@ -22,7 +24,8 @@ One page goes through these steps (extract_page):
      listing page); topic tags ("#广交会") are not counted;
   5. the title is the article's own (the page title without the site's name, shown by a heading or,
      on a page without one, as a label's value; the heading above the text when <title> is only a
-     name shown above it, as on an app's H5 mirror), the date comes from the page's markup only
+     name shown above it, as on an app's H5 mirror; the post's <h2> when the <h1> is the blog's name),
+     the date comes from the page's markup only
      (crawlers.dates).
 """
 import datetime as dt
@@ -123,6 +126,7 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     links, link_chars, linked_chars = _main_text_links(cleaned, url, main_text.split("\n"))
     title, title_element = _article_title(tree, document.title, main_text.split("\n"))
     _prepend_question(tree, title_element, body, main_text)
+    _prepend_lead(tree, body, main_text)
     text = _plain_text(body)
     lines = text.split("\n")
     day = publication_date(tree, url=url, title_element=title_element, body_start=lines[0], body_end=lines[-1])
@@ -489,6 +493,9 @@ _EDGE_NOTICE = re.compile(
     r"\s*(?:第\s*)?(?:[0-9A-Za-z]{1,4}\s*版)?\s*[）)]{0,2}$"
     # an audio player's line (听全文 AI 朗读 约4分钟, 语音播报 00:00/03:12), a control and not a sentence
     r"|^(?:听全文|收听全文|收听本文|全文朗读|朗读全文|AI\s*朗读|语音播报|听新闻|听文章)[^。！？，,]{0,20}$"
+    # a closing image-credit line (封面图片来源：…, 题图来源：…, 图片来源：… 资料图), the whole line
+    r"|^[（(]?(?:(?:封面|题图|头图|首图|文中|本文)(?:图片|配图|图)?|图片|配图)\s*(?:来源|来自|提供|出处)\s*[：:|｜丨]"
+    r"[^。！？]{1,40}[）)]?$"
     # a line of the page's own buttons only (举报, 纠错, 【打印】【关闭】, 收藏 分享)
     r"|^(?:[【\[]?\s*(?:举报|我要纠错|纠错|打印(?:本页|文章|此页)?|关闭(?:窗口|本页)?|收藏(?:本文)?|分享(?:到)?|返回顶部)"
     r"\s*[】\]]?\s*)+$"
@@ -504,6 +511,9 @@ _NOTE_LABEL = re.compile(
 # Reserved". A news agency's "© Reuters" under a wire story names the source and stays.
 _ENGLISH_COPYRIGHT_LINE = re.compile(
     r"^(?:copyright\b\s*(?:©|\(c\))?|©|\(c\))\s*(?:19|20)\d{2}\b.{0,100}$|all rights reserved\.?$", re.I)
+# A wire service's standards line under every story ("Our Standards: The Thomson Reuters Trust Principles."):
+# the agency's notice about its rules, not the story's.
+_ENGLISH_STANDARDS_LINE = re.compile(r"^our (?:editorial )?standards\s*:\s*.{0,80}\b(?:principles|standards|policy)\.?$", re.I)
 # Footers space out their copyright line character by character ("某 某 网 版 权 所 有"); notices
 # are matched with the spaces between Chinese characters taken out.
 _SPACED_CJK = re.compile(r"(?<=[\u3400-\u9fff，。、：；])\s+(?=[\u3400-\u9fff，。、：；])")
@@ -514,7 +524,7 @@ _CREDIT_ROLE = (
     r"(?:责任编辑|责编|本文编辑|文字编辑|图片编辑|美术编辑|视频编辑|值班编辑|编辑|美编|编校|校对|审校|审核|审稿|"
     r"初审|复审|终审|一审|二审|三审|编审|签发|监制|统筹|策划|主编|制作|作者|撰文|撰稿|供稿|供图|投稿|排版|"
     r"记者|通讯员|实习生|摄影|摄像|文|图|"
-    r"来源|稿源|文章来源|本文来源|信息来源|图片来源)"
+    r"来源|稿源|文章来源|本文来源|信息来源|图片来源|消息来源|新闻来源)"
 )
 _CREDIT_NAME = r"[^\s，,。！？!?；;：:|｜丨/（）()【】\[\]]"
 # A news reporter's credit names the organ before the role and needs no colon: 本报记者 张三 李四,
@@ -607,7 +617,8 @@ def _is_header_line(block, author: str) -> bool:
 
 def _is_notice(block) -> bool:
     text = _block_text(block)
-    if not text or (len(text) <= _MAX_NOTICE_CHARS and _ENGLISH_COPYRIGHT_LINE.search(text)):
+    if not text or (len(text) <= _MAX_NOTICE_CHARS and (
+            _ENGLISH_COPYRIGHT_LINE.search(text) or _ENGLISH_STANDARDS_LINE.match(text))):
         return True
     # credit lines keep their spaces: they split the names (本报记者 张三 李四)
     return (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
@@ -670,6 +681,47 @@ def _prepend_question(tree, title_element, body, main_text: str) -> None:
         paragraph = etree.Element("p")
         paragraph.text = text
         body.insert(position, paragraph)
+
+
+# A lead's label, the label's whole text: 导语, 【导语】, 导语：. In Chinese journalism 导语 is the lead the
+# article's author writes, its opening; unlike a labelled 摘要 box (_SUMMARY_BOX) it is the article's own.
+_LEAD_LABEL = re.compile(r"^[【\[]?\s*导语\s*[】\]]?\s*[：:]?$")
+
+
+def _prepend_lead(tree, body, main_text: str) -> None:
+    """Puts the article's lead, shown under a 导语 label just before the main text, at the text's start.
+
+    Templates put the lead in a block of its own above the body's container (<div class=summary><div
+    class=label>导语</div><p>…</p></div>), which trafilatura leaves out. The lead is the text after the
+    label in the label's block, when it is not in the main text already and comes before its start.
+    """
+    have = _squeezed(main_text)
+    start = _squeezed(main_text.split("\n")[0])[:30]
+    page_body = tree.find("body")
+    if page_body is None or not start:
+        return
+    for label in page_body.iter():
+        if not isinstance(label.tag, str) or label.tag in ("script", "style") or len(label) \
+                or not _LEAD_LABEL.match(_block_text(label)):
+            continue
+        parts = [(label.tail or "")] + ["".join(later.itertext()) + (later.tail or "") for later in label.itersiblings()]
+        lead = " ".join("".join(parts).split())
+        if len(lead) < 10 or len(lead) > _MAX_SUMMARY_CHARS or _squeezed(lead) in have:
+            return
+        # before the main text: the main text's first line is not yet shown up to the label
+        shown = []
+        for element in page_body.iter():
+            if element is label:
+                break
+            if isinstance(element.tag, str) and element.tag not in ("script", "style"):
+                shown.append((element.text or "") + (element.tail or ""))
+        if start in _squeezed("".join(shown)):
+            return
+        paragraph = etree.Element("p")
+        paragraph.text = lead
+        position = next((i for i, block in enumerate(body) if block.tag != "head"), len(body))
+        body.insert(position, paragraph)
+        return
 
 
 # Step 3: plain text ---------------------------------------------------------------------------------
@@ -831,6 +883,9 @@ def _article_title(tree, metadata_title: str | None, lines: list[str] = ()):
     title = _BOARD_PREFIX.sub("", " ".join((metadata_title or "").split()))
     if not title:
         return headings[0] if headings else ("", None)
+    post = _post_heading_under_site_name(tree, title)
+    if post is not None:
+        return post
     if not any(element.tag == "h1" and text == title for text, element in headings):
         above = _heading_above_text(tree, title, headings, lines)
         if above is not None:
@@ -850,6 +905,32 @@ def _article_title(tree, metadata_title: str | None, lines: list[str] = ()):
     if shown:
         return shown, None
     return title, next((element for text, element in headings if element.tag == "h1" and text in title), None)
+
+
+def _post_heading_under_site_name(tree, title: str) -> tuple | None:
+    """Returns the post's <h2> or <h3> when the page's <h1> is the site's name, else None.
+
+    An old blog template (新浪博客's, many a WordPress theme's) puts the blog's name in the <h1> of
+    every page and the post's title in an <h2>. The <h1> counts as the site's name when og:site_name
+    reads it, or when <title> shows it after another part ("文章_博客名_平台"); the post's title is then
+    the heading that reads <title>'s part before it (or its start up to a separator), or with
+    og:site_name alone, a heading whose text <title> begins with.
+    """
+    if not any(_heading_text(element) == title for element in tree.iter("h1")):
+        return None
+    site_names = {" ".join(value.split()) for value in tree.xpath("//head/meta[@property='og:site_name']/@content")}
+    page_title = " ".join((tree.findtext(".//head/title") or "").split())
+    shown_after = next((m for m in _TITLE_SEPARATOR.finditer(page_title)
+                        if page_title[m.end():].startswith(title) and m.start() > 0), None)
+    if title not in site_names and shown_after is None:
+        return None
+    lead = page_title[:shown_after.start()] if shown_after is not None else page_title
+    for element in tree.iter("h2", "h3"):
+        text = _block_text(element)
+        if len(text) >= _MIN_SHOWN_TITLE_CHARS and text != title and (
+                text == lead or (lead.startswith(text) and _TITLE_SEPARATOR.match(lead, len(text)))):
+            return text, element
+    return None
 
 
 def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None:

@@ -492,3 +492,65 @@ def test_repeated_dated_items_made_of_custom_elements_go():
                     f"<p>第{n}条：我们也遇到过除霜期间数据被过滤的问题。</p></van-cell>" for n in range(3))
     text = extract_page(_page(_article(f'<van-list class="list">{cells}</van-list>')), URL).text
     assert "除霜期间数据被过滤的问题。" not in text and text.split("\n")[-1] == PARAGRAPHS[-1]
+
+
+@pytest.mark.parametrize("closing", ["封面图片来源：每日经济新闻 资料图", "题图来源：视觉中国", "图片来源：受访者供图",
+                                     "（头图来源：东方IC）", "消息来源：冷链手记科技", "新闻来源：某某冷链有限公司"])
+def test_a_closing_image_credit_or_release_source_line_goes(closing):
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in [*PARAGRAPHS, closing])}</article>'
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
+@pytest.mark.parametrize("sentence", ["图片来源于现场拍摄，数据来源于仓库的温控系统。", "消息来源可靠，但细节还有待核实。"])
+def test_a_sentence_about_images_or_sources_stays(sentence):
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in [*PARAGRAPHS, sentence])}</article>'
+    assert sentence in extract_page(_page(body), URL).text.split("\n")
+
+
+EN_PARAGRAPHS = [
+    "Cold storage operators in northern Europe say energy bills have fallen from last year's peak but remain well above the levels of five years ago.",
+    "Several operators have installed rooftop solar panels and batteries to shift part of their refrigeration load to cheaper hours of the day.",
+    "Others are renegotiating long-term power contracts, which many signed when wholesale prices were at record highs two winters ago.",
+    "An industry group said it expected more warehouses to add on-site generation next year as connection waiting times shorten in some regions.",
+]
+
+
+def test_a_wire_services_standards_line_goes_and_a_sentence_on_standards_stays():
+    kept = "Our standards for temperature logging changed in March, the operator said."
+    for closing, expected in (("Our Standards: The Thomson Reuters Trust Principles.", EN_PARAGRAPHS),
+                              (kept, [*EN_PARAGRAPHS, kept])):
+        body = (f'<article class="story"><h1>Cold storage power bills ease</h1>'
+                f'{"".join(f"<p>{p}</p>" for p in [*EN_PARAGRAPHS, closing])}</article>')
+        page = extract_page(_page(body, title="Cold storage power bills ease"), "https://news.example/cold-storage/")
+        assert [line for line in page.text.split("\n") if line != "Cold storage power bills ease"] == expected
+
+
+def test_the_posts_h2_is_the_title_when_the_h1_is_the_blogs_name():
+    body = (f'<div id="header"><h1><a href="/">老冷的冷链手记</a></h1></div>'
+            f'<div class="post"><h2>冷链审计笔记</h2>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>')
+    assert extract_page(_page(body, title="冷链审计笔记_老冷的冷链手记_博客"), URL).title == "冷链审计笔记"
+    site = '<meta property="og:site_name" content="老冷的冷链手记">'
+    assert extract_page(_page(body, title="冷链审计笔记 | 老冷的冷链手记", head=site), URL).title == "冷链审计笔记"
+
+
+def test_an_h1_that_is_not_the_sites_name_stays_the_title():
+    body = (f'<article class="post"><h1>冷链审计笔记</h1><h2>三家仓库的温控记录</h2>'
+            f'{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>')
+    assert extract_page(_page(body, title="冷链审计笔记 - 老冷的冷链手记"), URL).title == "冷链审计笔记"
+
+
+@pytest.mark.parametrize("label", ["导语", "【导语】", "导语："])
+def test_a_lead_under_a_daoyu_label_above_the_body_is_the_texts_start(label):
+    lead = "冷库的温控记录看起来一直正常，审计却总能找出问题，我们走访了三家仓库想弄明白原因。"
+    body = (f'<div class="wrap"><h1>冷链审计笔记</h1><div class="lead"><span class="label">{label}</span><p>{lead}</p></div>'
+            f'<div id="post_description" class="post-body">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></div>')
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == [lead, *PARAGRAPHS]
+
+
+def test_a_labelled_summary_box_above_the_text_still_goes():
+    body = (f'<article class="post"><h1>冷链审计笔记</h1><p>摘要：三家冷链仓库的温控记录问题与审计做法。</p>'
+            f'{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>')
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS

@@ -79,18 +79,19 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # (2026-12-02) and fixed in general terms (an editor's note label, 某某注：/编者注：/【编者按】, before a
 # reprint note, which may open with a bracket, 文章/原文 or 经授权转载; a staff role after the organ's
 # name with a bar or slash before the name, with a page of another site for each rule) and are dev
-# pages now; the other eight stay held out. No page of those batches fails now; a new held-out
+# pages now; the other eight stay held out. The ninth batch (ten pages, written by a ninth session
+# blind to the rules) failed on five after its one run (2026-12-02 05:48 UTC, 5 / 10 whole and clean,
+# every date right): a 每日经济新闻 page's closing 封面图片来源 line, a wire story's 'Our Standards:' line,
+# a 美通社 release's closing 消息来源 line, an old 新浪博客 post titled by the blog's name in its <h1>, and
+# 亿欧's standfirst under a 导语 label dropped. Those five were then looked at (2026-12-02): the 导语
+# standfirst is the article's own (导语 is the lead its author writes, 摘要 the site's abstract, which
+# the seventh round's rule still cuts), so its expectation stands and the lead is now taken; the others
+# were fixed in general terms (closing image-credit lines, 封面/题图/头图…来源; a wire's standards
+# line; 消息来源/新闻来源 credits; the post's <h2> when the <h1> is the site's name by og:site_name or
+# <title>; a lead under a 导语 label above the body, with a page of another site for each rule). They
+# are dev pages now; the other five stay held out. No page of those batches fails now; a new held-out
 # batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {
-    # The ninth held-out batch's one run (2026-12-02 05:48 UTC, after the eighth batch's fixes were
-    # merged): 5 / 10 whole and clean, every date right. Not looked at further.
-    "nbd_die_casting_ai_inspection.html": "keeps the closing 封面图片来源 line",
-    "en_wire_grid_battery_tender_delays.html": "keeps the wire's 'Our Standards:' line",
-    "prnasia_wire_release_cold_asrs.html": "keeps the release's closing 消息来源 line",
-    "sinablog_legacy_warehouse_stocktake.html": "title is the blog's name in the <h1>, not the post's <h2>",
-    "iyiou_freight_platform_tax_rules.html": ("drops the standfirst under its 导语 label, which its writer judged the "
-                                              "article's; the rules cut labelled summary boxes on purpose (seventh round)"),
-}
+HELD_OUT_FAILURES: dict[str, str] = {}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -91,7 +91,12 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # <title>; a lead under a 导语 label above the body, with a page of another site for each rule). They
 # are dev pages now; the other five stay held out. No page of those batches fails now; a new held-out
 # batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {}
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The tenth held-out batch's one run (2026-12-02 06:06 UTC, after the ninth batch's fixes were
+    # merged): 8 / 10 whole and clean, every date right. Not looked at further.
+    "cls_supply_chain_bill_platform_depth.html": "keeps the app promotion line (打开财联社APP，查看更多深度内容)",
+    "ghost_en_cold_storage_energy_flex.html": "drops the author's excerpt under the <h1>, the article's first sentence",
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

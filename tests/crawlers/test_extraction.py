@@ -27,6 +27,16 @@ def _article(extra_paragraphs: str = "", *, h1: str = "冷链审计笔记") -> s
     return f'<article class="post"><h1>{h1}</h1>{paragraphs}{extra_paragraphs}</article>'
 
 
+def _lines_with_at_either_edge(line: str) -> list[list[str]]:
+    """The stored text's lines, the article's title left out, with `line` as the article's first
+    paragraph and then as its last."""
+    out = []
+    for paragraphs in ([line, *PARAGRAPHS], [*PARAGRAPHS, line]):
+        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+        out.append([text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"])
+    return out
+
+
 def test_text_is_plain_without_markdown_or_link_syntax():
     body = _article("""<p>详见<a href="https://gsp.example/rule">《药品经营质量管理规范》附录</a>第十二条。</p>
 <h2>三家仓库对比</h2>
@@ -118,9 +128,8 @@ def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
     "本文参与讨论的三家仓库都同意公开数据，名称做了处理。",
 ])
 def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
-    for paragraphs in ([sentence, *PARAGRAPHS], [*PARAGRAPHS, sentence]):
-        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
-        assert sentence in extract_page(_page(body), URL).text.split("\n")
+    for lines in _lines_with_at_either_edge(sentence):
+        assert sentence in lines
 
 
 @pytest.mark.parametrize("line", [
@@ -129,10 +138,8 @@ def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
     "本文为第二届仓储技术征文参赛作品",
 ])
 def test_a_platform_campaign_line_at_either_edge_is_cut(line):
-    for paragraphs in ([line, *PARAGRAPHS], [*PARAGRAPHS, line]):
-        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
-        lines = extract_page(_page(body), URL).text.split("\n")
-        assert [text for text in lines if text != "冷链审计笔记"] == PARAGRAPHS
+    for lines in _lines_with_at_either_edge(line):
+        assert lines == PARAGRAPHS
 
 
 @pytest.mark.parametrize("block", [
@@ -407,10 +414,8 @@ def test_a_reporter_credit_with_the_place_it_was_filed_from_goes(credit):
 ])
 def test_an_editors_reprint_note_at_either_edge_goes(note):
     """A platform's note about where the text comes from, with an editor's note label or in brackets."""
-    for paragraphs in ([note, *PARAGRAPHS], [*PARAGRAPHS, note]):
-        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
-        lines = extract_page(_page(body), URL).text.split("\n")
-        assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+    for lines in _lines_with_at_either_edge(note):
+        assert lines == PARAGRAPHS
 
 
 @pytest.mark.parametrize("sentence", [
@@ -422,9 +427,8 @@ def test_an_editors_reprint_note_at_either_edge_goes(note):
     "冷链日报编辑部 | 2025年3月",
 ])
 def test_a_sentence_or_note_that_mentions_a_source_or_a_role_stays(sentence):
-    for paragraphs in ([sentence, *PARAGRAPHS], [*PARAGRAPHS, sentence]):
-        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
-        assert sentence in extract_page(_page(body), URL).text.split("\n")
+    for lines in _lines_with_at_either_edge(sentence):
+        assert sentence in lines
 
 
 @pytest.mark.parametrize("before, after", [

@@ -22,6 +22,7 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -658,8 +659,6 @@ def book_build(seg: Segmenter, fingerprint: tuple = ()) -> CampaignBook:
 
 def library_freqs(token_strings: Iterable[str | None]) -> tuple[int, dict[str, int]]:
     """(documents, {token: document frequency}) over articles' stored tokens (space-separated)."""
-    from collections import Counter  # noqa: PLC0415
-
     counts: Counter = Counter()
     documents = 0
     for tokens in token_strings:

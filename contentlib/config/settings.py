@@ -86,7 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",  # sitemap.xml of published questions and articles (contentlib/site/sitemaps.py)
     "csp",
-    "axes",
+    "contentlib.config.axes.AxesConfig",  # django-axes, its admin section translated
     "contentlib",
     "recommender",
     "crawlers",

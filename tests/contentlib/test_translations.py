@@ -11,7 +11,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-OURS = ("contentlib", "site", "crawlers", "recommender", "ads", "payments")
+OURS = ("contentlib", "site", "crawlers", "recommender", "ads", "payments",
+        "axes")  # django-axes has no Chinese of its own: contentlib/config/axes.py
 LOCALE = Path(settings.BASE_DIR, "locale", "zh_Hans", "LC_MESSAGES")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 SAME_IN_CHINESE = {"HTML", "ID"}  # Django's own Chinese for its id field is "ID"

@@ -45,7 +45,7 @@ from contentlib import services as library
 from contentlib.errors import ApplicationError
 from contentlib.models import Article, Category
 from contentlib.readers import ad_day
-from contentlib.text import normalize_query
+from contentlib.text import normalize_query, reason_clean
 
 CENT = Decimal("0.01")
 FINE = Decimal("0.0001")  # the ledger's and the balance's precision (CPM prices are per impression)
@@ -143,7 +143,7 @@ ADVERTISER_MOVES = {
 def advertiser_decide(*, advertiser_id: int, actor, status: str, reason: str = "") -> Advertiser:
     """Approves (active), refuses (with a reason), suspends, reinstates or closes an advertiser."""
     _check_staff(actor, "ads.decide_advertiser")
-    reason = (reason or "").strip()
+    reason = reason_clean(reason)
     with transaction.atomic():
         advertiser = Advertiser.objects.select_for_update().get(id=advertiser_id)
         if advertiser.status not in ADVERTISER_MOVES[status]:
@@ -812,12 +812,12 @@ def _review(*, campaign_id: int, actor, approve: bool, reason: str) -> CampaignR
 def campaign_approve(*, campaign_id: int, actor, reason: str = "") -> CampaignReview:
     """Approves a pending campaign with its keywords and promotions, or an approved campaign's
     changed parts; records the review (the campaign may then be served, labelled 广告)."""
-    return _review(campaign_id=campaign_id, actor=actor, approve=True, reason=(reason or "").strip())
+    return _review(campaign_id=campaign_id, actor=actor, approve=True, reason=reason_clean(reason))
 
 
 def campaign_reject(*, campaign_id: int, actor, reason: str) -> CampaignReview:
     """Rejects a pending campaign, or only the changed parts of an approved one (the rest keeps running)."""
-    reason = (reason or "").strip()
+    reason = reason_clean(reason)
     if not reason:
         raise ApplicationError(_("A rejection needs a reason; it is shown to the advertiser. Say what to change."),
                                {"field": "reason"})
@@ -957,7 +957,7 @@ def ledger_reverse(*, advertiser_id: int, kind: str, amount, actor, reason: str,
                    reverses_id: int | None = None) -> LedgerEntry:
     """Writes a refund or credit (a new, reversing entry: nothing is ever edited or deleted)."""
     _check_staff(actor, "ads.manage_balance")
-    reason = (reason or "").strip()
+    reason = reason_clean(reason)
     if not reason:
         raise ApplicationError(_("Say why the money is refunded or credited; the reason is kept in the ledger."),
                                {"field": "reason"})

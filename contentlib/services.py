@@ -23,7 +23,7 @@ from contentlib.models import (Answer, AnswerReference, AnswerReport, Article, A
 from contentlib.sensitive import sensitive_hits
 from contentlib.tasks_queue import ENRICH_ARTICLE, ENRICH_BATCH, INDEX_ARTICLE, queue_on_commit
 from contentlib.text import content_hash as text_hash
-from contentlib.text import normalize_query, surrogate_position
+from contentlib.text import normalize_query, reason_clean, surrogate_position
 
 logger = logging.getLogger(__name__)
 
@@ -470,12 +470,12 @@ def _original_takes_place(article: Article, *, actor) -> None:
 
 def article_approve(*, article_id: int, actor=None, reason: str = "") -> Article:
     """Publishes the article. `actor=None` records the system (trusted sources) as the decider."""
-    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.APPROVE, reason=reason.strip())
+    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.APPROVE, reason=reason_clean(reason))
 
 
 def article_reject(*, article_id: int, actor=None, reason: str) -> Article:
     """Refuses the article; the reason is required and shown to whoever submitted it."""
-    reason = (reason or "").strip()
+    reason = reason_clean(reason)
     if not reason:
         raise ApplicationError(_("A rejection needs a reason. Say why the article is refused."), {"field": "reason"})
     return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.REJECT, reason=reason)
@@ -483,7 +483,7 @@ def article_reject(*, article_id: int, actor=None, reason: str) -> Article:
 
 def article_archive(*, article_id: int, actor=None, reason: str = "") -> Article:
     """Takes the article out of circulation without judging it."""
-    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.ARCHIVE, reason=reason.strip())
+    return _moderate(article_id=article_id, actor=actor, action=ModerationEvent.Action.ARCHIVE, reason=reason_clean(reason))
 
 
 def _revision_decide(*, revision_id: int, actor, approve: bool, reason: str) -> ArticleRevision:
@@ -532,12 +532,12 @@ def article_revision_approve(*, revision_id: int, actor=None, reason: str = "") 
     `actor=None` records the system as the decider (a trusted source's change). The event is kept
     in the article's moderation history.
     """
-    return _revision_decide(revision_id=revision_id, actor=actor, approve=True, reason=(reason or "").strip())
+    return _revision_decide(revision_id=revision_id, actor=actor, approve=True, reason=reason_clean(reason))
 
 
 def article_revision_reject(*, revision_id: int, actor=None, reason: str) -> ArticleRevision:
     """Refuses a pending revision; the article keeps its published content. A reason is required."""
-    reason = (reason or "").strip()
+    reason = reason_clean(reason)
     if not reason:
         raise ApplicationError(_("A rejection needs a reason. Say why the change is refused."), {"field": "reason"})
     return _revision_decide(revision_id=revision_id, actor=actor, approve=False, reason=reason)

@@ -24,6 +24,12 @@ def normalize_text(text: str) -> str:
     return _SPACES.sub(" ", folded).strip()
 
 
+def reason_clean(reason: str | None) -> str:
+    """A reason staff typed (a rejection, a refusal) as it is stored: trimmed, without NULs, which
+    PostgreSQL's text cannot hold and which a form's raw POST value may carry."""
+    return (reason or "").replace("\x00", "").strip()
+
+
 def content_hash(title: str, text: str) -> str:
     """Returns the SHA-256 hex digest of the normalized title and text, not of any markup."""
     payload = normalize_text(title) + "\n" + normalize_text(text)

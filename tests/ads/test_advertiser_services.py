@@ -77,7 +77,7 @@ class TestSignUp:
         with pytest.raises(ApplicationError):
             services.advertiser_decide(advertiser_id=membership.advertiser_id, actor=staff, status="refused")
         services.advertiser_decide(advertiser_id=membership.advertiser_id, actor=staff, status="refused",
-                                   reason="营业执照与公司名称不符")
+                                   reason="营业执照与公司名称\x00不符")  # a raw POST value: no NUL reaches PostgreSQL
         advertiser = Advertiser.objects.get(id=membership.advertiser_id)
         assert advertiser.status == "refused" and advertiser.refusal_reason == "营业执照与公司名称不符"
         assert advertiser.decided_by_name == "staff"

@@ -54,6 +54,16 @@ class TestModeration:
         assert list(ModerationEvent.objects.filter(article=article).values_list("action", flat=True)) == [
             "approve", "reject"]
 
+    def test_a_reason_posted_with_a_nul_is_kept_without_it(self, article_factory, editor):
+        """The admin's reject button posts the raw field; PostgreSQL's text cannot hold a NUL."""
+        article = article_factory()
+        services.article_reject(article_id=article.id, actor=editor, reason="\x00标题党\x00 ")
+        article.refresh_from_db()
+        assert article.rejection_reason == "标题党"
+        assert ModerationEvent.objects.get(article=article).reason == "标题党"
+        with pytest.raises(ApplicationError, match="needs a reason"):
+            services.article_reject(article_id=article_factory().id, actor=editor, reason="\x00")
+
     def test_archive(self, article_factory, editor):
         article = article_factory()
         services.article_approve(article_id=article.id, actor=editor)

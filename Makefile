@@ -28,8 +28,11 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	LOCAL_SECRET_KEY=1 DEMO_SERVE=$(DEMO_SERVE) DEMO_ADDR=$(DEMO_ADDR) $(PY) manage.py demo
 
+# Two pytest-xdist workers, a test file each at a time (its module fixtures stay in one process);
+# TEST_WORKERS=0 runs everything in this process, as when debugging one test.
+TEST_WORKERS ?= 2
 test: install-dev
-	LOCAL_SECRET_KEY=1 $(PY) -m pytest $(PYTEST_ARGS)
+	LOCAL_SECRET_KEY=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # After changing translatable strings: `make messages` extracts them into locale/zh_Hans/LC_MESSAGES/django.po
 # (needs GNU gettext: apt-get install gettext); translate the new msgstr lines, then `make compile-messages`

@@ -64,6 +64,68 @@ def celery_worker_on_redis(require_redis, transactional_db):
         yield worker
 
 
+_FLUSHING_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def _flushes_the_database(item) -> bool:
+    """Whether `item` is a transactional test, which empties every table when it ends."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool(_FLUSHING_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def _uses_the_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or "db" in getattr(item, "fixturenames", ())
+
+
+_flushed = False  # a transactional test emptied the tables since the migrations' rows were last put back
+_migration_rows: dict[str, str] = {}  # per database alias, the rows the migrations made, serialized
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and a copy of the rows their migrations made (Django keeps
+    one only when some test asks for serialized_rollback), for `pytest_runtest_setup` below."""
+    from django.db import connections  # noqa: PLC0415
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            _migration_rows[connection.alias] = (getattr(connection, "_test_serialized_contents", None)
+                                                 or connection.creation.serialize_db_to_string())
+    yield
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    global _flushed
+    if _flushes_the_database(item):
+        _flushed = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Puts the migrations' rows back (placements, plans, groups...) before a test that runs in a
+    transaction and expects them, when a transactional test emptied the tables since.
+
+    In one process pytest-django runs those tests before every transactional one; under xdist each
+    worker takes whole files in the controller's order, so one file's transactional tests can come
+    before another file's others. The rows come from the copy Django serialized when it created
+    the test database (TEST_NON_SERIALIZED_APPS leaves out auth, whose groups `groups_ready` makes).
+    """
+    global _flushed
+    if not _flushed or _flushes_the_database(item) or not _uses_the_database(item):
+        return
+    from django.db import connections  # noqa: PLC0415
+    from pytest_django.plugin import blocking_manager_key  # noqa: PLC0415
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for alias, rows in _migration_rows.items():
+            connections[alias].creation.deserialize_db_from_string(rows)
+        groups_ready()
+    _flushed = False
+
+
 def groups_ready() -> None:
     """The groups with their permissions, whatever an earlier transactional test's flush removed (it
     can take the permission rows with it, not only the migrations' groups)."""

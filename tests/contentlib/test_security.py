@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.templatetags.static import static
@@ -303,18 +304,20 @@ def test_the_limit_is_counted_in_redis(require_redis, settings):
 
     from contentlib.ratelimit import rate_limit_hit
 
-    url = settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/13"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                                   "KEY_PREFIX": f"test-{secrets.token_hex(4)}"}}
+    # The run's own Redis database (each xdist worker has one), under a prefix whose keys go afterwards.
+    prefix = f"test-{secrets.token_hex(4)}"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.CELERY_BROKER_URL, "KEY_PREFIX": prefix}}
     try:
-        caches["default"].clear()
         now = 1_800_000_000.0
         assert [rate_limit_hit(scope="search", client="c", limit=2, now=now).allowed for _ in range(3)] == [
             True, True, False]
         assert caches["default"].get(f"ratelimit:search:c:{int(now // 60)}") == 2
         assert rate_limit_hit(scope="search", client="c", limit=2, now=now + 120).allowed  # two windows later
     finally:
-        caches["default"].clear()
+        with redis.Redis.from_url(settings.CELERY_BROKER_URL) as client:
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
 
 
 class TestSlidingWindow:

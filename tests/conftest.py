@@ -36,6 +36,19 @@ def require_redis():
 
 
 @pytest.fixture(autouse=True)
+def _process_state_reset():
+    """Each test starts in the default language and outside any Celery task, whatever ran before it
+    in this process (an in-process worker marks the process as inside a task; a test may leave
+    English active). Under xdist the tests before it differ from run to run."""
+    from celery._state import _set_task_join_will_block  # noqa: PLC0415
+    from django.utils import translation  # noqa: PLC0415
+
+    _set_task_join_will_block(False)
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery(request):
     """Runs tasks inline, raising their errors, unless the test uses the real worker."""
     if "celery_worker_on_redis" in request.fixturenames:

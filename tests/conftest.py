@@ -123,8 +123,8 @@ def pytest_runtest_setup(item):
 
     In one process pytest-django runs those tests before every transactional one; under xdist each
     worker takes whole files in the controller's order, so one file's transactional tests can come
-    before another file's others. The rows come from the copy Django serialized when it created
-    the test database (TEST_NON_SERIALIZED_APPS leaves out auth, whose groups `groups_ready` makes).
+    before another file's others. The rows come from the copy `django_db_setup` keeps above
+    (TEST_NON_SERIALIZED_APPS leaves out auth, whose groups `groups_ready` makes).
     """
     global _flushed
     if not _flushed or _flushes_the_database(item) or not _uses_the_database(item):

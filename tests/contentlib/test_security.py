@@ -10,13 +10,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.templatetags.static import static
 from django.urls import reverse
 
 from contentlib import services
+from tests.contentlib.test_ratelimit import redis_cache  # noqa: F401 - fixture
 
 README = Path(settings.BASE_DIR, "README.md")
 
@@ -298,26 +298,17 @@ class TestSearchRateLimit:
         assert [client.get(reverse("site:search")).status_code for _ in range(3)] == [200, 200, 200]
 
 
-def test_the_limit_is_counted_in_redis(require_redis, settings):
+def test_the_limit_is_counted_in_redis(redis_cache):  # noqa: F811 - the fixture from test_ratelimit
     """Production counts in Redis, shared by every web process: the same window seen from two cache clients."""
     from django.core.cache import caches
 
     from contentlib.ratelimit import rate_limit_hit
 
-    # The run's own Redis database (each xdist worker has one), under a prefix whose keys go afterwards.
-    prefix = f"test-{secrets.token_hex(4)}"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": settings.CELERY_BROKER_URL, "KEY_PREFIX": prefix}}
-    try:
-        now = 1_800_000_000.0
-        assert [rate_limit_hit(scope="search", client="c", limit=2, now=now).allowed for _ in range(3)] == [
-            True, True, False]
-        assert caches["default"].get(f"ratelimit:search:c:{int(now // 60)}") == 2
-        assert rate_limit_hit(scope="search", client="c", limit=2, now=now + 120).allowed  # two windows later
-    finally:
-        with redis.Redis.from_url(settings.CELERY_BROKER_URL) as client:
-            for key in client.scan_iter(f"{prefix}:*"):
-                client.delete(key)
+    now = 1_800_000_000.0
+    assert [rate_limit_hit(scope="search", client="c", limit=2, now=now).allowed for _ in range(3)] == [
+        True, True, False]
+    assert caches["default"].get(f"ratelimit:search:c:{int(now // 60)}") == 2
+    assert rate_limit_hit(scope="search", client="c", limit=2, now=now + 120).allowed  # two windows later
 
 
 class TestSlidingWindow:

@@ -1,6 +1,6 @@
 """Search benchmark on the embedded backend: 100,000 articles recombined from the fixture corpus.
 
-    .venv/bin/python bench/search.py [--articles 100000] [--queries 1000] [--exact]
+    .venv/bin/python bench/search.py [--articles 100000] [--queries 1000] [--exact] [--lance-only]
 
 Articles are built by recombining fixture sentences of one language (so term statistics stay
 realistic); their vectors are random normalized mixtures of the fixtures' real embeddings (nothing
@@ -9,6 +9,10 @@ Latencies exclude the query's embedding (its vector is given) but include segmen
 Recall@10 (and @50, the candidate depth of hybrid fusion) compares the vector index's answers with an
 exact scan of the same vectors under the same filter. The load average is printed with the figures:
 the exact part of the search is memory-bound, so figures from a loaded machine are not comparable.
+Queries are answered by the process's in-memory copy of the index (tantivy + hnswlib, built in the
+background from Lance); the bench waits for it, reports how long it took and how long it takes to
+follow a one-article commit. `--lance-only` measures Lance answering, as it does while the copy
+catches up after a commit.
 """
 import argparse
 import os
@@ -33,7 +37,7 @@ from rich.table import Table  # noqa: E402
 
 from contentlib import corpus  # noqa: E402
 from recommender.retrieval import retrieve  # noqa: E402
-from recommender.search import embedded, relevance  # noqa: E402
+from recommender.search import embedded, memory, relevance  # noqa: E402
 from recommender.search.base import IndexDocument, SearchFilters  # noqa: E402
 from recommender.search.embedded import EmbeddedBackend  # noqa: E402
 from recommender.text import tokenize  # noqa: E402
@@ -109,6 +113,26 @@ def vector_recall(backend: EmbeddedBackend, docs: list[IndexDocument], vectors, 
     return found / (k * len(vectors))
 
 
+def rss_mib() -> float:
+    """This process's resident memory (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_for_copy(backend: EmbeddedBackend) -> float:
+    """Seconds from a query on the live version until the in-memory copy holds it."""
+    started = time.perf_counter()
+    backend.search(["warm"], None, k=1)  # a query: Lance answers it and the copy starts catching up
+    live = int(backend.info().generation)
+    while backend.memory_ready() != live:
+        if time.perf_counter() - started > 600:
+            sys.exit(f"The in-memory copy did not reach version {live} in 10 minutes: {backend._memory.failed}")
+        time.sleep(0.005)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -117,9 +141,13 @@ def main() -> None:
     parser.add_argument("--directory", help="build the index here and keep it (default: a temporary directory)")
     parser.add_argument("--exact", action="store_true",
                         help="no vector index: Lance's exact scan alone, to compare")
+    parser.add_argument("--lance-only", action="store_true",
+                        help="no in-memory copy: every query answered by Lance, as while the copy catches up")
     args = parser.parse_args()
     if args.exact:
         embedded.VECTOR_INDEX_MIN_ROWS = sys.maxsize
+    if args.lance_only or args.exact:
+        embedded.MEMORY_INDEX_MIN_ROWS = sys.maxsize
     console = Console()
     rng = np.random.default_rng(args.seed)
 
@@ -173,10 +201,31 @@ def main() -> None:
             backend.upsert([doc])
             incremental.append(time.perf_counter() - started)
 
-        fresh = EmbeddedBackend(Path(directory))  # a reader process starting up: opens the live version
+        # A reader process starting up opens the live version (Lance answers its first queries; the
+        # copy it would start building is measured below, on `backend`, so not started here).
+        fresh = EmbeddedBackend(Path(directory))
+        threshold, embedded.MEMORY_INDEX_MIN_ROWS = embedded.MEMORY_INDEX_MIN_ROWS, sys.maxsize
         started = time.perf_counter()
         fresh.vector(queries[0][1], k=1)
         cold_open = time.perf_counter() - started
+        embedded.MEMORY_INDEX_MIN_ROWS = threshold
+
+        # The in-memory copy (memory.py): built in the background from the first query on; Lance
+        # answers meanwhile. Then how long it takes to follow a one-article commit.
+        copy_build = None
+        catch_up: list[float] = []
+        if not (args.lance_only or args.exact):
+            rss_before = rss_mib()
+            with console.status("Building the in-memory copy (tantivy + hnswlib) in the background…"):
+                copy_build = wait_for_copy(backend)
+            copy_memory = rss_mib() - rss_before
+            with Progress(TextColumn("Following one-article commits"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bar:
+                task = bar.add_task("", total=20)
+                for doc in docs[50:70]:
+                    backend.upsert([doc])
+                    catch_up.append(wait_for_copy(backend))
+                    bar.update(task, advance=1)
 
         filters = SearchFilters(published_only=True)
         recall = {depth: vector_recall(backend, docs, [v for _, v in queries], depth, filters) for depth in (10, 50)}
@@ -208,6 +257,10 @@ def main() -> None:
         load_after = os.getloadavg()
         graph = f"HNSW index, ef {embedded.HNSW_EF_SEARCH}" if "vector_idx" in backend._index_stats(
             backend._snapshot().articles) else "exact scan (no index)"
+        answered_by = "Lance"
+        if backend.memory_ready() == int(backend.info().generation):
+            answered_by = "the in-memory copy (tantivy + hnswlib)"
+            graph = f"in-memory hnswlib graph, ef {memory.HNSW_EF_SEARCH}"
 
     table = Table(title=f"Embedded search: {len(docs):,} articles (80% published), {len(queries):,} distinct "
                         "queries, approved-only filter, no cache")
@@ -230,6 +283,13 @@ def main() -> None:
     summary.add_row("bulk indexing (rebuild from stored tokens and vectors)",
                     f"{len(docs) / bulk_seconds:,.0f} articles/s ({bulk_seconds:.1f} s)")
     summary.add_row("reader cold start (open the live version)", f"{cold_open * 1000:.0f} ms")
+    summary.add_row("queries answered by", answered_by)
+    if copy_build is not None:
+        summary.add_row("in-memory copy built (background, from the first query)",
+                        f"{copy_build:.1f} s, +{copy_memory:,.0f} MiB resident")
+        p50, p99, _ = percentiles(catch_up)
+        summary.add_row(f"in-memory copy follows a 1-article commit ({len(catch_up)} commits), p50 / p99",
+                        f"{p50:.0f} / {p99:.0f} ms")
     for depth, value in recall.items():
         summary.add_row(f"vector recall@{depth} vs exact ({graph}, approved-only)", f"{value:.4f}")
     summary.add_row("load average (1 min) before / after querying", f"{load_before[0]:.2f} / {load_after[0]:.2f}")

@@ -20,6 +20,12 @@ lexical scores by to make them comparable across queries. They are kept in `term
 (term, df), written by the same commit; the articles' version records which terms version belongs
 to it, so a snapshot's statistics always match its documents.
 
+**The in-memory copy.** From MEMORY_INDEX_MIN_ROWS documents on, a process that searches also keeps
+the live snapshot in memory (`memory.py`: tantivy and hnswlib), built from Lance in a background
+thread and caught up after each commit from the rows it wrote; a query whose version the copy holds
+is answered from it (both sides and the term statistics of that version), any other by Lance. Lance
+stays the one store: the copy can always be rebuilt from it.
+
 **Writers.** One at a time: an exclusive `flock` on `write.lock` plus a thread lock (and the `index`
 Celery queue runs with concurrency 1). A writer that finds versions past the live one, left by a
 writer killed mid-commit, restores the live version first, so the partial commit is dropped and the
@@ -48,6 +54,7 @@ import pyarrow as pa  # noqa: E402
 from lance.query import MatchQuery  # noqa: E402
 
 from contentlib.errors import ApplicationError
+from recommender.search.memory import MemoryIndex, View
 from recommender.search.base import (
     BulkResult,
     Hit,
@@ -69,6 +76,11 @@ TERMS = "terms.lance"
 _TERMS_VERSION = "contentlib.terms_version"
 _VECTOR_MODEL = "contentlib.vector_model"
 _VECTOR_DIM = "contentlib.vector_dim"
+# Every commit has a number, one more than the live one's; each row records the commit that wrote
+# it (`written`) and each version the last full write (a rebuild, a new model): the in-memory copy
+# (memory.py) catches up on the rows written since the commit it holds.
+_COMMIT = "contentlib.commit"
+_BASE_COMMIT = "contentlib.base_commit"
 
 MLT_MAX_TERMS = 25
 # A vector index pays off from a few thousand vectors: below, one exact scan is about a millisecond.
@@ -99,6 +111,12 @@ KEEP_VERSIONS = timedelta(minutes=10)
 # Over-fetch before the filter for the vector side; filters that keep fewer rows than this share of
 # the index are applied before the search instead (a post-filter would leave too few).
 POSTFILTER_MIN_SHARE = 0.5
+# From this many documents a process that searches keeps the live snapshot in memory too (memory.py):
+# tantivy and hnswlib answer a side in well under a millisecond where Lance takes 5-13 ms. It is
+# built in a background thread at the first query (about 10 s at 100,000 articles) and caught up
+# after each commit; until then, and for narrow filters, Lance answers.
+MEMORY_INDEX_MIN_ROWS = 5000
+MEMORY_INDEX_SYNC = False  # tests: build and catch up inside the query, so every query uses the copy
 
 
 def _schema(dim: int) -> pa.Schema:
@@ -112,13 +130,17 @@ def _schema(dim: int) -> pa.Schema:
         pa.field("status", pa.string()),
         pa.field("owner", pa.int64()),  # -1: no owner
         pa.field("published", pa.bool_()),
+        pa.field("written", pa.int64()),
     ]
     if dim:
         fields.append(pa.field("vector", pa.list_(pa.float32(), dim)))
     return pa.schema(fields)
 
 
-_TERMS_SCHEMA = pa.schema([pa.field("term", pa.string(), nullable=False), pa.field("df", pa.int64())])
+# `written`: the commit that last changed the term's df (a term whose documents are all gone stays,
+# with df 0, so that the in-memory copy sees the change among the rows written since its commit).
+_TERMS_SCHEMA = pa.schema([pa.field("term", pa.string(), nullable=False), pa.field("df", pa.int64()),
+                           pa.field("written", pa.int64())])
 _DOC_COLUMNS = ["id", "tokens", "title", "language", "category", "origin", "status", "owner", "published"]
 
 
@@ -178,6 +200,8 @@ class _Snapshot:
     # With a vector index: the rows it does not cover yet (the last commits'), scored in memory.
     unindexed: list[IndexDocument] | None = None
     doc_freqs: dict[str, int] = field(default_factory=dict)  # looked up so far: a version never changes
+    commit: int = -1  # the commit's number (-1: an index written before commits were numbered)
+    base: int = -1  # the number of the last full write
 
     @property
     def generation(self) -> str:
@@ -198,6 +222,7 @@ class EmbeddedBackend(SearchBackend):
         self._snapshots_lock = threading.Lock()
         self._commits = 0
         self._base: lance.LanceDataset | None = None  # any version: only its tags are read
+        self._memory: MemoryIndex | None = None  # made at the first query of a large index
 
     # --- snapshots
 
@@ -217,7 +242,10 @@ class EmbeddedBackend(SearchBackend):
         stats = self._index_stats(articles)
         complete = frozenset(name for name, (unindexed, _) in stats.items() if not unindexed)
         snapshot = _Snapshot(version=version, articles=articles, terms=terms, dim=int(config.get(_VECTOR_DIM, 0) or 0),
-                             model=config.get(_VECTOR_MODEL, ""), documents=articles.count_rows(), complete=complete)
+                             model=config.get(_VECTOR_MODEL, ""), documents=articles.count_rows(), complete=complete,
+                             commit=int(config.get(_COMMIT, -1)), base=int(config.get(_BASE_COMMIT, -1)))
+        if "written" not in articles.schema.names:
+            snapshot.commit = snapshot.base = -1
         if "vector_idx" in stats:
             snapshot.unindexed = self._unindexed_rows(articles) if "vector_idx" not in complete else []
         return snapshot
@@ -272,15 +300,40 @@ class EmbeddedBackend(SearchBackend):
             return SnapshotHits(generation="", doc_freqs={t: 0 for t in terms} if term_stats else {})
         found = SnapshotHits(generation=snapshot.generation, documents=snapshot.documents,
                              vector_dim=snapshot.dim or None)
+        view = self._view(snapshot) if (k or term_stats) and not self._selective(filters) else None
         # The two sides one after the other: run in two threads they were slower on two cores (Lance
         # already spreads a scan over its own threads).
         if terms and k:
-            found.lexical = self._lexical(snapshot, terms, k, _where(filters), self._selective(filters))
+            if view is not None:
+                found.lexical = self._hits_of(view.lexical(terms, k, filters.published_only))[:k]
+            else:
+                found.lexical = self._lexical(snapshot, terms, k, _where(filters), self._selective(filters))
         if vector is not None and k:
-            found.vector = self._vector(snapshot, vector, k, filters)
+            found.vector = self._vector(snapshot, vector, k, filters, view)
         if term_stats:
-            found.doc_freqs = self._doc_freqs(snapshot, terms)
+            found.doc_freqs = view.doc_freqs(terms) if view is not None else self._doc_freqs(snapshot, terms)
         return found
+
+    def _view(self, snapshot: _Snapshot) -> View | None:
+        """The snapshot in memory, when the index is large enough to keep it there and the copy has
+        caught up with this version (else None, and Lance answers)."""
+        if snapshot.documents < MEMORY_INDEX_MIN_ROWS or snapshot.commit < 0:
+            return None
+        if self._memory is None:
+            with self._snapshots_lock:
+                if self._memory is None:
+                    self._memory = MemoryIndex(synchronous=MEMORY_INDEX_SYNC)
+        return self._memory.view(snapshot, self._snapshot)
+
+    def memory_ready(self) -> int | None:
+        """The newest version the in-memory copy holds (None: none yet, or the index is too small)."""
+        return None if self._memory is None else self._memory.ready()
+
+    @staticmethod
+    def _hits_of(pairs: list[tuple[int, float]]) -> list[Hit]:
+        hits = [Hit(doc_id, score) for doc_id, score in pairs]
+        hits.sort(key=lambda h: (-round(h.score, 6), h.id))  # ties to the lower id, as everywhere
+        return hits
 
     def _lexical(self, snapshot: _Snapshot, terms: list[str], k: int, where: str | None,
                  selective: bool = False) -> list[Hit]:
@@ -309,10 +362,12 @@ class EmbeddedBackend(SearchBackend):
             table = scan(k, True)
         return table
 
-    def _vector(self, snapshot: _Snapshot, vector, k: int, filters: SearchFilters) -> list[Hit]:
+    def _vector(self, snapshot: _Snapshot, vector, k: int, filters: SearchFilters, view: View | None = None) -> list[Hit]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if not snapshot.dim or len(query) != snapshot.dim or not np.all(np.isfinite(query)) or not np.any(query):
             return []
+        if view is not None:
+            return self._hits_of(view.vector(query, k, filters.published_only))[:k]
         where = _where(filters)
 
         def scan(limit, prefilter):
@@ -425,7 +480,7 @@ class EmbeddedBackend(SearchBackend):
             snapshot.terms.restore()
         return snapshot
 
-    def _table(self, docs: Sequence[IndexDocument], dim: int) -> pa.Table:
+    def _table(self, docs: Sequence[IndexDocument], dim: int, commit: int) -> pa.Table:
         columns = {
             "id": [int(d.id) for d in docs],
             "tokens": [d.tokens or "" for d in docs],
@@ -436,6 +491,7 @@ class EmbeddedBackend(SearchBackend):
             "status": [d.status or "" for d in docs],
             "owner": [-1 if d.owner_id is None else int(d.owner_id) for d in docs],
             "published": [bool(d.published) for d in docs],
+            "written": [commit] * len(docs),
         }
         if dim:
             flat = np.zeros((len(docs), dim), dtype=np.float32)
@@ -481,8 +537,9 @@ class EmbeddedBackend(SearchBackend):
             dim = live.dim if live is not None and live.dim else self._vector_dim(docs)
             self._validate(docs, dim)
             model = self._model_of(docs, live.model if live is not None else "")
-            if live is None or dim != live.dim:
-                # The first write, or the first vectors: the whole (small) index is written anew with them.
+            if live is None or dim != live.dim or live.commit < 0:
+                # The first write, the first vectors, or an index written before commits were numbered
+                # (it has no `written` column): the whole index is written anew.
                 kept = [] if live is None else [d for d in self._all_documents(live) if d.id not in {x.id for x in docs}]
                 generation = self._write_all([[*kept, *docs]], dim=dim, model=model)
             else:
@@ -496,7 +553,11 @@ class EmbeddedBackend(SearchBackend):
         with self._writer() as live:
             if live is None:
                 return BulkResult(deleted=len(ids))
-            generation = self._commit(live, upserts=[], deletes=ids, model=live.model)
+            if live.commit < 0:  # written before commits were numbered: anew, without them
+                kept = [d for d in self._all_documents(live) if d.id not in set(ids)]
+                generation = self._write_all([kept], dim=live.dim, model=live.model)
+            else:
+                generation = self._commit(live, upserts=[], deletes=ids, model=live.model)
         return BulkResult(deleted=len(ids), generation=generation)
 
     def _all_documents(self, snapshot: _Snapshot) -> list[IndexDocument]:
@@ -512,21 +573,23 @@ class EmbeddedBackend(SearchBackend):
         for doc in upserts:
             delta.update(_terms_of(doc.tokens))
         articles = live.articles
+        commit = live.commit + 1
         if upserts:
             articles.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(
-                self._table(upserts, live.dim))
+                self._table(upserts, live.dim, commit))
         if deletes:
             articles.delete(f"id IN ({', '.join(map(str, deletes))})")
-        terms_version = self._terms_apply(live.terms, delta)
+        terms_version = self._terms_apply(live.terms, delta, commit)
         self._upkeep(articles)
-        return self._publish(articles, terms_version=terms_version, dim=live.dim, model=model)
+        return self._publish(articles, terms_version=terms_version, dim=live.dim, model=model, commit=commit,
+                             base=live.base)
 
-    def _terms_apply(self, terms: lance.LanceDataset | None, delta: Counter) -> int:
+    def _terms_apply(self, terms: lance.LanceDataset | None, delta: Counter, commit: int) -> int:
         """Applies document-frequency changes to the terms dataset; returns its new version."""
         changed = {t: n for t, n in delta.items() if n}
         if terms is None:
-            terms = lance.write_dataset(pa.table({"term": [], "df": []}, schema=_TERMS_SCHEMA), self.terms_uri,
-                                        mode="overwrite")
+            terms = lance.write_dataset(pa.table({"term": [], "df": [], "written": []}, schema=_TERMS_SCHEMA),
+                                        self.terms_uri, mode="overwrite")
         if not changed:
             return terms.version
         current: dict[str, int] = {}
@@ -535,14 +598,10 @@ class EmbeddedBackend(SearchBackend):
             chunk = names[start:start + 5000]
             table = terms.to_table(filter=f"term IN ({', '.join(_sql(t) for t in chunk)})")
             current.update(zip(table.column("term").to_pylist(), table.column("df").to_pylist(), strict=True))
-        updated = {t: current.get(t, 0) + n for t, n in changed.items()}
-        gone = [t for t, n in updated.items() if n <= 0]
-        kept = {t: n for t, n in updated.items() if n > 0}
-        if kept:
-            terms.merge_insert("term").when_matched_update_all().when_not_matched_insert_all().execute(
-                pa.table({"term": list(kept), "df": list(kept.values())}, schema=_TERMS_SCHEMA))
-        for start in range(0, len(gone), 5000):
-            terms.delete(f"term IN ({', '.join(_sql(t) for t in gone[start:start + 5000])})")
+        updated = {t: max(current.get(t, 0) + n, 0) for t, n in changed.items()}
+        terms.merge_insert("term").when_matched_update_all().when_not_matched_insert_all().execute(
+            pa.table({"term": list(updated), "df": list(updated.values()), "written": [commit] * len(updated)},
+                     schema=_TERMS_SCHEMA))
         if _small_fragments(terms) > COMPACT_SMALL_FRAGMENTS:
             terms.optimize.compact_files(target_rows_per_fragment=COMPACT_TARGET_ROWS)
         return terms.version
@@ -587,9 +646,11 @@ class EmbeddedBackend(SearchBackend):
         articles.create_index("vector", index_type="IVF_HNSW_FLAT", name="vector_idx", metric="dot",
                               num_partitions=1, m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, replace=True)
 
-    def _publish(self, articles: lance.LanceDataset, *, terms_version: int, dim: int, model: str) -> str:
-        """Records the commit's terms version and model, then moves the live tag: the commit point."""
-        articles.update_config({_TERMS_VERSION: str(terms_version), _VECTOR_DIM: str(dim), _VECTOR_MODEL: model})
+    def _publish(self, articles: lance.LanceDataset, *, terms_version: int, dim: int, model: str, commit: int,
+                 base: int) -> str:
+        """Records the commit's number, terms version and model, then moves the live tag: the commit point."""
+        articles.update_config({_TERMS_VERSION: str(terms_version), _VECTOR_DIM: str(dim), _VECTOR_MODEL: model,
+                                _COMMIT: str(commit), _BASE_COMMIT: str(base)})
         # The terms dataset is tagged too, only so that cleanup keeps the versions readers may use.
         if terms_version:
             _retag(lance.dataset(self.terms_uri), terms_version)
@@ -625,6 +686,8 @@ class EmbeddedBackend(SearchBackend):
                     break
             dim = dim or 0
         seen = set() if seen is None else seen
+        live = self._live_version()
+        commit = 1 + (max(self._open(live).commit, 0) if live is not None else 0)
         freqs: Counter = Counter()
         models: list[str] = [model] if model else []
         refused: list[ApplicationError] = []
@@ -643,7 +706,7 @@ class EmbeddedBackend(SearchBackend):
                 for doc in batch:
                     freqs.update(_terms_of(doc.tokens))
                 models.extend([self._model_of(batch, "")] if not models and self._model_of(batch, "") else [])
-                yield from self._table(batch, dim).to_batches()
+                yield from self._table(batch, dim, commit).to_batches()
 
         schema = _schema(dim)
         try:
@@ -653,14 +716,16 @@ class EmbeddedBackend(SearchBackend):
             if refused:
                 raise refused[0] from None
             raise
-        terms = lance.write_dataset(pa.table({"term": list(freqs), "df": list(freqs.values())}, schema=_TERMS_SCHEMA),
+        terms = lance.write_dataset(pa.table({"term": list(freqs), "df": list(freqs.values()),
+                                              "written": [commit] * len(freqs)}, schema=_TERMS_SCHEMA),
                                     self.terms_uri, mode="overwrite")
         if freqs:
             terms.create_scalar_index("term", index_type="BTREE", name="term_idx")
         if seen:
             articles.create_scalar_index("id", index_type="BTREE", name="id_idx")
         self._upkeep(articles)
-        return self._publish(articles, terms_version=terms.version, dim=dim, model=models[0] if models else "")
+        return self._publish(articles, terms_version=terms.version, dim=dim, model=models[0] if models else "",
+                             commit=commit, base=commit)
 
     def rebuild(self, batches) -> BulkResult:
         """Writes the whole library as one new version (a new embedding dimension included) and makes it
@@ -686,5 +751,5 @@ class EmbeddedBackend(SearchBackend):
             if self._index_stats(articles):
                 articles.optimize.optimize_indices()
             self._publish(articles, terms_version=live.terms.version if live.terms is not None else 0, dim=live.dim,
-                          model=live.model)
+                          model=live.model, commit=live.commit, base=live.base)
             self._cleanup()

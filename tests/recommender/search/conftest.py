@@ -43,6 +43,12 @@ def _embedded_indexed(tmp_path):
     return _embedded(tmp_path, VECTOR_INDEX_MIN_ROWS=1, UNINDEXED_MAX_ROWS=0)
 
 
+def _embedded_memory(tmp_path):
+    """The embedded engine answering from its in-memory copy (tantivy and hnswlib, memory.py), as a
+    large library does: the copy is built and caught up inside each query, so every query uses it."""
+    return _embedded(tmp_path, MEMORY_INDEX_MIN_ROWS=0, MEMORY_INDEX_SYNC=True)
+
+
 def _elasticsearch(tmp_path):
     url = os.environ.get("ELASTICSEARCH_URL")
     if not url:
@@ -57,11 +63,11 @@ def _elasticsearch(tmp_path):
     return backend
 
 
-@pytest.fixture(params=["embedded", "embedded_partly_indexed", "embedded_indexed", "elasticsearch"])
+@pytest.fixture(params=["embedded", "embedded_partly_indexed", "embedded_indexed", "embedded_memory", "elasticsearch"])
 def backend(request, tmp_path):
     """Every backend in turn: the same contract must hold for each."""
     engine = {"embedded": _embedded_unindexed, "embedded_partly_indexed": _embedded_partly_indexed,
-              "embedded_indexed": _embedded_indexed,
+              "embedded_indexed": _embedded_indexed, "embedded_memory": _embedded_memory,
               "elasticsearch": _elasticsearch}[request.param](tmp_path)
     if request.param.startswith("embedded"):
         request.addfinalizer(engine.undo_patch)

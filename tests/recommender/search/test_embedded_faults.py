@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommender.search import embedded
 from recommender.search.base import IndexDocument, SearchFilters
 from recommender.search.embedded import EmbeddedBackend
 
@@ -77,12 +78,19 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def visible(directory: Path) -> tuple[set[int], set[int], set[int]]:
-    """What a fresh reader finds: by the shared token, by vector, and in the id listing."""
-    reader = EmbeddedBackend(directory)
-    lexical = {h.id for h in reader.lexical(["common"], k=1000, filters=EVERYTHING)}
-    vector = {h.id for h in reader.vector(direction(0), k=1000, filters=EVERYTHING)}
-    return lexical, vector, reader.ids()
+def visible(directory: Path, *, memory: bool = False) -> tuple[set[int], set[int], set[int]]:
+    """What a fresh reader finds: by the shared token, by vector, and in the id listing; with
+    `memory`, from its in-memory copy of the live version (memory.py) instead of Lance."""
+    with pytest.MonkeyPatch.context() as patch:
+        if memory:
+            patch.setattr(embedded, "MEMORY_INDEX_MIN_ROWS", 0)
+            patch.setattr(embedded, "MEMORY_INDEX_SYNC", True)
+        reader = EmbeddedBackend(directory)
+        lexical = {h.id for h in reader.lexical(["common"], k=1000, filters=EVERYTHING)}
+        vector = {h.id for h in reader.vector(direction(0), k=1000, filters=EVERYTHING)}
+        if memory and reader.info().documents:
+            assert reader.memory_ready() == int(reader.info().generation), "the copy answered"
+        return lexical, vector, reader.ids()
 
 
 def test_a_writer_killed_at_random_points_leaves_the_last_commit_and_the_next_writer_carries_on(tmp_path):
@@ -111,6 +119,7 @@ def test_a_writer_killed_at_random_points_leaves_the_last_commit_and_the_next_wr
         assert ids in (state_after(committed), state_after(committed + 1)), f"kill {kills}: a torn commit"
         assert lexical == ids, f"kill {kills}: lexical and the listing disagree"
         assert vector == ids, f"kill {kills}: vector and the listing disagree"
+        assert visible(directory, memory=True) == (ids, ids, ids), f"kill {kills}: the in-memory copy disagrees"
 
     # A last writer finishes cleanly and every commit so far is there.
     final = subprocess.Popen([sys.executable, "-c", WRITER, str(directory), str(committed)], cwd=ROOT,
@@ -124,7 +133,13 @@ def test_a_writer_killed_at_random_points_leaves_the_last_commit_and_the_next_wr
     assert visible(directory)[2] in (state_after(committed), state_after(committed + 1))
 
 
-def test_threads_querying_while_a_writer_commits_each_read_one_snapshot(tmp_path):
+@pytest.mark.parametrize(("engine", "reads"), [("lance", 2500), ("memory", 2500), ("memory_background", 2500)])
+def test_threads_querying_while_a_writer_commits_each_read_one_snapshot(tmp_path, monkeypatch, engine, reads):
+    """Lance alone; the in-memory copy caught up inside each query; and the copy following in the
+    background, so that queries go to Lance or the copy depending on whether it has caught up."""
+    if engine.startswith("memory"):
+        monkeypatch.setattr(embedded, "MEMORY_INDEX_MIN_ROWS", 0)
+        monkeypatch.setattr(embedded, "MEMORY_INDEX_SYNC", engine == "memory")
     directory = tmp_path / "threads"
     writer = EmbeddedBackend(directory)
     expected: dict[str, set[int]] = {}
@@ -159,7 +174,7 @@ def test_threads_querying_while_a_writer_commits_each_read_one_snapshot(tmp_path
             errors.append(error)
 
     writer_thread = threading.Thread(target=write)
-    readers = [threading.Thread(target=read, args=(2500,)) for _ in range(4)]
+    readers = [threading.Thread(target=read, args=(reads,)) for _ in range(4)]
     writer_thread.start()
     for thread in readers:
         thread.start()
@@ -169,7 +184,9 @@ def test_threads_querying_while_a_writer_commits_each_read_one_snapshot(tmp_path
     writer_thread.join(timeout=120)
 
     assert not errors, errors[:3]
-    assert len(results) == 10_000
+    assert len(results) == 4 * reads
+    if engine.startswith("memory"):
+        assert reader.memory_ready() is not None, reader._memory.failed
     generations = {generation for generation, _, _ in results}
     assert len(generations) > 10, "the writer committed while the readers read"
     for generation, lexical, vector in results:
@@ -179,7 +196,10 @@ def test_threads_querying_while_a_writer_commits_each_read_one_snapshot(tmp_path
 READER = textwrap.dedent("""
     import json, sys, time
     import numpy as np
+    from recommender.search import embedded
     from recommender.search.embedded import EmbeddedBackend
+    if sys.argv[2] == "memory":  # every query from the in-memory copy, caught up inside the query
+        embedded.MEMORY_INDEX_MIN_ROWS, embedded.MEMORY_INDEX_SYNC = 0, True
     backend = EmbeddedBackend(sys.argv[1])
     seen, stale, started = [], None, time.monotonic()
     print("ready", flush=True)
@@ -195,17 +215,18 @@ READER = textwrap.dedent("""
             old = np.ones(4, dtype=np.float32) / 2  # a query vector from the model before
             stale = [h.id for h in backend.search(["common"], old, k=50).vector]
             break
-    print(json.dumps({"seen": seen, "stale": stale}))
+    print(json.dumps({"seen": seen, "stale": stale, "memory": backend.memory_ready()}))
 """)
 
 
-def test_a_reader_process_follows_a_rebuild_with_another_dimension(tmp_path):
+@pytest.mark.parametrize("engine", ["lance", "memory"])
+def test_a_reader_process_follows_a_rebuild_with_another_dimension(tmp_path, engine):
     directory = tmp_path / "model"
     backend = EmbeddedBackend(directory)
     backend.upsert([IndexDocument(i, "common old", published=True, vector=np.ones(4, dtype=np.float32) / 2,
                                   vector_model="old-model") for i in range(1, 4)])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(directory)], cwd=ROOT, stdout=subprocess.PIPE,
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(directory), engine], cwd=ROOT, stdout=subprocess.PIPE,
                               text=True, env=env)
     assert reader.stdout.readline().strip() == "ready"
     time.sleep(0.5)
@@ -223,6 +244,7 @@ def test_a_reader_process_follows_a_rebuild_with_another_dimension(tmp_path):
     assert all(s[2] in ([1, 2, 3], [10, 11, 12, 13]) and (s[3] == s[2]) for s in report["seen"])
     assert report["stale"] == [], "a vector of the old dimension finds nothing and raises nothing"
     assert EmbeddedBackend(directory).info().vector_model == "new-model"
+    assert report["memory"] == (int(rebuilt.generation) if engine == "memory" else None)
 
 
 def test_a_killed_writers_orphan_files_are_removed_by_the_next_cleanup(tmp_path):

@@ -8,7 +8,10 @@ judged queries only (`manage.py search_tune`) and live in `recommender/search/tu
 import json
 import logging
 import math
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -335,9 +338,17 @@ def retrieve(
     wanted = max(CANDIDATES, 3 * k)
     given_vector = query_vector is not None
     means, searched = None, None
-    if mode != "lexical":
+    if mode != "lexical" and given_vector:
         means, query_vector, searched = _index_vectors(backend, text, language, query_vector)
-    found = backend.search(terms, searched, k=wanted, filters=filters)
+        found = backend.search(terms, searched, k=wanted, filters=filters)
+    elif mode != "lexical":
+        # The query is encoded on another thread while the engine runs the lexical side (the encoder
+        # releases the GIL), then the vector side waits for it: same snapshot, less waiting.
+        encoded = _encoder_pool().submit(_index_vectors, backend, text, language, None)
+        found = backend.search(terms, _third(encoded), k=wanted, filters=filters)
+        means, query_vector, searched = encoded.result()
+    else:
+        found = backend.search(terms, None, k=wanted, filters=filters)
     if (not given_vector and query_vector is not None and found.vector_dim
             and len(query_vector) != found.vector_dim):
         # A rebuild with another model landed between the two calls: once more, with its model.
@@ -384,6 +395,35 @@ def retrieve(
     result.fit_probability = fusion.fit_probability(result.lexical_top, result.vector_top)
     result.nothing_fits = not result.hits or result.fit_probability < fusion.threshold(result.vector_top)
     return result
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    """Threads that encode queries while the lexical side runs; made anew in a forked process
+    (a pool's threads do not survive a fork)."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        with _pool_lock:
+            if _pool is None or _pool[0] != os.getpid():
+                _pool = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="query-encoder"))
+    return _pool[1]
+
+
+def _third(encoded: Future) -> Future:
+    """A Future of the vector to search with, out of `_index_vectors`' pending triple."""
+    searched: Future = Future()
+
+    def done(future: Future) -> None:
+        if future.exception() is not None:
+            searched.set_exception(future.exception())
+        else:
+            searched.set_result(future.result()[2])
+
+    encoded.add_done_callback(done)
+    return searched
 
 
 def _index_vectors(backend: SearchBackend, text: str, language: str, given: np.ndarray | None):

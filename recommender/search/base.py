@@ -7,6 +7,7 @@ It knows nothing of Django rows: `recommender.search.documents` turns articles i
 """
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,6 +107,11 @@ def query_terms(tokens: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def resolve_vector(vector: "np.ndarray | Future | None") -> np.ndarray | None:
+    """A query vector, or the Future of one still being encoded (waited for here)."""
+    return vector.result() if isinstance(vector, Future) else vector
+
+
 def clamp_k(k: int) -> int:
     return max(0, min(int(k), MAX_K))
 
@@ -117,11 +123,13 @@ class SearchBackend(ABC):
     name: str = ""
 
     @abstractmethod
-    def search(self, tokens: Sequence[str], vector: np.ndarray | None, *, k: int = 10,
+    def search(self, tokens: Sequence[str], vector: "np.ndarray | Future | None", *, k: int = 10,
                filters: SearchFilters = SearchFilters(), term_stats: bool = True) -> SnapshotHits:
         """Lexical hits for `tokens` and vector hits for `vector` (either may be empty), with the
         document frequencies of the query terms when `term_stats`, all from one committed snapshot,
-        whose generation comes back with them. A vector of the wrong dimension finds nothing."""
+        whose generation comes back with them. A vector of the wrong dimension finds nothing.
+        `vector` may be a Future (the query still being encoded): a backend that can runs the
+        lexical side meanwhile, then waits for it (`resolve_vector`)."""
 
     @abstractmethod
     def info(self) -> IndexInfo:

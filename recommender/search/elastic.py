@@ -34,6 +34,7 @@ from recommender.search.base import (
     SnapshotHits,
     clamp_k,
     query_terms,
+    resolve_vector,
 )
 
 logger = logging.getLogger(__name__)
@@ -315,6 +316,7 @@ class ElasticsearchBackend(SearchBackend):
         """Both rankings through one point in time of the index version the alias names, so they read
         the same segments; term statistics come from that version (termvectors has no point in time)."""
         terms, k = query_terms(tokens), clamp_k(k)
+        vector = resolve_vector(vector)  # both sides go in one request
         current = self._aliased()
         if not current:
             return SnapshotHits(generation="", doc_freqs={t: 0 for t in terms} if term_stats else {})

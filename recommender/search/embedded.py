@@ -65,6 +65,7 @@ from recommender.search.base import (
     SnapshotHits,
     clamp_k,
     query_terms,
+    resolve_vector,
 )
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ POSTFILTER_MIN_SHARE = 0.5
 # built in a background thread at the first query (about 10 s at 100,000 articles) and caught up
 # after each commit; until then, and for narrow filters, Lance answers.
 MEMORY_INDEX_MIN_ROWS = 5000
-MEMORY_INDEX_SYNC = False  # tests: build and catch up inside the query, so every query uses the copy
+MEMORY_INDEX_SYNC = False  # tests: build and catch up inside the query (every query uses the copy, and its faults raise)
 
 
 def _schema(dim: int) -> pa.Schema:
@@ -301,18 +302,48 @@ class EmbeddedBackend(SearchBackend):
         found = SnapshotHits(generation=snapshot.generation, documents=snapshot.documents,
                              vector_dim=snapshot.dim or None)
         view = self._view(snapshot) if (k or term_stats) and not self._selective(filters) else None
+        if view is not None:
+            try:
+                return self._search_view(found, view, snapshot, terms, vector, k, filters, term_stats)
+            except Exception:  # noqa: BLE001 - a fault of the copy must not fail a reader's search
+                if self._memory.synchronous:
+                    raise  # tests: a fault of the copy shows instead of hiding behind Lance
+                logger.exception("search index: the in-memory copy failed a query; Lance answers it")
+                found = SnapshotHits(generation=snapshot.generation, documents=snapshot.documents,
+                                     vector_dim=snapshot.dim or None)
         # The two sides one after the other: run in two threads they were slower on two cores (Lance
         # already spreads a scan over its own threads).
         if terms and k:
-            if view is not None:
-                found.lexical = self._hits_of(view.lexical(terms, k, filters.published_only))[:k]
-            else:
-                found.lexical = self._lexical(snapshot, terms, k, _where(filters), self._selective(filters))
+            found.lexical = self._lexical(snapshot, terms, k, _where(filters), self._selective(filters))
+        vector = resolve_vector(vector)  # a query still being encoded has had the lexical side's time
         if vector is not None and k:
-            found.vector = self._vector(snapshot, vector, k, filters, view)
+            found.vector = self._vector(snapshot, vector, k, filters)
         if term_stats:
-            found.doc_freqs = view.doc_freqs(terms) if view is not None else self._doc_freqs(snapshot, terms)
+            found.doc_freqs = self._doc_freqs(snapshot, terms)
         return found
+
+    def _search_view(self, found: SnapshotHits, view: View, snapshot: _Snapshot, terms: list[str], vector, k: int,
+                     filters: SearchFilters, term_stats: bool) -> SnapshotHits:
+        """`search` answered from the in-memory copy's view of the snapshot (plain filters only)."""
+        if terms and k:
+            found.lexical = self._hits_of(view.lexical(terms, k, filters.published_only))[:k]
+        query = self._query_vector(snapshot, resolve_vector(vector))
+        if query is not None and k:
+            found.vector = self._hits_of(view.vector(query, k, filters.published_only))[:k]
+        if term_stats:
+            found.doc_freqs = view.doc_freqs(terms)
+        return found
+
+    @staticmethod
+    def _query_vector(snapshot: _Snapshot, vector) -> np.ndarray | None:
+        """The query vector as float32, or None when it cannot match this snapshot's vectors (none
+        given, another dimension, NaN or zero): such a vector finds nothing."""
+        if vector is None:
+            return None
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if not snapshot.dim or len(query) != snapshot.dim or not np.all(np.isfinite(query)) or not np.any(query):
+            return None
+        return query
 
     def _view(self, snapshot: _Snapshot) -> View | None:
         """The snapshot in memory, when the index is large enough to keep it there and the copy has
@@ -362,12 +393,10 @@ class EmbeddedBackend(SearchBackend):
             table = scan(k, True)
         return table
 
-    def _vector(self, snapshot: _Snapshot, vector, k: int, filters: SearchFilters, view: View | None = None) -> list[Hit]:
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if not snapshot.dim or len(query) != snapshot.dim or not np.all(np.isfinite(query)) or not np.any(query):
+    def _vector(self, snapshot: _Snapshot, vector, k: int, filters: SearchFilters) -> list[Hit]:
+        query = self._query_vector(snapshot, vector)
+        if query is None:
             return []
-        if view is not None:
-            return self._hits_of(view.vector(query, k, filters.published_only))[:k]
         where = _where(filters)
 
         def scan(limit, prefilter):

@@ -40,9 +40,9 @@ REBUILD_DEAD_SHARE = 0.3
 # Hits past k are fetched so that ties at the cut go to the lower id (the caller sorts and cuts).
 TIE_MARGIN = 10
 RETRY_SECONDS = 30  # after a failed catch-up, Lance answers alone this long before the copy tries again
-VIEWS_KEPT = 3
+VIEWS_KEPT = 3  # views of recent versions kept for queries still running on them
 BUILD_BATCH_ROWS = 10_000
-DF_CHANGED_MAX = 20_000  # changed document frequencies kept apart (copied per view) before folding them in  # views of recent versions kept for queries still running on them
+DF_CHANGED_MAX = 20_000  # changed document frequencies kept apart (copied per view) before folding them in
 COLUMNS = ["id", "tokens", "published", "written"]
 
 

@@ -218,3 +218,25 @@ def test_term_statistics_follow_commits_in_the_copy(tmp_path, memory, monkeypatc
     documents, freqs = backend.term_stats(["稀有", "改写", "词"])
 
     assert freqs == {"稀有": 0, "改写": 2, "词": 1} and documents == 32
+
+
+def test_a_fault_of_the_copy_is_logged_and_lance_answers(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(embedded, "MEMORY_INDEX_MIN_ROWS", 0)
+    rng = np.random.default_rng(16)
+    backend = EmbeddedBackend(tmp_path / "index")
+    docs = library(rng, 40)
+    generation = backend.upsert(docs).generation
+    backend.search(["仓储"], None, k=1)
+    deadline = time.monotonic() + 60
+    while backend.memory_ready() != int(generation) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Cannot return the results in a contiguous 2D array")
+
+    monkeypatch.setattr(embedded.View, "vector", broken)
+    found = backend.search(["仓储"], docs[0].vector, k=5, filters=SearchFilters(published_only=False))
+
+    assert found.vector[0].id == docs[0].id
+    assert {h.id for h in found.lexical} <= {d.id for d in docs if "仓储" in d.tokens}
+    assert "the in-memory copy failed a query; Lance answers it" in caplog.text

@@ -230,3 +230,44 @@ def test_an_extractive_answers_weights_apply_when_set(index):
 def test_an_unknown_answer_kind_is_refused(index):
     with pytest.raises(ValueError, match="answer_kind"):
         retrieve("仓储", answer="保理", answer_kind="llm", backend=index, check_database=False)
+
+
+def test_the_query_is_encoded_while_the_lexical_side_runs(index, monkeypatch):
+    """retrieve() hands the backend the query vector as a Future: the lexical side runs while the
+    query is still being encoded, and the vector side waits for it."""
+    import threading
+
+    from recommender import retrieval
+
+    lexical_done = threading.Event()
+    overlapped = []
+    lexical = EmbeddedBackend._lexical
+
+    def lexical_then_signal(self, *args, **kwargs):
+        hits = lexical(self, *args, **kwargs)
+        lexical_done.set()
+        return hits
+
+    def encode(text, model=""):
+        overlapped.append(lexical_done.wait(timeout=5))  # sequential code would wait here in vain
+        return unit(1, 0, 0, 0)
+
+    monkeypatch.setattr(EmbeddedBackend, "_lexical", lexical_then_signal)
+    monkeypatch.setattr(retrieval, "_query_vector", encode)
+
+    found = retrieve("智能仓储", backend=index, check_database=False)
+
+    assert overlapped == [True]
+    assert found.query_vector is not None and found.ids[0] == 1
+    assert {1, 3} <= set(found.ids)  # 3 only by its vector (unit(0.8, 0.6, 0, 0)): the vector side ran
+
+
+def test_an_encoder_failure_reaches_the_caller_through_the_future(index, monkeypatch):
+    from recommender import retrieval
+
+    def broken(*args, **kwargs):
+        raise ValueError("the encoder broke")
+
+    monkeypatch.setattr(retrieval, "_index_vectors", broken)
+    with pytest.raises(ValueError, match="the encoder broke"):
+        retrieve("智能仓储", backend=index, check_database=False)

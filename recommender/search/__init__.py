@@ -20,7 +20,7 @@ _lock = threading.Lock()
 
 def _key() -> tuple:
     return (settings.SEARCH_BACKEND, str(settings.SEARCH_INDEX_DIR), settings.ELASTICSEARCH_URL,
-            settings.ELASTICSEARCH_INDEX_PREFIX)
+            settings.ELASTICSEARCH_INDEX_PREFIX, settings.SEARCH_MEMORY_MIN_ROWS)
 
 
 def search_backend() -> SearchBackend:
@@ -38,7 +38,7 @@ def search_backend() -> SearchBackend:
             else:
                 from recommender.search.embedded import EmbeddedBackend  # noqa: PLC0415 - only when chosen
 
-                backend = EmbeddedBackend(settings.SEARCH_INDEX_DIR)
+                backend = EmbeddedBackend(settings.SEARCH_INDEX_DIR, memory_min_rows=settings.SEARCH_MEMORY_MIN_ROWS)
             if _backend is not None:
                 _backend.close()
             _backend, _backend_key = backend, key

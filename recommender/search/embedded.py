@@ -116,6 +116,8 @@ POSTFILTER_MIN_SHARE = 0.5
 # tantivy and hnswlib answer a side in well under a millisecond where Lance takes 5-13 ms. It is
 # built in a background thread at the first query (about 10 s at 100,000 articles) and caught up
 # after each commit; until then, and for narrow filters, Lance answers.
+# The site's backend takes it from settings.SEARCH_MEMORY_MIN_ROWS (a very large number turns the copy
+# off, e.g. on a machine short of memory: every query is then Lance's).
 MEMORY_INDEX_MIN_ROWS = 5000
 MEMORY_INDEX_SYNC = False  # tests: build and catch up inside the query (every query uses the copy, and its faults raise)
 
@@ -212,8 +214,9 @@ class _Snapshot:
 class EmbeddedBackend(SearchBackend):
     name = "embedded"
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, memory_min_rows: int | None = None):
         self.directory = Path(directory)
+        self.memory_min_rows = memory_min_rows  # None: MEMORY_INDEX_MIN_ROWS
         self.directory.mkdir(parents=True, exist_ok=True)
         self.articles_uri = str(self.directory / ARTICLES)
         self.terms_uri = str(self.directory / TERMS)
@@ -348,7 +351,8 @@ class EmbeddedBackend(SearchBackend):
     def _view(self, snapshot: _Snapshot) -> View | None:
         """The snapshot in memory, when the index is large enough to keep it there and the copy has
         caught up with this version (else None, and Lance answers)."""
-        if snapshot.documents < MEMORY_INDEX_MIN_ROWS or snapshot.commit < 0:
+        threshold = MEMORY_INDEX_MIN_ROWS if self.memory_min_rows is None else self.memory_min_rows
+        if snapshot.documents < threshold or snapshot.commit < 0:
             return None
         if self._memory is None:
             with self._snapshots_lock:

@@ -240,3 +240,19 @@ def test_a_fault_of_the_copy_is_logged_and_lance_answers(tmp_path, monkeypatch, 
     assert found.vector[0].id == docs[0].id
     assert {h.id for h in found.lexical} <= {d.id for d in docs if "仓储" in d.tokens}
     assert "the in-memory copy failed a query; Lance answers it" in caplog.text
+
+
+def test_the_sites_backend_takes_its_threshold_from_the_settings(tmp_path, settings):
+    from recommender.search import search_backend, search_backend_reset
+
+    settings.SEARCH_BACKEND, settings.SEARCH_INDEX_DIR, settings.SEARCH_MEMORY_MIN_ROWS = "embedded", tmp_path, 10**9
+    search_backend_reset()
+    try:
+        backend = search_backend()
+        backend.upsert(library(np.random.default_rng(17), 20))
+        backend.search(["仓储"], None, k=5)
+        assert backend.memory_min_rows == 10**9 and backend._memory is None  # turned off: Lance only
+        settings.SEARCH_MEMORY_MIN_ROWS = 0
+        assert search_backend() is not backend and search_backend().memory_min_rows == 0
+    finally:
+        search_backend_reset()

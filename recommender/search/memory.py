@@ -277,6 +277,7 @@ class MemoryIndex:
                 except Exception as error:  # noqa: BLE001 - Lance answers meanwhile; logged, retried at the next query
                     self.failed = f"{type(error).__name__}: {error}"
                     self._retry_at = time.monotonic() + RETRY_SECONDS
+                    self._copy = None  # it may be half caught up: the next try builds anew (views made stay valid)
                     logger.exception("search index: the in-memory copy could not follow version %d", snapshot.version)
                     return
 

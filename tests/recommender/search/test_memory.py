@@ -256,3 +256,39 @@ def test_the_sites_backend_takes_its_threshold_from_the_settings(tmp_path, setti
         assert search_backend() is not backend and search_backend().memory_min_rows == 0
     finally:
         search_backend_reset()
+
+
+def test_a_failed_catch_up_leaves_lance_answering_and_the_next_try_builds_anew(tmp_path, monkeypatch):
+    from recommender.search import memory
+
+    monkeypatch.setattr(embedded, "MEMORY_INDEX_MIN_ROWS", 0)
+    monkeypatch.setattr(memory, "RETRY_SECONDS", 0)
+    rng = np.random.default_rng(18)
+    backend = EmbeddedBackend(tmp_path / "index")
+    first = backend.upsert(library(rng, 30)).generation
+
+    def wait_for(generation):
+        deadline = time.monotonic() + 60
+        while backend.memory_ready() != int(generation) and time.monotonic() < deadline:
+            backend.search(["仓储"], None, k=1)
+            time.sleep(0.02)
+        return backend.memory_ready()
+
+    assert wait_for(first) == int(first)
+    apply = memory._Copy.apply
+
+    def broken(self, batches, deleted):
+        raise OSError("no memory left")
+
+    monkeypatch.setattr(memory._Copy, "apply", broken)
+    second = backend.upsert([IndexDocument(500, "新增", published=True, vector=unit(rng))]).generation
+    found = backend.lexical(["新增"], k=5)
+    backend._memory._worker.join(timeout=60)
+
+    assert [h.id for h in found] == [500]  # Lance answered
+    assert "no memory left" in backend._memory.failed and backend._memory._copy is None
+    monkeypatch.setattr(memory._Copy, "apply", apply)
+    assert wait_for(second) == int(second)
+    with monkeypatch.context() as patch:
+        lance_only(backend, patch)
+        assert [h.id for h in backend.lexical(["新增"], k=5)] == [500]

@@ -46,6 +46,13 @@ def test_impressions_served_later_get_greater_ids_so_the_primary_key_grows_at_it
     assert Impression.objects.order_by("-id").first().id == later.impression_id
 
 
+def test_impression_ids_made_in_one_millisecond_still_increase():
+    ids = [events.impression_id_new() for _ in range(2000)]
+
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(type(i) is uuid.UUID and i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+
+
 def test_an_unknown_or_malformed_impression_id_is_not_served():
     assert events.impression_served(uuid.uuid4()) is None
     assert events.impression_served("not-a-uuid") is None

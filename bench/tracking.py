@@ -12,8 +12,8 @@ lost, three ways in the same run, and the rate of clicks (each one charged, in i
 
 Each mode runs `--producers` processes (web workers) serving `--events` impressions in all; the rate
 is events / (first event to the last row committed), and the rows are then counted by id: nothing
-may be missing or doubled. The database must be migrated (the script runs `migrate`); it writes an
-advertiser, a campaign and its events there. The load average is printed: the 2 cores are shared.
+may be missing or doubled. Give a scratch database: the script runs `migrate` and writes an
+advertiser, a campaign and its events there, and refuses a database with advertisers it did not make. The load average is printed: the 2 cores are shared.
 """
 import argparse
 import multiprocessing as mp
@@ -152,6 +152,22 @@ def clicks(args, campaign_ids) -> float:
     return args.clicks / (time.perf_counter() - began)
 
 
+def refuse_a_real_database() -> None:
+    """Stops before `migrate` when the database holds advertisers this bench did not make: it is
+    somebody's library, not a scratch database (a database of earlier bench runs is fine)."""
+    from django.db import connection  # noqa: PLC0415
+
+    if "ads_advertiser" not in connection.introspection.table_names():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ads_advertiser WHERE name NOT LIKE 'bench tracking %%'")
+        (others,) = cursor.fetchone()
+    if others:
+        sys.exit(f"The database holds {others} advertiser{'s' * (others != 1)} this bench did not make: it migrates the database and "
+                 "writes campaigns and events into it. Give --database-url of an empty scratch database "
+                 "(createdb bench_tracking) or of one only earlier runs of this bench used.")
+
+
 def fixtures():
     import datetime as dt  # noqa: PLC0415
     from decimal import Decimal  # noqa: PLC0415
@@ -189,6 +205,7 @@ def main() -> None:
 
     if connection.vendor != "postgresql":
         sys.exit("bench/tracking.py measures PostgreSQL: give --database-url postgres://...")
+    refuse_a_real_database()
     call_command("migrate", verbosity=0)
     campaign_ids = fixtures()
     rows = []

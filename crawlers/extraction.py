@@ -564,9 +564,11 @@ _SUMMARY_BOX = re.compile(
     r"^(?:[【\[]\s*(?:内容|文章|本文|AI\s*)?(?:摘要|提要)\s*[】\]]|(?:内容|文章|本文|AI\s*)?(?:摘要|提要)\s*[：:]|核心提示\s*[：:])")
 _MAX_SUMMARY_CHARS = 300
 # The byline lines a header shows above the text: the source and its date-time (第一财经 2025-05-20
-# 19:45:00), or the author's name alone (the page's author metadata, see _cut_notices).
+# 19:45:00, or run together as 每日经济新闻2025-10-16 21:08:41 when the name does not end in a digit),
+# or the author's name alone (the page's author metadata, see _cut_notices).
 _SOURCE_DATELINE = re.compile(
-    r"^[0-9A-Za-z\u4e00-\u9fff·]{2,20}\s+\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$")
+    r"^(?:[0-9A-Za-z\u4e00-\u9fff·]{2,20}\s+|[0-9A-Za-z\u4e00-\u9fff·]{1,19}[A-Za-z\u4e00-\u9fff·])"
+    r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$")
 # The closing lines of an official notice after its text: an attachment line, the organ's signature and
 # its date (附件：…名单 / 某某县农业农村局 / 2025年6月10日). A contact line among them goes (_cut_notices).
 _ATTACHMENT_LINE = re.compile(r"^附件\s*\d*\s*[：:.]")

@@ -390,6 +390,22 @@ def test_the_headers_byline_player_and_summary_lines_go_but_a_standfirst_stays()
     assert [line for line in lines if line != "冷链审计笔记"] == [standfirst, *PARAGRAPHS]
 
 
+@pytest.mark.parametrize("byline", ["第一财经 2025-05-20 19:45:00", "每日经济新闻2025-10-16 21:08:41",
+                                    "冷链手记2025年3月14日", "Web3 2025-03-14"])
+def test_a_source_and_date_line_above_the_text_goes_with_or_without_a_space(byline):
+    body = f'<article class="post"><h1>冷链审计笔记</h1><p>{byline}</p>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>'
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
+def test_a_date_alone_or_a_sentence_ending_in_a_date_is_not_a_byline():
+    from crawlers.extraction import _SOURCE_DATELINE
+
+    assert not _SOURCE_DATELINE.match("2025年3月14日")
+    assert not _SOURCE_DATELINE.match("12025-03-14")
+    assert not _SOURCE_DATELINE.match("本次审计的截止日期为 2025年3月14日，共三家仓库")
+
+
 @pytest.mark.parametrize("closing", ["<p>举报</p>", "<p>【打印】 【关闭】</p>", "<p>纠错 举报</p>"])
 def test_a_line_of_the_pages_buttons_after_the_text_goes(closing):
     text = extract_page(_page(_article(f"<p>责编：王五</p>{closing}")), URL).text

@@ -102,6 +102,41 @@ class ExtractedPage:
 TEASER_MIN_LINK_SHARE = 0.1
 
 
+# libxml2's HTML parser (lxml, under trafilatura) stops building the tree 256 elements deep: whatever a
+# page nests deeper is lost. nesting_depth() says so when extraction finds no text (crawl reasons).
+PARSER_MAX_DEPTH = 255
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)\b[^>]*?(/?)>")
+# Elements without an end tag, or whose end tag is optional: they do not nest what follows them.
+_NOT_NESTING = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                          "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
+                          "thead", "tbody", "tfoot", "colgroup", "rt", "rp"})
+_NOT_MARKUP = re.compile(r"<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->", re.S | re.I)
+
+
+def nesting_depth(html: str) -> int:
+    """How deep the page's elements nest, by a scan of its tags (a hint for a reason, not a parse)."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG.findall(_NOT_MARKUP.sub("", html)):
+        name = name.lower()
+        if name in _NOT_NESTING or self_closing:
+            continue
+        if closing:
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def no_text_reason(html: str) -> str:
+    """Why extraction found no main text, as precisely as the page shows."""
+    depth = nesting_depth(html)
+    if depth > PARSER_MAX_DEPTH:
+        return (f"trafilatura found no main text: the page nests elements {depth} deep and the HTML parser stops "
+                f"at {PARSER_MAX_DEPTH + 1}, so the text inside was lost")
+    return "trafilatura found no main text"
+
+
 def extract_page(html: str, url: str) -> ExtractedPage | None:
     """Returns the page's main content and metadata, or None when trafilatura finds no main text."""
     tree = load_html(html)

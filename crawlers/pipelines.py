@@ -22,7 +22,7 @@ from twisted.python.threadpool import ThreadPool
 
 from contentlib import dedup
 from crawlers import services
-from crawlers.extraction import ExtractedPage, canonical_url, extract_page
+from crawlers.extraction import ExtractedPage, canonical_url, extract_page, no_text_reason
 from crawlers.items import PageItem
 from crawlers.models import CrawlPage
 
@@ -238,7 +238,7 @@ class QualityPipeline(_CrawlPipeline):
             return item.decide(Outcome.LISTING, f"{item.links_followed} links followed; "
                                                 f"{item.page_link_share:.0%} of the page's text is links")
         if page is None:
-            return item.decide(Outcome.NO_TEXT, "trafilatura found no main text")
+            return item.decide(Outcome.NO_TEXT, no_text_reason(item.html))
         if link_list:
             return item.decide(Outcome.MOSTLY_LINKS, f"{page.link_count} links in {page.linked_text_chars or len(page.text)} "
                                                      f"characters of main text ({page.link_text_share:.0%} link text)")

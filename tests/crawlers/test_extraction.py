@@ -574,3 +574,15 @@ def test_a_labelled_summary_box_above_the_text_still_goes():
             f'{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>')
     lines = extract_page(_page(body), URL).text.split("\n")
     assert [line for line in lines if line != "冷链审计笔记"] == PARAGRAPHS
+
+
+def test_nesting_depth_counts_elements_not_void_tags_scripts_or_optional_end_tags():
+    from crawlers.extraction import nesting_depth, no_text_reason
+
+    assert nesting_depth("<html><body><div><p>a<p>b<br><img src=x><div/></div></body></html>") == 3
+    assert nesting_depth("<script>" + "<div>" * 500 + "</script><!--" + "<div>" * 500 + "--><div></div>") == 1
+    deep = "<html><body>" + "<div>" * 300 + "text" + "</div>" * 300 + "</body></html>"
+    assert nesting_depth(deep) == 302
+    assert no_text_reason(deep).endswith("the page nests elements 302 deep and the HTML parser stops at 256, "
+                                         "so the text inside was lost")
+    assert no_text_reason("<html><body></body></html>") == "trafilatura found no main text"

@@ -3,6 +3,8 @@ against a local server): pages truncated mid-tag or mid-UTF-8 sequence, a charse
 body, a PNG or a PDF served as text/html, 20 MB, ten thousand nested divs, NUL bytes, JSON-LD nested
 thousands deep. Each URL ends recorded with its outcome and a reason, the crawl goes on to the next,
 and the run finishes."""
+import re
+
 from contentlib.models import Source
 from crawlers.models import CrawlPage, CrawlRun
 from tests.crawlers.site import Route, TestSite, _articles, article_page, listing_page
@@ -61,6 +63,9 @@ def test_every_hostile_page_is_recorded_with_a_reason_and_the_crawl_goes_on(run_
         assert page.outcome in O.values, path
         assert page.outcome in (O.SAVED, O.DUPLICATE, O.NEAR_DUPLICATE) or page.reason, (path, page.outcome)
     assert pages["/h/twenty-mb.html"].outcome == O.TOO_LARGE
+    # Its depth named (10,000 divs in the page's own elements), not just "no text".
+    assert re.search(r"the page nests elements 100\d\d deep and the HTML parser stops at 256",
+                     pages["/h/nested-divs.html"].reason), pages["/h/nested-divs.html"].reason
     assert pages["/h/png-as-html.html"].outcome != O.SAVED and pages["/h/pdf-as-html.html"].outcome != O.SAVED
     assert pages["/h/empty.html"].outcome != O.SAVED
     # Saved ones are saved right: the charset that lies is not believed, NULs are dropped.

@@ -7,6 +7,7 @@ hash of their id and dealt alternately to dev and test (as recommender.search.sp
 search queries).
 """
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -402,13 +403,48 @@ PLACEMENT_NAMES = {"search": "Search results", "article": "Article page", "quest
                    "home": "Home page", "article_list": "Article list", "ask_wait": "Page waiting for an answer"}
 
 
+# Per process, as stale as the auction's campaign book may be (AD_AUCTION_BOOK_SECONDS): the
+# placements by slug and the promoted articles' card summaries, read on every page view otherwise.
+# A change saved in this process clears them at once (ads.apps: signals); others follow within the
+# book's seconds.
+_placements: dict[str, tuple[float, object]] = {}
+_summaries: dict[int, tuple[float, str]] = {}
+
+
+def block_caches_forget(**_signal) -> None:
+    _placements.clear()
+    _summaries.clear()
+
+
+def _fresh(at: float) -> bool:
+    return time.monotonic() - at < settings.AD_AUCTION_BOOK_SECONDS
+
+
 def _placement(slug: str):
     from ads.models import Placement  # noqa: PLC0415
 
+    cached = _placements.get(slug)
+    if cached is not None and _fresh(cached[0]):
+        return cached[1]
     placement, _ = Placement.objects.get_or_create(
         slug=slug, defaults={"kind": slug if slug in Placement.Kind.values else Placement.Kind.QUESTION,
                              "name": PLACEMENT_NAMES.get(slug, slug)})
+    _placements[slug] = (time.monotonic(), placement)
     return placement
+
+
+def _card_summaries(article_ids: list[int]) -> dict[int, str]:
+    """The promoted articles' summaries for their cards ("" for a premium one: members' text)."""
+    from contentlib.models import Article  # noqa: PLC0415
+
+    found = {i: cached[1] for i in article_ids if (cached := _summaries.get(i)) is not None and _fresh(cached[0])}
+    missing = [i for i in article_ids if i not in found]
+    if missing:
+        rows = dict(Article.objects.filter(id__in=missing, premium=False).values_list("id", "summary"))
+        for i in missing:
+            found[i] = rows.get(i) or ""
+            _summaries[i] = (time.monotonic(), found[i])
+    return found
 
 
 def _cards(request, served, *, preview: bool) -> list[SponsoredCard]:
@@ -416,10 +452,8 @@ def _cards(request, served, *, preview: bool) -> list[SponsoredCard]:
 
     from ads import tracking  # noqa: PLC0415
     from ads.traffic import Agent  # noqa: PLC0415
-    from contentlib.models import Article  # noqa: PLC0415
 
-    summaries = dict(Article.objects.filter(id__in=[s.article_id for s in served], premium=False)
-                     .values_list("id", "summary"))
+    summaries = _card_summaries([s.article_id for s in served])
     cards = []
     for s in served:
         click = tracking.click_token(impression_id=s.impression_id, served_at=s.served_at,

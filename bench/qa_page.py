@@ -4,6 +4,7 @@ the hello-world rate.
 
     .venv/bin/python bench/qa_page.py [--seconds 15] [--clients 4] [--database-url postgres://…/scratch]
                                       [--events-redis-url redis://…]   # impressions buffered, as production can
+                                      [--in-process 300]   # instead: a view's cost in one process, no gunicorn
 
 It loads the fixture corpus (60 articles, from a source without full text, enriched and indexed
 inline) into a scratch database (an SQLite file in a temporary directory unless --database-url names
@@ -20,6 +21,7 @@ import argparse
 import http.client
 import itertools
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -92,16 +94,18 @@ def _sponsored_question_path() -> str:
 
 
 _readers = itertools.count(1)
+_RUN = secrets.randbelow(1_000_000)  # readers of another run on the same database are other readers
 
 
 def _headers() -> dict[str, str]:
-    """A browser's headers, each request a new reader (its own user agent build): the demo
-    campaigns' frequency cap (3 a reader a day) would otherwise empty the block after 3 views, as
-    it would for one real reader, and the cap's impressions count still runs on every view."""
+    """A browser's headers, each request a new reader (its own user agent build, unique to this
+    run): the demo campaigns' frequency cap (3 a reader a day) would otherwise empty the block
+    after 3 views, as it would for one real reader, and the cap's impressions count still runs on
+    every view."""
     n = next(_readers)
     return {"Host": "127.0.0.1", "Accept-Language": "zh-CN",
             "User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                          f"Chrome/131.0.{n // 1000}.{n % 1000} Safari/537.36"}
+                          f"Chrome/131.{_RUN}.{n // 1000}.{n % 1000} Safari/537.36"}
 
 
 def measure(port: int, path: str, *, seconds: float, clients: int) -> dict:
@@ -157,6 +161,36 @@ def _sponsored_cards(port: int, path: str) -> int:
         connection.close()
 
 
+def in_process(path: str, *, views: int) -> None:
+    """What a view costs in this process, without gunicorn or a client's share of the CPU: `views`
+    question pages (each a new reader) and `/healthz` alternated through Django's test client."""
+    from django.test import Client  # noqa: PLC0415
+
+    client = Client()
+
+    def view(url: str) -> float:
+        headers = _headers()
+        started = time.perf_counter()
+        response = client.get(url, HTTP_HOST="127.0.0.1", HTTP_USER_AGENT=headers["User-Agent"], HTTP_ACCEPT_LANGUAGE="zh-CN")
+        seconds = time.perf_counter() - started
+        if response.status_code != 200:
+            sys.exit(f"GET {url} answered {response.status_code}")
+        if url == path and 'class="sponsored-card"' not in response.content.decode():
+            sys.exit(f"{path} showed no sponsored card: the bench would measure no filled auction.")
+        return seconds
+
+    for _ in range(30):  # warm: the book, templates, the connection
+        view(path), view("/healthz")
+    pages, health = [], []
+    for _ in range(views):
+        pages.append(view(path))
+        health.append(view("/healthz"))
+    pages.sort()
+    print(f"in one process, {views} views each, load average {os.getloadavg()[0]:.2f}: question page median "
+          f"{statistics.median(pages) * 1000:.2f} ms, p90 {pages[int(views * 0.9) - 1] * 1000:.2f} ms; "
+          f"/healthz median {statistics.median(health) * 1000:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured round")
@@ -166,6 +200,8 @@ def main() -> None:
     parser.add_argument("--events-redis-url", default="",
                         help="buffer impressions in this Redis (AD_EVENTS_REDIS_URL, as production can run it); "
                              "flushed into the database after the run. Default: written directly, per view")
+    parser.add_argument("--in-process", type=int, default=0, metavar="VIEWS",
+                        help="instead: this many views through Django's test client in this process (no gunicorn)")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="qa-page-bench-"))
@@ -183,6 +219,9 @@ def main() -> None:
     for name in ("CELERY_BROKER_URL", "CACHE_URL", "HTTPS", "AD_EVENTS_REDIS_URL"):
         os.environ.pop(name, None)
     question_path = prepare(environment)
+    if args.in_process:
+        in_process(question_path, views=args.in_process)
+        return
 
     port = _free_port()
     server_env = {**os.environ, **environment, "PYTHONPATH": str(ROOT)}
@@ -203,12 +242,13 @@ def main() -> None:
             sys.exit(f"{question_path} shows no sponsored card: the bench would measure no filled auction.")
         from ads.models import AuctionLog  # noqa: PLC0415
 
-        auctions_before = AuctionLog.objects.count()
+        last_before = AuctionLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
         results = {"hello": [], "question": []}
         for _ in range(args.rounds):
             results["hello"].append(measure(port, "/bench/hello", seconds=args.seconds, clients=args.clients))
             results["question"].append(measure(port, question_path, seconds=args.seconds, clients=args.clients))
-        auctions = AuctionLog.objects.count() - auctions_before
+        logged = AuctionLog.objects.filter(id__gt=last_before)
+        auctions, filled = logged.count(), logged.filter(filled__gt=0).count()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -229,8 +269,8 @@ def main() -> None:
     print(f"{'view':<28}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, row in (("hello-world Django view", hello), (f"question page {question_path[:12]}…", question)):
         print(f"{name:<28}{row['requests']:>10}{row['errors']:>8}{row['rps']:>10.1f}{row['p50']:>10.1f}{row['p99']:>10.1f}")
-    print(f"sponsored block: {cards} card(s) on the page; {auctions} auctions logged while measuring "
-          f"({question['requests']} question page requests): a live auction per view")
+    print(f"sponsored block: {cards} card(s) on the page; {auctions} auctions logged while measuring, "
+          f"{filled} of them filled ({question['requests']} question page requests): a live auction per view")
     ratio = question["rps"] / hello["rps"] if hello["rps"] else 0.0
     print(f"question page / hello world: {ratio:.0%} (goal >= 40%: {'met' if ratio >= 0.4 else 'NOT met'})")
 

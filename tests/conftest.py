@@ -37,13 +37,17 @@ def require_redis():
 
 @pytest.fixture(autouse=True)
 def _process_state_reset():
-    """Each test starts in the default language and outside any Celery task, whatever ran before it
-    in this process (an in-process worker marks the process as inside a task; a test may leave
-    English active). Under xdist the tests before it differ from run to run."""
+    """Each test starts in the default language, outside any Celery task and with the sponsored
+    block's per-process caches empty, whatever ran before it in this process (an in-process worker
+    marks the process as inside a task; a test may leave English active; a placement cached by a
+    test is gone with its rollback). Under xdist the tests before it differ from run to run."""
     from celery._state import _set_task_join_will_block  # noqa: PLC0415
     from django.utils import translation  # noqa: PLC0415
 
+    from ads.sponsored import block_caches_forget  # noqa: PLC0415
+
     _set_task_join_will_block(False)
+    block_caches_forget()
     translation.activate(settings.LANGUAGE_CODE)
     yield
 

@@ -129,3 +129,48 @@ def test_a_failing_auction_never_breaks_the_page(page, monkeypatch, caplog):
     response = get(f"/articles/{page.id}/")
     assert response.status_code == 200 and "sponsored-card" not in response.content.decode()
     assert "the sponsored block on article failed" in caplog.text
+
+
+def _block_queries(url):
+    """The tables the sponsored block read on one view of `url` (the page's own reads left out)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        html = get(url).content.decode()
+    reads = [q["sql"] for q in captured.captured_queries]
+    return html, {"placement": sum('FROM "ads_placement"' in sql for sql in reads),
+                  "summaries": sum('"contentlib_article"."summary" AS "summary"' in sql and '"premium"' in sql
+                                   for sql in reads)}
+
+
+def test_the_block_keeps_its_placement_and_card_summaries_for_the_book_s_seconds(page, settings):
+    settings.AD_AUCTION_BOOK_SECONDS = 60
+    advertiser_with_campaign("上海展览公司")
+    html, reads = _block_queries(f"/articles/{page.id}/")
+    assert "展台设计、搭建与运输一站式服务。" in html and reads == {"placement": 1, "summaries": 1}
+    html, reads = _block_queries(f"/articles/{page.id}/")
+    assert "展台设计、搭建与运输一站式服务。" in html and reads == {"placement": 0, "summaries": 0}
+    settings.AD_AUCTION_BOOK_SECONDS = 0  # stale at once: read again
+    assert _block_queries(f"/articles/{page.id}/")[1] == {"placement": 1, "summaries": 1}
+
+
+def test_a_placement_or_summary_saved_in_this_process_shows_at_once(page, settings):
+    from ads.models import Placement
+
+    settings.AD_AUCTION_BOOK_SECONDS = 60
+    campaign = advertiser_with_campaign("上海展览公司")
+    assert "展台设计、搭建与运输一站式服务。" in get(f"/articles/{page.id}/").content.decode()
+    promoted = Article.objects.get(promotions__campaign=campaign)
+    promoted.summary = "新的摘要：三天完成展台搭建。"
+    promoted.save()
+    html = get(f"/articles/{page.id}/").content.decode()
+    assert "新的摘要：三天完成展台搭建。" in html and "一站式服务" not in html
+    promoted.premium = True  # members' text: its card shows no summary
+    promoted.save()
+    html = get(f"/articles/{page.id}/").content.decode()
+    assert 'class="sponsored-card"' in html and "新的摘要" not in html
+    placement = Placement.objects.get(slug="article")
+    placement.active = False
+    placement.save()
+    assert 'class="sponsored-card"' not in get(f"/articles/{page.id}/").content.decode()

@@ -26,6 +26,8 @@ QQ_IOS = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/60
           "QQ/8.9.80.614 V1_IPH_SQ_8.9.80_1_APP_A Pixel/1170 Core/WKWebView Device/Apple(iPhone 13) NetType/WIFI")
 UC = ("Mozilla/5.0 (Linux; U; Android 10; zh-CN; V1990A Build/QP1A.190711.020) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Version/4.0 Chrome/78.0.3904.108 UCBrowser/15.0.6.1186 Mobile Safari/537.36")
+MQQ_BROWSER = ("Mozilla/5.0 (Linux; U; Android 12; zh-cn; PEHM00 Build/SKQ1.210216.001) AppleWebKit/537.36 (KHTML, like "
+               "Gecko) Version/4.0 Chrome/109.0.5414.86 MQQBrowser/15.4 Mobile Safari/537.36")
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 SERVED = dt.datetime(2026, 12, 1, 4, 0, tzinfo=dt.timezone.utc)
 
@@ -96,7 +98,9 @@ def test_in_app_browsers_are_known_families_of_their_own():
     assert traffic.agent_of(WECHAT_ANDROID) == traffic.Agent("WeChat", "Android")
     assert traffic.agent_of(QQ_IOS) == traffic.Agent("QQ", "iOS")
     assert traffic.agent_of(UC).browser_family == "UC Browser"
-    for agent in (WECHAT_ANDROID, QQ_IOS, UC):
+    # QQ's standalone browser is ua-parser's own family, not the QQ app's in-app browser.
+    assert traffic.agent_of(MQQ_BROWSER).browser_family not in ("", "QQ")
+    for agent in (WECHAT_ANDROID, QQ_IOS, UC, MQQ_BROWSER):
         assert traffic.request_reason(request(agent))[0] == ""
     # Served in WeChat, clicked in the phone's plain WebView: not the same browser.
     assert traffic.agent_of(ANDROID_WEBVIEW).browser_family != "WeChat"
@@ -182,3 +186,16 @@ def test_the_limits_setting_is_checked():
             env.env_limits("AD_TEST_LIMITS", "1/60")
         finally:
             del os.environ["AD_TEST_LIMITS"]
+
+
+@pytest.mark.django_db
+def test_the_reason_is_decided_once_per_request_and_again_for_another_user(monkeypatch):
+    parsed = []
+    real = traffic.agent_of
+    monkeypatch.setattr(traffic, "agent_of", lambda agent: parsed.append(agent) or real(agent))
+    made = request()
+    assert traffic.request_reason(made) == traffic.request_reason(made) == ("", traffic.Agent("Chrome", "Windows"))
+    assert len(parsed) == 1  # the activity log and the sponsored block ask on one page view
+    assert traffic.request_reason(made, preview=True)[0] == "preview"
+    made.user = get_user_model().objects.create_user("editor", is_staff=True)  # signed in during the request
+    assert traffic.request_reason(made)[0] == "staff"

@@ -123,6 +123,8 @@ def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
     "责任编辑制度落实到人以后，温控记录的差错率下降了一半。",
     "编辑：这个问题我们会在下一期专门讨论，欢迎读者留言提供线索和案例。",
     "下载“冷链手记”APP即可查询每一台冷藏车的温度曲线。",
+    "打开手机银行APP，在首页点击“供应链金融”，上传发票后当天即可提款。",
+    "进入司机端APP后，系统会自动推送下一单的装货地点和时间窗口。",
     "记者日前从市商务局获悉，全市冷库的温控抽检合格率已经连续三年上升。",
     "我参加了行业协会组织的冷链培训活动，讲师反复强调的也是原始数据。",
     "本文参与讨论的三家仓库都同意公开数据，名称做了处理。",
@@ -130,6 +132,16 @@ def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
 def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
     for lines in _lines_with_at_either_edge(sentence):
         assert sentence in lines
+
+
+@pytest.mark.parametrize("line", [
+    "打开冷链手记APP，查看更多深度内容",
+    "点击打开冷链日报客户端，阅读更多行业报道",
+    "前往运联APP，获取完整版数据报告 >",
+])
+def test_a_line_asking_to_open_the_site_s_app_at_either_edge_is_cut(line):
+    for lines in _lines_with_at_either_edge(line):
+        assert lines == PARAGRAPHS
 
 
 @pytest.mark.parametrize("line", [

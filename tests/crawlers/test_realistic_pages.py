@@ -89,14 +89,17 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # were fixed in general terms (closing image-credit lines, 封面/题图/头图…来源; a wire's standards
 # line; 消息来源/新闻来源 credits; the post's <h2> when the <h1> is the site's name by og:site_name or
 # <title>; a lead under a 导语 label above the body, with a page of another site for each rule). They
-# are dev pages now; the other five stay held out. No page of those batches fails now; a new held-out
-# batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {
-    # The tenth held-out batch's one run (2026-12-02 06:06 UTC, after the ninth batch's fixes were
-    # merged): 8 / 10 whole and clean, every date right. Not looked at further.
-    "cls_supply_chain_bill_platform_depth.html": "keeps the app promotion line (打开财联社APP，查看更多深度内容)",
-    "ghost_en_cold_storage_energy_flex.html": "drops the author's excerpt under the <h1>, the article's first sentence",
-}
+# are dev pages now; the other five stay held out. The tenth batch (ten pages, written by a tenth
+# session blind to the rules) failed on two after its one run (2026-12-02 06:06 UTC, 8 / 10 whole and
+# clean, every date right): a 财联社 page kept its closing 打开财联社APP，查看更多深度内容 line, and a Ghost
+# page's author excerpt under the <h1> (its expected first sentence) was left out. Those two were then
+# looked at (2026-12-03): the app line is fixed in general terms (an "open our app" line, 打开/前往/进入
+# …APP/客户端 without a full stop, at the text's edge, with a page of another site); the excerpt is a
+# dek, which the public benchmark's ground truth leaves out of the article on five real pages of the
+# same shape (a rule taking it lowered real-page F1 from 0.9773 to 0.9754), so the page's expected
+# first sentence is now the body's. Both are dev pages now; the other eight stay held out. No page of
+# those batches fails now; a new held-out batch's failures go here after its one run.
+HELD_OUT_FAILURES: dict[str, str] = {}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

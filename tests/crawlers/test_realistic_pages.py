@@ -98,8 +98,14 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # dek, which the public benchmark's ground truth leaves out of the article on five real pages of the
 # same shape (a rule taking it lowered real-page F1 from 0.9773 to 0.9754), so the page's expected
 # first sentence is now the body's. Both are dev pages now; the other eight stay held out. No page of
-# those batches fails now; a new held-out batch's failures go here after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {}
+# those batches fails now. The eleventh batch's failures after its one run are below.
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The eleventh held-out batch's one run (2026-12-03 15:31 UTC, after the tenth batch's fix was
+    # merged): 7 / 10 whole and clean, 9 / 10 dates right. Not looked at further.
+    "feishu_docx_ai_service_kb_retro.html": "keeps the doc's 最近修改：9月3日 and 1,204 次阅读 header lines",
+    "exchange_news_scf_abs_training.html": "title is the column's name from <title> (本所新闻), not the <h2> headline",
+    "en_university_news_pcm_vaccine_boxes.html": "keeps the Written by: line; no date from the <time datetime> under the <h1>",
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

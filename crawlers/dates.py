@@ -8,7 +8,8 @@ In order, the first that gives a date wins:
   3. microdata `itemprop="datePublished"` (then an accepted answer's or the question's
      `dateCreated`), outside comments, other answers and related lists;
   4. a `<time>` in the article's header: after the title's `<h1>`, before the end of the main text,
-     inside a `<header>` element or before the main text starts, and not a modification date.
+     inside a `<header>` element or before the main text starts, and not a modification date (by
+     its or its parent's class, unless the label right before it says "Date:" or 发布时间).
 
 Never from comments, sidebars or related lists (their containers are skipped), never from visible
 text that is not marked up as a date, never a modification date. No date is better than a wrong one.
@@ -66,6 +67,11 @@ _FOREIGN_TOKENS = frozenset({
 })
 _FOREIGN_TAGS = frozenset({"aside", "footer", "nav"})
 _MODIFIED = re.compile(r"updat|modif|edited|last-?edit", re.I)
+# The label a header shows right before its <time> ("Date:", "发布时间："): it names what the date is,
+# whatever the template's class calls the element (a CMS's span.arti_update labelled "Date:").
+_PUBLISHED_LABEL = re.compile(r"(?:^|[^\w])(?:date|published(?: on)?|posted(?: on)?|发布(?:时间|日期|于)|发表(?:时间|于)|日期)"
+                              r"\s*[：:]?\s*$", re.I)
+_MODIFIED_LABEL = re.compile(r"updated|modified|edited|更新|修改", re.I)
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _TOKEN_SPLIT = re.compile(r"[\s\-_]+|(?<=[a-z])(?=[A-Z])")
 
@@ -295,7 +301,7 @@ def _header_time_date(tree, title_element, body_start: str, body_end: str) -> dt
             continue
         named = [time, time.getparent()]  # <time class="updated">, <span class="modified-date"><time>
         if any(_MODIFIED.search(" ".join(filter(None, (e.get("class"), e.get("itemprop"), e.get("id")))))
-               for e in named if e is not None):
+               for e in named if e is not None) and not _labelled_published(time):
             continue
         if in_foreign_container(time):
             continue
@@ -304,6 +310,20 @@ def _header_time_date(tree, title_element, body_start: str, body_end: str) -> dt
             continue
         return parse_date(time.get("datetime") or time.text_content())
     return None
+
+
+def _labelled_published(time) -> bool:
+    """True when the text right before the <time> in its parent labels it a publication date."""
+    parent = time.getparent()
+    if parent is None:
+        return False
+    label = parent.text or ""
+    for child in parent:
+        if child is time:
+            break
+        label += (child.text_content() if isinstance(child.tag, str) else "") + (child.tail or "")
+    label = " ".join(label.split())[-24:]
+    return bool(_PUBLISHED_LABEL.search(label)) and not _MODIFIED_LABEL.search(label)
 
 
 def _text_positions(tree, order: dict, body_start: str, body_end: str) -> tuple[int | None, int | None]:

@@ -547,6 +547,14 @@ _NOTE_LABEL = re.compile(
 # Reserved". A news agency's "© Reuters" under a wire story names the source and stays.
 _ENGLISH_COPYRIGHT_LINE = re.compile(
     r"^(?:copyright\b\s*(?:©|\(c\))?|©|\(c\))\s*(?:19|20)\d{2}\b.{0,100}$|all rights reserved\.?$", re.I)
+# An English credit line, the whole line: "Written by: Lin Zhiyuan  Edited by: Zhao Yiran, Sarah
+# Whitfield", "Photos: Chen Lu | Editor: Mark Potter". Each credit is a role, an optional "by", a
+# colon and capitalized names; a sentence ("Edited by hand, the data…") has no colon after its role.
+_EN_ROLE = (r"(?i:written|reported|edited|editor|editors|text|story|words|photos?|photography|images?|video|"
+            r"translated|translation|translator|proofread|reviewed|compiled|produced|producer|designed|layout|"
+            r"contributed|source)(?:\s+and\s+[a-z]+)?(?:\s+by)?")
+_EN_NAMES = r"[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){0,3})*"
+_ENGLISH_CREDIT_LINE = re.compile(rf"^(?:{_EN_ROLE}\s*:\s*{_EN_NAMES}(?:\s*[|;/]\s*|\s+|$))+$")
 # A wire service's standards line under every story ("Our Standards: The Thomson Reuters Trust Principles."):
 # the agency's notice about its rules, not the story's.
 _ENGLISH_STANDARDS_LINE = re.compile(r"^our (?:editorial )?standards\s*:\s*.{0,80}\b(?:principles|standards|policy)\.?$", re.I)
@@ -602,6 +610,17 @@ _MAX_SUMMARY_CHARS = 300
 # The byline lines a header shows above the text: the source and its date-time (第一财经 2025-05-20
 # 19:45:00, or run together as 每日经济新闻2025-10-16 21:08:41 when the name does not end in a digit),
 # or the author's name alone (the page's author metadata, see _cut_notices).
+# A header's line of metadata only, as document and blog platforms show it under the title: an
+# author's name, a labelled or bare date ("最近修改：9月3日", "发布于 2025-09-03 10:12") and a count of
+# readers ("1,204 次阅读", "阅读 5.6W", "浏览量：3456"), in any order, with at least a date or a count.
+_META_DATE = (r"(?:(?:最近修改|最后修改|修改于|最后更新|更新于|更新时间|发布于|发布时间|发表于|编辑于|创建于)\s*[：:]?\s*)?"
+              r"(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+_META_COUNT = (r"(?:\d[\d,.]*\s*[万wWkK]?\+?\s*次?\s*(?:阅读|浏览|观看|人看过|人阅读)"
+               r"|(?:阅读|浏览|观看)(?:量|数)?\s*[：:]?\s*\d[\d,.]*\s*[万wWkK]?\+?(?:\s*次)?)")
+_META_NAME = r"[\u4e00-\u9fffA-Za-z·]{2,12}"
+_HEADER_META_LINE = re.compile(
+    rf"^(?:(?:{_META_NAME}|{_META_DATE}|{_META_COUNT})(?:\s*[|｜丨·/]\s*|\s+|$))+$")
+_HEADER_META_PART = re.compile(rf"{_META_DATE}|{_META_COUNT}")
 _SOURCE_DATELINE = re.compile(
     r"^(?:[0-9A-Za-z\u4e00-\u9fff·]{2,20}\s+|[0-9A-Za-z\u4e00-\u9fff·]{1,19}[A-Za-z\u4e00-\u9fff·])"
     r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -647,16 +666,18 @@ def _cut_notices(body, author: str = "") -> None:
 
 def _is_header_line(block, author: str) -> bool:
     """True for a line the article's header shows above its text: the author's name alone, the source
-    with its date-time, or a labelled summary box."""
+    with its date-time, a line of metadata only (name, date, readers) or a labelled summary box."""
     text = _block_text(block)
     return (text == " ".join(author.split()) or bool(_SOURCE_DATELINE.match(text))
-            or (len(text) <= _MAX_SUMMARY_CHARS and bool(_SUMMARY_BOX.match(text))))
+            or (len(text) <= _MAX_SUMMARY_CHARS and bool(_SUMMARY_BOX.match(text)))
+            or (len(text) <= 80 and bool(_HEADER_META_PART.search(text)) and bool(_HEADER_META_LINE.match(text))))
 
 
 def _is_notice(block) -> bool:
     text = _block_text(block)
     if not text or (len(text) <= _MAX_NOTICE_CHARS and (
-            _ENGLISH_COPYRIGHT_LINE.search(text) or _ENGLISH_STANDARDS_LINE.match(text))):
+            _ENGLISH_COPYRIGHT_LINE.search(text) or _ENGLISH_STANDARDS_LINE.match(text)
+            or _ENGLISH_CREDIT_LINE.match(text))):
         return True
     # credit lines keep their spaces: they split the names (本报记者 张三 李四)
     return (len(text) <= _MAX_NOTICE_CHARS and bool(_CJK.search(text))
@@ -925,7 +946,7 @@ def _article_title(tree, metadata_title: str | None, lines: list[str] = ()):
     if post is not None:
         return post
     if not any(element.tag == "h1" and text == title for text, element in headings):
-        above = _heading_above_text(tree, title, headings, lines)
+        above = _heading_above_text(tree, title, headings, lines) or _heading_under_linked_title(tree, title, lines)
         if above is not None:
             return above
     for text, element in headings:
@@ -1003,6 +1024,41 @@ def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None
         return None
     text = by_element[last]
     return (text, last) if len(text) > len(title) and title not in text else None
+
+
+def _heading_under_linked_title(tree, title: str, lines) -> tuple | None:
+    """Returns the heading just above the main text when <title> names only a column the page links to.
+
+    An institution's CMS titles every page of a column by the column and the site ("本所新闻 | 某某证券
+    交易所"), shows the column in its navigation and breadcrumb as links, and the article's headline as
+    an <h2> or <h3> above the text, with no <h1> on the page. The heading counts when it is the last
+    <h2>/<h3> before the element where the main text begins, says more than the column's name and is
+    not a link, and the column's name is the text of a link on the page.
+    """
+    body = tree.find("body")
+    if body is None or body.find(".//h1") is not None:
+        return None
+    links = {" ".join("".join(a.itertext()).split()) for a in body.iter("a")}
+    column = next((text for text in links if text and (text == title or (
+        title.startswith(text) and _TITLE_SEPARATOR.match(title, len(text))))), None)
+    start = next(("".join(line.split())[:15] for line in lines if len(line) >= 10), "")
+    if column is None or not start:
+        return None
+    last = None
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        if element.tag in ("h2", "h3") and next(element.iterancestors("a"), None) is None \
+                and not element.xpath(".//a") and not re.search(r"sub", element.get("class") or "", re.I):
+            last = element
+        if _squeezed(" ".join((element.text or "").split())).startswith(start):
+            break
+    else:
+        return None
+    if last is None:
+        return None
+    text = _block_text(last)
+    return (text, last) if len(text) > len(column) and column not in text else None
 
 
 _MIN_SHOWN_TITLE_CHARS = 5

@@ -125,6 +125,18 @@ def test_time_in_the_article_header():
     assert _date(header='<span>发布时间：<time>2025-03-20</time></span>') == dt.date(2025, 3, 20)  # no datetime: its text
 
 
+def test_a_time_labelled_a_publication_date_counts_whatever_its_class():
+    # A CMS's span.arti_update labelled "Date:" (or 发布时间) holds the publication date.
+    assert _date(header='<span class="arti_update">Date: <time datetime="2025-10-20">Oct 20, 2025</time></span>') \
+        == dt.date(2025, 10, 20)
+    assert _date(header='<span class="update-time">发布时间：<time datetime="2025-10-20">10月20日</time></span>') \
+        == dt.date(2025, 10, 20)
+    # labelled a modification, or not labelled at all: still not a publication date
+    assert _date(header='<span class="arti_update">Updated: <time datetime="2025-10-20">Oct 20</time></span>') is None
+    assert _date(header='<span class="modified">更新日期：<time datetime="2025-10-20">10月20日</time></span>') is None
+    assert _date(header='<span class="arti_update"><time datetime="2025-10-20">Oct 20, 2025</time></span>') is None
+
+
 def test_times_that_are_not_the_articles_publication_date():
     assert _date(after_body=COMMENT) is None  # a comment, after the main text
     assert _date(header='<time class="updated" datetime="2025-04-02">更新于 4月2日</time>') is None

@@ -135,6 +135,56 @@ def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
 
 
 @pytest.mark.parametrize("line", [
+    "Written by: Lin Zhiyuan\u3000Edited by: Zhao Yiran, Sarah Whitfield",
+    "Photos: Chen Lu | Editor: Mark Potter",
+    "Text and photos by: Wang Fang",
+])
+def test_an_english_credit_line_at_either_edge_is_cut(line):
+    for lines in _lines_with_at_either_edge(line):
+        assert lines == PARAGRAPHS
+
+
+@pytest.mark.parametrize("sentence", [
+    "Edited by hand, the temperature logs were checked against the reefer units' own records.",
+    "Source: the operators' own figures, which the association has not audited.",
+])
+def test_an_english_sentence_that_opens_with_a_role_is_kept(sentence):
+    for lines in _lines_with_at_either_edge(sentence):
+        assert sentence in lines
+
+
+@pytest.mark.parametrize("line", [
+    "沈亦舟 最近修改：9月3日 1,204 次阅读",
+    "发布于 2025-09-03 10:12 · 浏览量：3456",
+    "老冷 | 2025-03-14 09:30 | 阅读 5.6W",
+])
+def test_a_header_line_of_name_date_and_readers_is_cut(line):
+    body = f"""<article class="post"><h1>冷链审计笔记</h1><p>{line}</p>
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>"""
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert [text for text in lines if text != "冷链审计笔记"] == PARAGRAPHS
+
+
+def test_a_short_opening_line_with_a_date_in_a_sentence_is_kept():
+    line = "2025年3月14日，冷链协会公布了第一批审计结果，共有27家仓库参加。"
+    for lines in _lines_with_at_either_edge(line):
+        assert line in lines
+
+
+def test_the_headline_under_a_column_s_title_is_the_title():
+    """An institution's CMS: <title> is the column (a link in the navigation), the headline an <h2>."""
+    body = f"""<div class="crumbs">当前位置：<a href="/">首页</a> &gt; <a href="/news/">协会动态</a></div>
+<div class="side"><h3>栏目导航</h3><ul><li><a href="/news/">协会动态</a></li><li><a href="/notice/">通知公告</a></li></ul></div>
+<div class="content"><h2>冷链协会发布第一批冷库温控审计结果</h2><div class="info">2025-03-14</div>
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>"""
+    page = extract_page(_page(body, title="协会动态 | 江澄冷链协会"), URL)
+    assert page.title == "冷链协会发布第一批冷库温控审计结果"
+    # a page whose <title> is its own headline keeps it, whatever <h2>s it has
+    body = f"""<div class="content"><h2>第一批审计结果</h2>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>"""
+    assert extract_page(_page(body, title="冷链审计笔记"), URL).title == "冷链审计笔记"
+
+
+@pytest.mark.parametrize("line", [
     "打开冷链手记APP，查看更多深度内容",
     "点击打开冷链日报客户端，阅读更多行业报道",
     "前往运联APP，获取完整版数据报告 >",

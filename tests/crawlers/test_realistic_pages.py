@@ -98,14 +98,18 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # dek, which the public benchmark's ground truth leaves out of the article on five real pages of the
 # same shape (a rule taking it lowered real-page F1 from 0.9773 to 0.9754), so the page's expected
 # first sentence is now the body's. Both are dev pages now; the other eight stay held out. No page of
-# those batches fails now. The eleventh batch's failures after its one run are below.
-HELD_OUT_FAILURES: dict[str, str] = {
-    # The eleventh held-out batch's one run (2026-12-03 15:31 UTC, after the tenth batch's fix was
-    # merged): 7 / 10 whole and clean, 9 / 10 dates right. Not looked at further.
-    "feishu_docx_ai_service_kb_retro.html": "keeps the doc's 最近修改：9月3日 and 1,204 次阅读 header lines",
-    "exchange_news_scf_abs_training.html": "title is the column's name from <title> (本所新闻), not the <h2> headline",
-    "en_university_news_pcm_vaccine_boxes.html": "keeps the Written by: line; no date from the <time datetime> under the <h1>",
-}
+# those batches fails now. The eleventh batch (ten pages, written by an eleventh session blind to the
+# rules) failed on three after its one run (2026-12-03 15:31 UTC, 7 / 10 whole and clean, 9 / 10 dates
+# right): a 飞书 doc's header line of owner, 最近修改 date and 次阅读 count, a stock exchange page titled
+# by its column (本所新闻, from <title>) over its <h2> headline, and an English university page's
+# Written by:/Edited by: line and its <time> in a span named arti_update but labelled Date:. Those three
+# were then looked at (2026-12-03) and fixed in general terms (a header line of metadata only: a name,
+# a labelled or bare date and a readers' count; English credit lines, a role, a colon and capitalized
+# names; the last <h2>/<h3> above the text when <title> is a column the page links to and there is no
+# <h1>; a header <time> labelled Date:/Published:/发布时间 counts whatever its class says, with a page of
+# another site for each rule). They are dev pages now; the other seven stay held out. A new held-out
+# batch's failures go here after its one run.
+HELD_OUT_FAILURES: dict[str, str] = {}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

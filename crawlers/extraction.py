@@ -520,6 +520,9 @@ _EDGE_NOTICE = re.compile(
     # "download our app" or "open it" under the article (扫描二维码下载…APP, 下载…客户端, 打开某某APP，查看更多…),
     # a line and not a sentence
     r"|^(扫描|扫一扫|扫码|长按|(点击|立即)?(下载|打开)|前往|进入)[^。！？]{0,16}(二维码|[Aa][Pp][Pp]|客户端)[^。]*$"
+    # a QR widget's caption: scan to open, read or share this page on a phone (扫一扫在手机打开当前页)
+    r"|^(扫一扫|扫码|扫描(二维码)?|手机扫码|微信扫码|微信扫一扫)[^。！？]{0,20}"
+    r"(当前页面?|本页面?|此页面?|本文|该文|这篇文章|文章|朋友圈|分享)[^。]*$"
     # a platform's campaign or contest line (本文已参与「…」活动, 我正在参加…计划, 本文为…征文参赛作品)
     r"|^((本文|本篇|此文)(已|正在|正)?|我正在)(参与|参加|入选|报名参加)了?[^。！？，,]{0,40}?(活动|征文|计划|挑战赛?|大赛|比赛|话题)"
     r"|^本文(为|是)[^。！？]{0,30}(参赛|征文|投稿)(作品|稿件|文章)"

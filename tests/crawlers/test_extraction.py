@@ -125,6 +125,7 @@ def test_editorial_credit_lines_at_the_edges_are_cut(before, after):
     "下载“冷链手记”APP即可查询每一台冷藏车的温度曲线。",
     "打开手机银行APP，在首页点击“供应链金融”，上传发票后当天即可提款。",
     "进入司机端APP后，系统会自动推送下一单的装货地点和时间窗口。",
+    "扫码点餐已经是很多门店的标配，这篇文章想聊聊它背后的数据。",
     "记者日前从市商务局获悉，全市冷库的温控抽检合格率已经连续三年上升。",
     "我参加了行业协会组织的冷链培训活动，讲师反复强调的也是原始数据。",
     "本文参与讨论的三家仓库都同意公开数据，名称做了处理。",
@@ -188,8 +189,11 @@ def test_the_headline_under_a_column_s_title_is_the_title():
     "打开冷链手记APP，查看更多深度内容",
     "点击打开冷链日报客户端，阅读更多行业报道",
     "前往运联APP，获取完整版数据报告 >",
+    "扫一扫在手机打开当前页",
+    "微信扫一扫，分享到朋友圈",
+    "扫码在手机上阅读本文",
 ])
-def test_a_line_asking_to_open_the_site_s_app_at_either_edge_is_cut(line):
+def test_a_line_asking_to_open_the_site_s_app_or_this_page_on_a_phone_at_either_edge_is_cut(line):
     for lines in _lines_with_at_either_edge(line):
         assert lines == PARAGRAPHS
 

@@ -112,9 +112,16 @@ EXPECTED = yaml.safe_load((PAGES / "expected.yaml").read_text(encoding="utf-8"))
 # (2026-12-03 15:46 UTC, 9 / 10 whole and clean, every date right): a press-conference page's QR
 # caption 扫一扫在手机打开当前页. It was then looked at (2026-12-03) and fixed in general terms (a QR
 # widget's caption, scan to open, read or share this page, at the text's edge, with a page of another
-# site); it is a dev page now, the other nine stay held out. A new held-out batch's failures go here
-# after its one run.
-HELD_OUT_FAILURES: dict[str, str] = {}
+# site); it is a dev page now, the other nine stay held out. The thirteenth batch's failures after
+# its one run are below.
+HELD_OUT_FAILURES: dict[str, str] = {
+    # The thirteenth held-out batch's one run (2026-12-03 16:04 UTC, after the twelfth batch's fix was
+    # merged): 6 / 10 whole and clean, every date right. Not looked at further.
+    "dailyapp_h5_share_bayberry_precooling_hub.html": "keeps a photo caption (图为…，…记者 …摄)",
+    "notion_public_page_store_inspection_ai_pilot.html": "keeps the closing contact line (请发邮件至…预约演示)",
+    "chenxun_wenda_reefer_truck_income_answer.html": "keeps other answers of the Q&A page",
+    "gbk_ngc_forum_energy_storage_epc_thread.html": "title keeps the forum's name after a space (… NGC玩家社区)",
+}
 
 # Markdown a plain text must not carry: links, images, headings, emphasis, code fences, table rules.
 MARKDOWN = re.compile(

@@ -640,10 +640,21 @@ def _block_text(element) -> str:
     return " ".join("".join(element.itertext()).split())
 
 
+# A news photo's caption, the whole line: 图为…。（记者 某某摄）, 上图：…  某某 摄. Captions sit between the
+# paragraphs they illustrate, so they go wherever they are; a sentence that opens with 图为 and says
+# something else ("图为该公司提供的数据，显示…。") has no photographer's credit at its end.
+_PHOTO_CAPTION = re.compile(
+    r"^[（(]?(?:图为|图片为|上图[：:为]?|下图[：:为]?|图[：:])[^\n]{2,150}?"
+    r"[\s（(，,。]*(?:[\u4e00-\u9fff]{0,12}(?:记者|通讯员|特约摄影|摄影|实习生)\s*)?[\u4e00-\u9fff·]{2,8}\s*(?:摄|供图)[）)]?$")
+
+
 def _cut_notices(body, author: str = "") -> None:
-    """Cuts an END marker and all after it, then notices at either edge of the extracted text, contact
-    blocks at its end (also among a notice's closing attachment and signature lines), and the header's
-    byline, player and summary lines before its start."""
+    """Cuts an END marker and all after it, photo captions wherever they are, then notices at either
+    edge of the extracted text, contact blocks at its end (also among a notice's closing attachment
+    and signature lines), and the header's byline, player and summary lines before its start."""
+    for block in list(body):
+        if block.tag != "head" and len(body) > 1 and _PHOTO_CAPTION.match(_block_text(block)):
+            body.remove(block)
     blocks = list(body)
     for index, block in enumerate(blocks):
         if _END_MARKER.match(_block_text(block)) and index > 0:
@@ -963,6 +974,9 @@ def _article_title(tree, metadata_title: str | None, lines: list[str] = ()):
                 (title.startswith(text) and _TITLE_SEPARATOR.match(title, len(text)))  # "Title - Site"
                 or (title.endswith(text) and _TITLE_SEPARATOR_AT_END.search(title[:-len(text)]))):  # "Site | Title"
             return text, element
+    spaced = _heading_before_spaced_site_name(tree, title)
+    if spaced is not None:
+        return spaced
     shown = _title_shown_in_text(tree, title)
     if shown:
         return shown, None
@@ -1027,6 +1041,22 @@ def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None
         return None
     text = by_element[last]
     return (text, last) if len(text) > len(title) and title not in text else None
+
+
+def _heading_before_spaced_site_name(tree, title: str) -> tuple | None:
+    """Returns the <h2>/<h3> heading whose text is <title> up to a space and the site's name.
+
+    Forum templates title a thread "主题 论坛名" with a bare space and show the subject in a heading
+    (NGA-style `<h3 id="postsubject0">`). The heading counts when <title> is its text, white space,
+    and a short name (at most 20 characters, no sentence punctuation).
+    """
+    for element in tree.xpath("//body//*[self::h2 or self::h3]"):
+        text = _BOARD_PREFIX.sub("", _block_text(element))
+        rest = title[len(text):]
+        if len(text) >= _MIN_SHOWN_TITLE_CHARS and title.startswith(text) and rest[:1].isspace() \
+                and 0 < len(rest.strip()) <= 20 and not re.search(r"[，。！？,.!?：:]", rest):
+            return text, element
+    return None
 
 
 def _heading_under_linked_title(tree, title: str, lines) -> tuple | None:

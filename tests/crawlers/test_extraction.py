@@ -172,6 +172,35 @@ def test_a_short_opening_line_with_a_date_in_a_sentence_is_kept():
         assert line in lines
 
 
+@pytest.mark.parametrize("caption", [
+    "图为冷库内部的自动化立体货架。（记者 钱雨桐 摄）",
+    "上图：工人在分拣区作业 通讯员 沈立群 摄",
+    "图为园区入口。冷链日报记者 孔维东摄",
+])
+def test_a_photo_caption_is_cut_wherever_it_is(caption):
+    middle = len(PARAGRAPHS) // 2
+    paragraphs = [*PARAGRAPHS[:middle], caption, *PARAGRAPHS[middle:]]
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+    lines = [line for line in extract_page(_page(body), URL).text.split("\n") if line != "冷链审计笔记"]
+    assert lines == PARAGRAPHS
+
+
+def test_a_sentence_that_opens_with_tuwei_and_credits_no_photographer_is_kept():
+    sentence = "图为该公司提供的数据，显示三季度冷库出租率已经回升到八成以上。"
+    for lines in _lines_with_at_either_edge(sentence):
+        assert sentence in lines
+
+
+def test_a_thread_title_is_its_heading_before_a_space_and_the_forum_s_name():
+    body = f"""<div class="thread"><h3 id="subject">[讨论] 冷库温控审计到底该怎么做</h3>
+<div class="postcontent">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></div>"""
+    page = extract_page(_page(body, title="[讨论] 冷库温控审计到底该怎么做 冷链论坛"), URL)
+    assert page.title == "冷库温控审计到底该怎么做"
+    # a title with a space of its own and no heading that stops there stays whole
+    body = f"""<div class="thread"><h3>年终盘点</h3>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>"""
+    assert extract_page(_page(body, title="冷链 2025 年终盘点"), URL).title == "冷链 2025 年终盘点"
+
+
 def test_the_headline_under_a_column_s_title_is_the_title():
     """An institution's CMS: <title> is the column (a link in the navigation), the headline an <h2>."""
     body = f"""<div class="crumbs">当前位置：<a href="/">首页</a> &gt; <a href="/news/">协会动态</a></div>

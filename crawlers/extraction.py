@@ -610,23 +610,26 @@ _MAX_NOTICE_CHARS = 120
 _SUMMARY_BOX = re.compile(
     r"^(?:[【\[]\s*(?:内容|文章|本文|AI\s*)?(?:摘要|提要)\s*[】\]]|(?:内容|文章|本文|AI\s*)?(?:摘要|提要)\s*[：:]|核心提示\s*[：:])")
 _MAX_SUMMARY_CHARS = 300
-# The byline lines a header shows above the text: the source and its date-time (第一财经 2025-05-20
-# 19:45:00, or run together as 每日经济新闻2025-10-16 21:08:41 when the name does not end in a digit),
-# or the author's name alone (the page's author metadata, see _cut_notices).
+# A month and day with an optional time, as headers write them (05-20 19:45:00, 9月3日); a year before it.
+_MONTH_DAY_TIME = r"\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+_YEAR = r"\d{4}[-/.年]"
 # A header's line of metadata only, as document and blog platforms show it under the title: an
 # author's name, a labelled or bare date ("最近修改：9月3日", "发布于 2025-09-03 10:12") and a count of
 # readers ("1,204 次阅读", "阅读 5.6W", "浏览量：3456"), in any order, with at least a date or a count.
 _META_DATE = (r"(?:(?:最近修改|最后修改|修改于|最后更新|更新于|更新时间|发布于|发布时间|发表于|编辑于|创建于)\s*[：:]?\s*)?"
-              r"(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+              rf"(?:{_YEAR})?{_MONTH_DAY_TIME}")
 _META_COUNT = (r"(?:\d[\d,.]*\s*[万wWkK]?\+?\s*次?\s*(?:阅读|浏览|观看|人看过|人阅读)"
                r"|(?:阅读|浏览|观看)(?:量|数)?\s*[：:]?\s*\d[\d,.]*\s*[万wWkK]?\+?(?:\s*次)?)")
 _META_NAME = r"[\u4e00-\u9fffA-Za-z·]{2,12}"
 _HEADER_META_LINE = re.compile(
     rf"^(?:(?:{_META_NAME}|{_META_DATE}|{_META_COUNT})(?:\s*[|｜丨·/]\s*|\s+|$))+$")
 _HEADER_META_PART = re.compile(rf"{_META_DATE}|{_META_COUNT}")
+# The byline lines a header shows above the text: the source and its date-time (第一财经 2025-05-20
+# 19:45:00, or run together as 每日经济新闻2025-10-16 21:08:41 when the name does not end in a digit),
+# or the author's name alone (the page's author metadata, see _cut_notices).
 _SOURCE_DATELINE = re.compile(
     r"^(?:[0-9A-Za-z\u4e00-\u9fff·]{2,20}\s+|[0-9A-Za-z\u4e00-\u9fff·]{1,19}[A-Za-z\u4e00-\u9fff·])"
-    r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?$")
+    rf"{_YEAR}{_MONTH_DAY_TIME}$")
 # The closing lines of an official notice after its text: an attachment line, the organ's signature and
 # its date (附件：…名单 / 某某县农业农村局 / 2025年6月10日). A contact line among them goes (_cut_notices).
 _ATTACHMENT_LINE = re.compile(r"^附件\s*\d*\s*[：:.]")
@@ -1009,6 +1012,24 @@ def _post_heading_under_site_name(tree, title: str) -> tuple | None:
     return None
 
 
+def _elements_through_text_start(tree, lines, *, skip=frozenset()) -> list | None:
+    """The body's elements in document order (scripts and styles left out) up to and including the
+    one whose own text begins the main text (its first line of 10 characters or more, not in
+    `skip`); None when no element does."""
+    body = tree.find("body")
+    start = next(("".join(line.split())[:15] for line in lines if len(line) >= 10 and line not in skip), "")
+    if body is None or not start:
+        return None
+    shown = []
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        shown.append(element)
+        if _squeezed(" ".join((element.text or "").split())).startswith(start):
+            return shown
+    return None
+
+
 def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None:
     """Returns the heading just above the main text when the page's <title> is a name shown above it.
 
@@ -1017,26 +1038,18 @@ def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None
     The heading counts when it is the last title-class element (not a subtitle) before the element
     where the main text begins, says more than <title>, and <title> is shown whole before it.
     """
-    body = tree.find("body")
     texts = {text for text, _ in headings}
-    start = next(("".join(line.split())[:15] for line in lines if len(line) >= 10 and line not in texts), "")
-    if body is None or not start:
+    shown = _elements_through_text_start(tree, lines, skip=texts)
+    if shown is None:
         return None
     by_element = {element: text for text, element in headings}
     last, title_shown_at, title_shown_before_last = None, None, False
-    for element in body.iter():
-        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
-            continue
+    for element in shown:
         if element in by_element and not re.search(r"sub", element.get("class") or "", re.I):
             last = element
             title_shown_before_last = title_shown_at is not None
-        own = " ".join((element.text or "").split())
-        if own == title and next(element.iterancestors("a"), None) is None:
+        if " ".join((element.text or "").split()) == title and next(element.iterancestors("a"), None) is None:
             title_shown_at = element
-        if _squeezed(own).startswith(start):
-            break
-    else:
-        return None
     if last is None or not title_shown_before_last or next(last.iterancestors("a"), None) is not None:
         return None
     text = by_element[last]
@@ -1074,20 +1087,14 @@ def _heading_under_linked_title(tree, title: str, lines) -> tuple | None:
     links = {" ".join("".join(a.itertext()).split()) for a in body.iter("a")}
     column = next((text for text in links if text and (text == title or (
         title.startswith(text) and _TITLE_SEPARATOR.match(title, len(text))))), None)
-    start = next(("".join(line.split())[:15] for line in lines if len(line) >= 10), "")
-    if column is None or not start:
+    shown = _elements_through_text_start(tree, lines) if column is not None else None
+    if shown is None:
         return None
     last = None
-    for element in body.iter():
-        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
-            continue
+    for element in shown:
         if element.tag in ("h2", "h3") and next(element.iterancestors("a"), None) is None \
                 and not element.xpath(".//a") and not re.search(r"sub", element.get("class") or "", re.I):
             last = element
-        if _squeezed(" ".join((element.text or "").split())).startswith(start):
-            break
-    else:
-        return None
     if last is None:
         return None
     text = _block_text(last)

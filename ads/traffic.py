@@ -55,8 +55,8 @@ _DOMAINS = ua_parser.Domain.USER_AGENT | ua_parser.Domain.OS
 @lru_cache(maxsize=1)
 def _parser() -> ua_parser.Parser:
     """ua-parser with its builtin rules and ours, on its best resolver: RE2 (google-re2, a
-    dependency), 20-40 times faster than Python's re on these few hundred rules (docs/BENCHMARKS.md,
-    "Question page"), behind ua-parser's cache of recent user agents."""
+    dependency), about 6 times faster than Python's re on real user agents (bench/user_agents.py,
+    docs/BENCHMARKS.md "Question page"), behind ua-parser's cache of recent user agents."""
     agents, systems, devices = ua_parser.load_builtins()
     return ua_parser.Parser.from_matchers((_IN_APP + list(agents), list(systems), list(devices)))
 

@@ -143,6 +143,12 @@ def in_sample(rows, features):
 
 
 def main():
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--show", nargs="*", default=["lex+vec+unseen", "lex+vec+unseen+ctop"],
+                        help="feature sets printed besides the best twelve and the current one")
+    shown = set(parser.parse_args().show) | {"lex+vec"}
     rows = dev_features()
     for language in ("zh", "en"):
         print(language, sum(r["lang"] == language for r in rows), "dev queries,",
@@ -155,7 +161,7 @@ def main():
     scored.sort(reverse=True)
     print("| features | CV flagged | CV hidden | CV AUC | in-sample flagged | in-sample hidden |")
     print("|---|---|---|---|---|---|")
-    for _, flagged, hidden, auc, in_flagged, in_hidden, name in scored[:12] + [s for s in scored if s[-1] == "lex+vec"]:
+    for _, flagged, hidden, auc, in_flagged, in_hidden, name in scored[:12] + [s for s in scored[12:] if s[-1] in shown]:
         print(f"| {name} | {flagged:.1%} | {hidden:.1%} | {auc:.3f} | {in_flagged:.1%} | {in_hidden:.1%} |")
 
 

@@ -164,7 +164,10 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     _prepend_lead(tree, body, main_text)
     text = _plain_text(body)
     lines = text.split("\n")
-    day = publication_date(tree, url=url, title_element=title_element, body_start=lines[0], body_end=lines[-1])
+    # The text's first line past the title: a header <time> stands between the two when the
+    # extractor kept the <h1> in the body.
+    start = next((line for line in lines if line != title), lines[0])
+    day = publication_date(tree, url=url, title_element=title_element, body_start=start, body_end=lines[-1])
     return ExtractedPage(
         title=title,
         text=text,
@@ -191,6 +194,7 @@ _BOILERPLATE_WORDS = frozenset({
     "sidebar", "aside", "hotlist", "rank", "ranking",  # sidebars, 热榜
     "share", "toolbar", "qrcode",  # share and tool bars, QR codes
     "signature", "sign",  # a blog's or a forum's signature block under every post
+    "bio", "biography", "authorbio", "authorbox",  # the author's bio box under a post ("About the author")
     "ad", "ads", "advert", "advertisement", "guanggao",  # 广告
     "breadcrumb", "breadcrumbs", "crumb",
     "download",  # "download our app"
@@ -263,11 +267,16 @@ def _remove_hidden_and_notices(tree) -> None:
 _MAX_LABEL_CHARS = 8
 
 
+_MAX_METADATA_VALUE_CHARS = 80  # a title, an issuing office, a date or an index number; not a letter
+
+
 def _remove_leading_metadata_tables(tree) -> None:
     """Removes label/value tables above the article's text: a government notice's 索引号 | 发布机构 |
     成文日期 block, a record's fields. A table counts when every row alternates short labels (at
-    most 8 characters, no digits) with values, and no paragraph of text comes before it; a
-    specification table inside the article comes after its first paragraphs and stays."""
+    most 8 characters, no digits) with short values, and no paragraph of text comes before it; a
+    specification table inside the article comes after its first paragraphs and stays, and a record
+    whose value is the text itself (a 市长信箱 letter's 信件内容 | the letter, 回复内容 | the reply) is
+    the article, not its metadata."""
     body = tree.find("body")
     if body is None:
         return
@@ -281,7 +290,9 @@ def _remove_leading_metadata_tables(tree) -> None:
         if not 1 <= len(rows) <= 8 or any(len(row) < 2 or len(row) % 2 for row in cells):
             continue
         labels = [_block_text(row[i]) for row in cells for i in range(0, len(row), 2)]
-        if all(label and len(label) <= _MAX_LABEL_CHARS and not any(c.isdigit() for c in label) for label in labels):
+        values = [_visible_chars(row[i]) for row in cells for i in range(1, len(row), 2)]
+        if (all(label and len(label) <= _MAX_LABEL_CHARS and not any(c.isdigit() for c in label) for label in labels)
+                and max(values, default=0) <= _MAX_METADATA_VALUE_CHARS):
             _remove(element)
 
 
@@ -535,6 +546,8 @@ _EDGE_NOTICE = re.compile(
     # a closing image-credit line (封面图片来源：…, 题图来源：…, 图片来源：… 资料图), the whole line
     r"|^[（(]?(?:(?:封面|题图|头图|首图|文中|本文)(?:图片|配图|图)?|图片|配图)\s*(?:来源|来自|提供|出处)\s*[：:|｜丨]"
     r"[^。！？]{1,40}[）)]?$"
+    # a reprint's link to its original, the whole line (原文链接：https://…, 原文地址: …)
+    r"|^(?:原文链接|原文地址|本文链接|文章链接)\s*[：:]\s*\S{0,300}$"
     # a line of the page's own buttons only (举报, 纠错, 【打印】【关闭】, 收藏 分享)
     r"|^(?:[【\[]?\s*(?:举报|我要纠错|纠错|打印(?:本页|文章|此页)?|关闭(?:窗口|本页)?|收藏(?:本文)?|分享(?:到)?|返回顶部)"
     r"\s*[】\]]?\s*)+$"
@@ -651,12 +664,49 @@ _PHOTO_CAPTION = re.compile(
     r"[\s（(，,。]*(?:[\u4e00-\u9fff]{0,12}(?:记者|通讯员|特约摄影|摄影|实习生)\s*)?[\u4e00-\u9fff·]{2,8}\s*(?:摄|供图)[）)]?$")
 
 
+# The source note under a table or chart (资料来源：公司公告，某某证券研究所; 数据来源：国家统计局, Wind):
+# a caption of data, not the article's prose, on its own line wherever it stands.
+_DATA_SOURCE_NOTE = re.compile(r"^[（(]?(?:资料|数据)来源\s*[：:][^。\n]{2,60}[。）)]?$")
+
+
+# A content platform's counters and edit stamp, pasted with the text when an article is reposted or
+# saved from it (知乎's 312 人赞同了该文章, 赞同 312 · 48 条评论, 编辑于 2025-07-18 10:22・IP 属地上海):
+# interface, never prose, on their own line wherever they stand.
+_PLATFORM_UI_LINE = re.compile(
+    r"^(?:\d[\d,.]*\s*[万千kK]?\s*人赞同了该(?:文章|回答)"
+    r"|赞同\s*\d[\d,.]*\s*[万千kK]?(?:\s*[·・|｜]\s*\d[\d,.]*\s*条评论)?"
+    r"|(?:编辑|发布)于\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2}|昨天|今天|前天|\d+\s*(?:分钟|小时|天)前)"
+    r"(?:\s*\d{1,2}:\d{2})?(?:\s*[·・]?\s*IP\s*属地\s*[：:]?\s*[\u4e00-\u9fff]{2,8})?)$")
+
+
+# A fact box closing an event's or a product's news, under a bracketed heading of its own
+# (【展会信息】, 【活动信息】, 【联系方式】): label and value lines (展会时间：…, 展位咨询：李女士 020-…) and a
+# QR code's "scan to register" caption. The box is cut whole; label lines without such a heading stay.
+_FACT_BOX_HEADING = re.compile(r"^[【\[][^】\]\n]{2,10}[】\]]$")
+_FACT_BOX_LINE = re.compile(r"^[\u4e00-\u9fff]{2,8}\s*[：:][^\n]{1,60}$"
+                            r"|^(?:扫码|扫描(?:下方|上方|左侧|右侧)?二维码|扫一扫|长按识别(?:二维码)?|微信扫码)[^。\n]{2,30}$")
+
+
+def _cut_fact_box(body) -> None:
+    blocks = list(body)
+    run = 0
+    while run < len(blocks) - 1 and all(_FACT_BOX_LINE.match(line) for line in _plain_text(blocks[-1 - run]).split("\n")):
+        run += 1
+    heading = len(blocks) - 1 - run
+    if run and heading > 0 and _FACT_BOX_HEADING.match(_block_text(blocks[heading])):
+        for block in blocks[heading:]:
+            body.remove(block)
+
+
 def _cut_notices(body, author: str = "") -> None:
-    """Cuts an END marker and all after it, photo captions wherever they are, then notices at either
-    edge of the extracted text, contact blocks at its end (also among a notice's closing attachment
-    and signature lines), and the header's byline, player and summary lines before its start."""
+    """Cuts an END marker and all after it, photo captions, data source notes and a platform's
+    counter lines wherever they are, then notices at either edge of the extracted text, contact
+    blocks and a headed fact box at its end (also among a notice's closing attachment and
+    signature lines), and the header's byline, player and summary lines before its start."""
     for block in list(body):
-        if block.tag != "head" and len(body) > 1 and _PHOTO_CAPTION.match(_block_text(block)):
+        if block.tag != "head" and len(body) > 1 and (_PHOTO_CAPTION.match(text := _block_text(block))
+                                                      or _DATA_SOURCE_NOTE.match(text)
+                                                      or _PLATFORM_UI_LINE.match(text)):
             body.remove(block)
     blocks = list(body)
     for index, block in enumerate(blocks):
@@ -666,6 +716,7 @@ def _cut_notices(body, author: str = "") -> None:
             break
     while len(body) > 1 and (_is_notice(body[-1]) or _is_contact_block(body[-1]) or _is_topic_tags(body[-1])):
         body.remove(body[-1])
+    _cut_fact_box(body)
     closing = []  # a notice's closing lines: contacts, attachments, the signature and its date
     for block in reversed(body[1:]):
         if not (_is_contact_block(block) or all(_ATTACHMENT_LINE.match(line) or _SIGNATURE_LINE.match(line)

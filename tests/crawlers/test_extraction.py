@@ -195,6 +195,8 @@ def test_the_headline_under_a_column_s_title_is_the_title():
     "扫一扫在手机打开当前页",
     "微信扫一扫，分享到朋友圈",
     "扫码在手机上阅读本文",
+    # a reprint's link to its original
+    "原文链接：https://zhuanlan.zhihu.example/p/7065531208",
     # an English credit line
     "Written by: Lin Zhiyuan\u3000Edited by: Zhao Yiran, Sarah Whitfield",
     "Photos: Chen Lu | Editor: Mark Potter",
@@ -660,3 +662,90 @@ def test_nesting_depth_counts_elements_not_void_tags_scripts_or_optional_end_tag
     assert no_text_reason(deep).endswith("the page nests elements 302 deep and the HTML parser stops at 256, "
                                          "so the text inside was lost")
     assert no_text_reason("<html><body></body></html>") == "trafilatura found no main text"
+
+
+def test_a_leading_metadata_table_goes_but_a_record_whose_value_is_the_text_is_the_article():
+    """A government notice's 索引号 | 发布机构 | 成文日期 table above the text is metadata; a 市长信箱
+    page lays the letter and the official reply out as the values of the same kind of label/value
+    table (信件内容 | the letter), and that table is the article."""
+    metadata = ('<table class="info"><tr><td>索引号</td><td>113301000024-2025-00031</td><td>发布机构</td>'
+                '<td>临江市交通运输局</td></tr><tr><td>成文日期</td><td>2025-03-10</td><td>主题分类</td>'
+                '<td>交通运输</td></tr></table>')
+    notice = extract_page(_page(f'<div class="content">{metadata}{_article()}</div>'), URL)
+    assert "113301000024-2025-00031" not in notice.text and "临江市交通运输局" not in notice.text
+    assert PARAGRAPHS[0] in notice.text
+
+    letter = "<br>".join(PARAGRAPHS[:3])
+    reply = "<br>".join(PARAGRAPHS[3:])
+    record = (f'<table class="letter"><tr><td>信件标题</td><td colspan="3">关于冷库温控记录的咨询</td></tr>'
+              f'<tr><td>来信人</td><td>张**</td><td>来信时间</td><td>2025-05-06 09:18</td></tr>'
+              f'<tr><td>信件内容</td><td colspan="3">{letter}</td></tr>'
+              f'<tr><td>回复单位</td><td>市市场监督管理局</td><td>回复时间</td><td>2025-05-14 11:20</td></tr>'
+              f'<tr><td>回复内容</td><td colspan="3">{reply}</td></tr></table>')
+    page = extract_page(_page(f'<div class="right-col">{record}</div>', title="关于冷库温控记录的咨询"), URL)
+    assert page is not None
+    assert PARAGRAPHS[0] in page.text and PARAGRAPHS[-1] in page.text
+
+
+@pytest.mark.parametrize("line", [
+    # a table's or a chart's source note
+    "资料来源：公司公告，东岳证券研究所预测",
+    "数据来源：国家统计局，Wind",
+    # a content platform's counters and edit stamp, pasted with a reposted article
+    "312 人赞同了该文章",
+    "赞同 312 · 48 条评论",
+    "编辑于 2025-07-18 10:22・IP 属地上海",
+    "发布于 昨天 18:02 · IP 属地：浙江",
+])
+def test_a_data_source_note_or_a_platform_counter_line_is_cut_wherever_it_is(line):
+    middle = len(PARAGRAPHS) // 2
+    for paragraphs in ([line, *PARAGRAPHS], [*PARAGRAPHS[:middle], line, *PARAGRAPHS[middle:]], [*PARAGRAPHS, line]):
+        body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+        lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
+        assert lines == PARAGRAPHS
+
+
+@pytest.mark.parametrize("sentence", [
+    "数据来源于国家统计局的季度调查，样本覆盖全国31个省份的冷库。",
+    "发布于2025年3月14日的审计结果显示，共有27家仓库参加。",
+    "赞同这个做法的仓库经理并不多，多数人担心成本。",
+])
+def test_a_sentence_that_opens_like_a_source_note_or_a_counter_is_kept(sentence):
+    middle = len(PARAGRAPHS) // 2
+    paragraphs = [*PARAGRAPHS[:middle], sentence, *PARAGRAPHS[middle:]]
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in paragraphs)}</article>'
+    assert sentence in extract_page(_page(body), URL).text.split("\n")
+
+
+def test_a_headed_fact_box_at_the_end_is_cut_but_label_lines_without_the_heading_stay():
+    box = ("<p><strong>【展会信息】</strong></p><p>展会时间：2025年11月12日—14日</p><p>展会地点：珠江国际会展中心南岸馆</p>"
+           "<p>展位咨询：李女士 020-8000 6512（工作日 9:00—18:00）</p>"
+           '<p class="qr"><img src="/qr.png" alt=""><br>扫码完成观众预登记，免费领取电子门票</p>')
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{box}</article>'
+    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
+    assert lines == PARAGRAPHS
+    facts = "<p>审计时间：2025年3月</p><p>审计地点：嘉兴</p>"
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{facts}</article>'
+    text = extract_page(_page(body), URL).text
+    assert "审计时间：2025年3月" in text and "审计地点：嘉兴" in text
+
+
+def test_the_author_s_bio_box_under_a_post_is_cut():
+    """(Here trafilatura drops the box by itself too; on the HubSpot page of the realistic set,
+    en_hubspot_blog_ai_visual_inspection_stamping_pilot.html, only the container's name does.)"""
+    bio = ('<div class="blog-post__author"><div class="blog-post__author-bio"><p>About the author</p>'
+           "<p>老冷是一家第三方冷链物流公司的质量经理，做了十二年冷库审计，写过三本冷链操作手册。</p></div></div>")
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{bio}</article>'
+    text = extract_page(_page(body), URL).text
+    assert PARAGRAPHS[-1] in text and "About the author" not in text and "质量经理" not in text
+
+
+def test_a_labelled_time_between_the_kept_headline_and_the_text_is_the_date():
+    """The extractor keeps the <h1> as the text's first line; the report's meta row with its
+    labelled <time> sits between it and the first paragraph, outside any <header>."""
+    body = (f'<div class="main"><div class="report-head"><h1>冷链审计笔记</h1><div class="report-meta">'
+            f'<span class="org">江澄冷链协会</span><span class="date">发布日期：<time datetime="2025-03-14">2025-03-14'
+            f'</time></span></div></div><div class="abstract">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></div>')
+    page = extract_page(_page(body), URL)
+    assert page.text.split("\n")[0] == "冷链审计笔记"
+    assert page.published_at is not None and page.published_at.date().isoformat() == "2025-03-14"

@@ -258,9 +258,14 @@ def _microdata_date(tree) -> dt.date | None:
         scopes = list(_item_scopes(element))
         if any(_FOREIGN_ITEM.search(itemtype) or prop & _FOREIGN_PROP for itemtype, prop in scopes):
             continue
-        if in_foreign_container(element):
-            continue
         itemtype, scope_prop = scopes[0] if scopes else ("", set())
+        # The article item's own datePublished counts wherever the template puts it (Blogger's
+        # post-footer holds the post's); any other date is judged by its container (a comment's
+        # dateCreated inside the article's item is a comment's).
+        own_article = ("datePublished" in props and bool(_ARTICLE_TYPE.search(itemtype))
+                       and not any(_ARTICLE_TYPE.search(t) for t, _ in scopes[1:]))
+        if not own_article and in_foreign_container(element):
+            continue
         if "datePublished" in props and (not itemtype or _ARTICLE_TYPE.search(itemtype)):
             rank = 0
         elif "acceptedAnswer" in scope_prop:
@@ -269,7 +274,11 @@ def _microdata_date(tree) -> dt.date | None:
             rank = 2
         else:
             continue
-        day = parse_date(element.get("content") or element.get("datetime") or _own_date_text(element))
+        # An <abbr> carries the machine-readable value in its title (hAtom, Blogger:
+        # <abbr itemprop="datePublished" title="2025-04-12T21:05:00+08:00">21:05</abbr>).
+        machine = (element.get("content") or element.get("datetime")
+                   or (element.get("title") if element.tag == "abbr" else None))
+        day = parse_date(machine or _own_date_text(element))
         if day and (best is None or (rank, order) < best[:2]):
             best = (rank, order, day)
     return best[2] if best else None
@@ -295,9 +304,12 @@ def _header_time_date(tree, title_element, body_start: str, body_end: str) -> dt
     starts, end_at = _text_positions(tree, order, body_start, body_end)
     if end_at is None:
         return None
+    # The article's <header> may put its byline and <time> above the title (dev.to, many themes).
+    title_header = next((a for a in title_element.iterancestors() if a.tag == "header"), None)
     for time in tree.iter("time"):
         at = order[time]
-        if not title_at < at < end_at:
+        if not title_at < at < end_at and not (
+                title_header is not None and at < end_at and any(a is title_header for a in time.iterancestors())):
             continue
         named = [time, time.getparent()]  # <time class="updated">, <span class="modified-date"><time>
         if any(_MODIFIED.search(" ".join(filter(None, (e.get("class"), e.get("itemprop"), e.get("id")))))

@@ -634,8 +634,16 @@ _META_DATE = (r"(?:(?:最近修改|最后修改|修改于|最后更新|更新于
 _META_COUNT = (r"(?:\d[\d,.]*\s*[万wWkK]?\+?\s*次?\s*(?:阅读|浏览|观看|人看过|人阅读)"
                r"|(?:阅读|浏览|观看)(?:量|数)?\s*[：:]?\s*\d[\d,.]*\s*[万wWkK]?\+?(?:\s*次)?)")
 _META_NAME = r"[\u4e00-\u9fffA-Za-z·]{2,12}"
+# a post's category and tags in its header line (分类：车间杂记 | 标签：车床 数控 老厂), as blog platforms show them
+_META_LABELLED = r"(?:分类|标签|栏目|频道)\s*[：:]\s*[\u4e00-\u9fffA-Za-z0-9·]{1,12}(?:\s+[\u4e00-\u9fffA-Za-z0-9·]{1,12}){0,5}"
 _HEADER_META_LINE = re.compile(
-    rf"^(?:(?:{_META_NAME}|{_META_DATE}|{_META_COUNT})(?:\s*[|｜丨·/]\s*|\s+|$))+$")
+    rf"^(?:(?:{_META_LABELLED}|{_META_NAME}|{_META_DATE}|{_META_COUNT})(?:\s*[|｜丨·/]\s*|\s+|$))+$")
+# A newspaper's byline under its marker (□ 营销中心 顾文涛, ■ 本报记者 张三 李四), as e-paper pages print it.
+_MARKED_BYLINE = re.compile(r"^[□■]\s*[\u4e00-\u9fff]{2,12}(?:\s+[\u4e00-\u9fff·]{2,6}){0,3}$")
+# A blog's or a portal's sidebar widget line that lands above the text: 今日天气：常州 晴 24～31℃,
+# 访问统计：总访问量 86231, 博客等级：12 (网易, 新浪 blogs' 挂件).
+_WIDGET_LINE = re.compile(r"^(?:今日天气|天气预报|访问统计|总访问量|今日访问|在线人数|博客等级|博客积分|博客访问|博客排名)"
+                          r"\s*[：:]\s*[^。！？\n]{1,30}$")
 _HEADER_META_PART = re.compile(rf"{_META_DATE}|{_META_COUNT}")
 # The byline lines a header shows above the text: the source and its date-time (第一财经 2025-05-20
 # 19:45:00, or run together as 每日经济新闻2025-10-16 21:08:41 when the name does not end in a digit),
@@ -734,9 +742,11 @@ def _cut_notices(body, author: str = "") -> None:
 
 def _is_header_line(block, author: str) -> bool:
     """True for a line the article's header shows above its text: the author's name alone, the source
-    with its date-time, a line of metadata only (name, date, readers) or a labelled summary box."""
+    with its date-time, a line of metadata only (name, date, readers, category and tags), a labelled
+    summary box, or a sidebar widget's line that lands above the text."""
     text = _block_text(block)
     return (text == " ".join(author.split()) or bool(_SOURCE_DATELINE.match(text))
+            or bool(_WIDGET_LINE.match(text)) or bool(_MARKED_BYLINE.match(text))
             or (len(text) <= _MAX_SUMMARY_CHARS and bool(_SUMMARY_BOX.match(text)))
             or (len(text) <= 80 and bool(_HEADER_META_PART.search(text)) and bool(_HEADER_META_LINE.match(text))))
 
@@ -959,7 +969,8 @@ def _squeezed_len(text: str | None) -> int:
 # is cut there only when a heading or the page's text shows the part before (or after) it alone.
 _BARE_HYPHEN = r"(?<=[\u3400-\u9fff])-(?=[^\s\-])"
 _TITLE_SEPARATOR = re.compile(rf"\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*|{_BARE_HYPHEN}")
-_TITLE_SEPARATOR_AT_END = re.compile(r"(?:\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*|(?<=[\u3400-\u9fff])-)$")
+# … and before a title that follows the site's name: "Site | Title", "小店三年: 开店第三年…" (Blogger's "Blog: Post").
+_TITLE_SEPARATOR_AT_END = re.compile(r"(?:\s+[-|–—·:：]\s+|\s*(?:\||｜|_|--|——|—|–)\s*|(?<=[\u3400-\u9fff])-|(?<=\S)[:：]\s+)$")
 _TITLE_CLASS = re.compile(r"title|headline|heading", re.I)
 # A forum's thread-type prefix in square brackets ("[经验分享] ", "[求助]"), not part of the title;
 # a news headline's 【】 tag is the editor's and stays.
@@ -1001,7 +1012,7 @@ def _article_title(tree, metadata_title: str | None, lines: list[str] = ()):
     is the title (_heading_above_text).
     """
     headings = [(_heading_text(element), element) for element in tree.iter("h1")]
-    for element in tree.xpath("//body//*[self::h2 or self::td or self::div or self::span or self::p"
+    for element in tree.xpath("//body//*[self::h2 or self::h3 or self::td or self::div or self::span or self::p"
                               " or contains(name(), '-')][@class]"):
         if _TITLE_CLASS.search(element.get("class") or "") and len(element) <= 3:
             headings.append((_block_text(element), element))

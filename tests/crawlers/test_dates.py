@@ -185,3 +185,32 @@ def test_json_ld_nested_thousands_deep_is_left_out_and_the_next_script_read():
     deep_after_one = '<script type="application/ld+json">{"a": 1}, ' + "[" * 20_000 + "]" * 20_000 + "</script>"
     good = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2019-11-18"}</script>'
     assert _date(head=deep + deep_after_one + good) == dt.date(2019, 11, 18)
+
+
+def _page_date(article: str, before: str = "") -> dt.date | None:
+    page = lxml_html.fromstring(f'<html><head><title>{TITLE}</title></head><body>{before}{article}</body></html>')
+    return publication_date(page, url="https://blog.example/p/1", title_element=page.find(".//h1"),
+                            body_start=BODY_START, body_end=BODY_END)
+
+
+def test_a_time_above_the_title_in_the_article_s_header_counts():
+    """dev.to and many themes put the byline and its <time> above the <h1>, in the same <header>;
+    the site's "today" above the article, outside that header, still does not count."""
+    header = ('<header><p>Posted on <time datetime="2025-05-13T02:14:00Z">May 13</time> &bull; Edited on '
+              f'<time datetime="2025-05-20T09:41:00Z">May 20</time></p><h1>{TITLE}</h1></header>')
+    article = f"<article>{header}<p>{BODY_START}</p><p>中间的一段话。</p><p>{BODY_END}</p></article>"
+    assert _page_date(article) == dt.date(2025, 5, 13)
+    bare = f"<article><h1>{TITLE}</h1><p>{BODY_START}</p><p>中间的一段话。</p><p>{BODY_END}</p></article>"
+    assert _page_date(bare, before='<div class="top">今天是 <time datetime="2026-12-01">12月1日</time></div>') is None
+
+
+def test_an_abbr_s_title_is_the_article_item_s_date_published_wherever_the_post_puts_it():
+    """Blogger: <abbr itemprop="datePublished" title="…">21:05</abbr> in the post's post-footer, inside
+    the BlogPosting item; a comment's dateCreated in the same item, in its comments block, is not."""
+    footer = ('<div class="post-footer"><a class="timestamp-link" href="/p/1"><abbr class="published" '
+              'itemprop="datePublished" title="2025-04-12T21:05:00+08:00">21:05</abbr></a></div>')
+    comment = '<div class="comments"><span itemprop="dateCreated" content="2025-04-20">4月20日</span></div>'
+    post = (f'<div class="post hentry" itemscope itemtype="http://schema.org/BlogPosting"><h1>{TITLE}</h1>'
+            f'<p>{BODY_START}</p><p>中间的一段话。</p><p>{BODY_END}</p>{{}}</div>')
+    assert _page_date(post.format(footer + comment)) == dt.date(2025, 4, 12)
+    assert _page_date(post.format(comment)) is None

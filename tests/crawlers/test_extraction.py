@@ -139,6 +139,14 @@ def test_a_sentence_that_mentions_an_editor_or_an_app_is_kept(sentence):
     "沈亦舟 最近修改：9月3日 1,204 次阅读",
     "发布于 2025-09-03 10:12 · 浏览量：3456",
     "老冷 | 2025-03-14 09:30 | 阅读 5.6W",
+    # a blog platform's header line with the post's category and tags and its buttons
+    "2011-09-14 21:37:08| 分类：车间杂记 | 标签：车床 数控 老厂 |举报|字号 大中小 订阅",
+    # a sidebar widget's line above the text
+    "今日天气：常州 晴 24～31℃",
+    "访问统计：总访问量 86231",
+    # a newspaper's byline under its marker
+    "□ 营销中心 顾文涛",
+    "■ 本报记者 张三 李四",
 ])
 def test_a_header_line_of_name_date_and_readers_is_cut(line):
     body = f"""<article class="post"><h1>冷链审计笔记</h1><p>{line}</p>
@@ -749,3 +757,24 @@ def test_a_labelled_time_between_the_kept_headline_and_the_text_is_the_date():
     page = extract_page(_page(body), URL)
     assert page.text.split("\n")[0] == "冷链审计笔记"
     assert page.published_at is not None and page.published_at.date().isoformat() == "2025-03-14"
+
+
+def test_a_blog_s_title_of_its_name_a_colon_and_the_post_s_heading_is_the_post_s():
+    """Blogger's <title> and og:title are "Blog: Post"; the post's heading is an <h3 class="post-title">."""
+    body = f"""<div class="header"><h1 class="title"><a href="/">老冷的冷链手记</a></h1></div>
+<div class="post hentry"><h3 class="post-title entry-title">冷链审计笔记</h3>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>"""
+    head = '<meta property="og:title" content="老冷的冷链手记: 冷链审计笔记">'
+    assert extract_page(_page(body, title="老冷的冷链手记: 冷链审计笔记", head=head), URL).title == "冷链审计笔记"
+    # a title with a colon of its own, and no heading that is its tail, stays whole
+    assert extract_page(_page(_article(h1="冷链审计: 三家仓库"), title="冷链审计: 三家仓库"), URL).title == "冷链审计: 三家仓库"
+
+
+@pytest.mark.parametrize("sentence", [
+    "今日天气：晴，冷库外的温度已经到了三十度，装卸口的门帘必须放下。",
+    "□ 第一，检查探头位置是否经过质量部审批。",
+    "分类：按温区分为冷冻、冷藏和恒温三类，每类的探头密度要求不同。",
+])
+def test_a_first_sentence_that_opens_like_a_header_line_is_kept(sentence):
+    body = f"""<article class="post"><h1>冷链审计笔记</h1><p>{sentence}</p>
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>"""
+    assert sentence in extract_page(_page(body), URL).text.split("\n")

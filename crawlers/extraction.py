@@ -150,6 +150,7 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     _remove_boilerplate_containers(cleaned)
     _remove_form_boxes(cleaned)
     _remove_dated_items(cleaned)
+    _remove_other_answers(cleaned)
     document = trafilatura.bare_extraction(cleaned, url=url, **EXTRACT_OPTIONS)
     if document is None:
         return None
@@ -472,6 +473,35 @@ _ITEM_TIMESTAMP = re.compile(
 _MAX_ITEM_CHARS = 300
 # What templates repeat for comments and cards; table rows are left alone, a table is data.
 _ITEM_TAGS = frozenset({"div", "li", "article", "section", "dl", "dd"})
+
+# A Q&A page's answers: items named answers, the accepted or best one marked by its class or by a
+# tag of its own (CSDN 问答's 已采纳, 百度知道's and 搜狗问问's 最佳答案, Stack Exchange's accepted-answer).
+_ANSWER_WORDS = frozenset({"answer", "answers", "reply", "replies"})
+_ACCEPTED_WORDS = frozenset({"accepted", "accept", "best", "adopt", "adopted", "adoption"})
+_ACCEPTED_TAG = re.compile(r"^(?:已采纳|采纳答案|最佳答案|最佳回答|提问者采纳|Accepted(?: answer)?)$", re.I)
+
+
+def _is_accepted_answer(element) -> bool:
+    words = class_tokens(element)
+    if not words & _ANSWER_WORDS:
+        return False
+    if words & _ACCEPTED_WORDS:
+        return True
+    return any(_ACCEPTED_TAG.match(_block_text(tag)) for tag in element.iter("span", "em", "i", "b", "strong", "label")
+               if not any(a is not element and class_tokens(a) & {"content", "body", "text"} for a in tag.iterancestors()))
+
+
+def _remove_other_answers(tree) -> None:
+    """On a Q&A page whose answer items mark one accepted (or best), removes the other answers beside
+    it: the article is the question and that answer. Pages that mark none keep their answers (the
+    extractor and the comment rules judge them)."""
+    for element in list(tree.iter(*_ITEM_TAGS)):
+        if element.getparent() is None or not _is_accepted_answer(element):
+            continue
+        for sibling in element.getparent():
+            if sibling is not element and sibling.tag in _ITEM_TAGS and class_tokens(sibling) & _ANSWER_WORDS \
+                    and not class_tokens(sibling) & _CONTENT_WORDS and not _is_accepted_answer(sibling):
+                _remove(sibling)
 
 
 def _remove_dated_items(tree) -> None:

@@ -778,3 +778,29 @@ def test_a_first_sentence_that_opens_like_a_header_line_is_kept(sentence):
     body = f"""<article class="post"><h1>冷链审计笔记</h1><p>{sentence}</p>
 {"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>"""
     assert sentence in extract_page(_page(body), URL).text.split("\n")
+
+
+def _qa_page(first_answer_attrs: str, tag: str = "") -> str:
+    answer = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[1:])
+    other = "<p>可以看一下探头的型号，老型号在低温下漂移比较大，我们换了新型号之后好了很多，这个也值得排查一下。</p>"
+    ai = "<p>温控记录异常可能有以下几个原因，希望以上内容对您有所帮助，如果问题已解决，请点击采纳。</p>"
+    return _page(f"""<div class="question-detail"><h1>冷链审计笔记</h1><div class="question-content"><p>{PARAGRAPHS[0]}</p></div></div>
+<div class="answer-list"><div class="answer-item ai-answer"><div class="answer-content">{ai}</div></div>
+<div {first_answer_attrs}><div class="answer-user"><a class="user-name">老冷</a>{tag}</div><div class="answer-content">{answer}</div></div>
+<div class="answer-item"><div class="answer-content">{other}</div></div></div>""")
+
+
+@pytest.mark.parametrize(("attrs", "tag"), [
+    ('class="answer-item accepted"', ""),
+    ('class="answer-item"', '<span class="accept-tag">已采纳</span>'),
+    ('class="answer-item"', '<span class="best-tag">最佳答案</span>'),
+])
+def test_a_q_and_a_page_keeps_the_accepted_answer_and_drops_the_others(attrs, tag):
+    text = extract_page(_qa_page(attrs, tag), URL).text
+    assert PARAGRAPHS[-1] in text
+    assert "探头的型号" not in text and "请点击采纳" not in text
+
+
+def test_a_q_and_a_page_that_marks_no_answer_accepted_keeps_its_answers():
+    text = extract_page(_qa_page('class="answer-item"'), URL).text
+    assert PARAGRAPHS[-1] in text and "探头的型号" in text

@@ -159,6 +159,9 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     main_text = _plain_text(body)
     if not main_text:
         return None
+    again = _with_lists_kept(cleaned, url, main_text)
+    if again is not None:
+        document, body, main_text = again
     links, link_chars, linked_chars = _main_text_links(cleaned, url, main_text.split("\n"))
     title, title_element = _article_title(tree, document.title, main_text.split("\n"))
     _prepend_question(tree, title_element, body, main_text)
@@ -180,6 +183,44 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
         link_count=links,
         linked_text_chars=linked_chars,
     )
+
+
+def _with_lists_kept(cleaned, url: str, main_text: str):
+    """The extraction again, with the text's container named an <article>, when the first one left
+    out list items inside it (document, body, text), else None.
+
+    When trafilatura recognizes no container of the article (a 问答 page's question-content, an old
+    template's divs) it gathers the text paragraph by paragraph and loses lists: a how-to's numbered
+    steps, a question's "what I tried". The container is the deepest element holding the text's
+    first and last lines; naming it an <article> makes trafilatura read it whole, lists included.
+    The second reading is kept only when it holds the same first and last lines and more text."""
+    lines = main_text.split("\n")
+    first, last = _squeezed(lines[0])[:20], _squeezed(lines[-1])[-20:]
+    text = _squeezed(main_text)
+    container = None
+    for element in cleaned.iter("div", "section", "td", "body"):
+        squeezed = _squeezed(element.text_content())
+        if first in squeezed and last in squeezed:
+            container = element  # document order: each later match lies inside the earlier one or after it
+    if container is None or container.tag == "body" or any(a.tag in ("article", "main") for a in container.iterancestors()):
+        return None
+    dropped = [li for li in container.iter("li") if len(_squeezed(li.text_content())) >= 8
+               and _squeezed(li.text_content()) not in text]
+    if len(dropped) < 2:
+        return None
+    named = deepcopy(cleaned)
+    named.xpath(cleaned.getroottree().getpath(container))[0].tag = "article"
+    document = trafilatura.bare_extraction(named, url=url, **EXTRACT_OPTIONS)
+    if document is None:
+        return None
+    body = document.body
+    _cut_notices(body, document.author or "")
+    again = _plain_text(body)
+    squeezed = _squeezed(again)
+    if not (squeezed.startswith(_squeezed(lines[0])[:20]) or first in squeezed[:200]) or last not in squeezed \
+            or len(squeezed) <= len(text):
+        return None
+    return document, body, again
 
 
 # Step 1: the cleaned page -------------------------------------------------------------------------

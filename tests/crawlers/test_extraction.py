@@ -804,3 +804,15 @@ def test_a_q_and_a_page_keeps_the_accepted_answer_and_drops_the_others(attrs, ta
 def test_a_q_and_a_page_that_marks_no_answer_accepted_keeps_its_answers():
     text = extract_page(_qa_page('class="answer-item"'), URL).text
     assert PARAGRAPHS[-1] in text and "探头的型号" in text
+
+
+def test_a_list_in_a_container_trafilatura_does_not_recognize_is_kept():
+    """Without an <article>, <main> or a content class it knows, trafilatura gathers paragraphs and
+    drops lists; the text's own container is then read as the article, lists included."""
+    steps = ["把校准集增加到五百张，没有明显改善；", "换成另一个校准器，置信度稍微高一点；", "检查了输出节点，确认后处理在引擎外面。"]
+    items = "".join(f"<li>{step}</li>" for step in steps)
+    body = (f'<div class="ask-left"><div class="question-content md_views"><p>{PARAGRAPHS[0]}</p><p>{PARAGRAPHS[1]}</p>'
+            f'<p>已经试过的方法：</p><ol>{items}</ol><p>{PARAGRAPHS[2]}</p><p>{PARAGRAPHS[3]}</p></div></div>')
+    lines = extract_page(_page(body), URL).text.split("\n")
+    assert all(step in lines for step in steps)
+    assert lines.index(steps[0]) > lines.index("已经试过的方法：") and PARAGRAPHS[3] in lines

@@ -310,6 +310,8 @@ _MAX_LABEL_CHARS = 8
 
 
 _MAX_METADATA_VALUE_CHARS = 80  # a title, an issuing office, a date or an index number; not a letter
+_MAX_METADATA_ROWS = 20  # a procurement notice's 公告概要 holds 15 fields
+_GROUP_LABEL = re.compile(r"^[\u4e00-\u9fffA-Za-z（）()及和与]{2,12}[：:]$")
 
 
 def _remove_leading_metadata_tables(tree) -> None:
@@ -329,7 +331,9 @@ def _remove_leading_metadata_tables(tree) -> None:
             continue
         rows = [row for row in element.iter("tr") if next(row.iterancestors("table"), None) is element]
         cells = [[cell for cell in row if cell.tag in ("td", "th")] for row in rows]
-        if not 1 <= len(rows) <= 8 or any(len(row) < 2 or len(row) % 2 for row in cells):
+        # a row of one cell may head a group of fields (公告概要：, 联系人及联系方式：)
+        cells = [row for row in cells if not (len(row) == 1 and _GROUP_LABEL.match(_block_text(row[0])))]
+        if not 1 <= len(cells) <= _MAX_METADATA_ROWS or any(len(row) < 2 or len(row) % 2 for row in cells):
             continue
         labels = [_block_text(row[i]) for row in cells for i in range(0, len(row), 2)]
         values = [_visible_chars(row[i]) for row in cells for i in range(1, len(row), 2)]
@@ -766,6 +770,33 @@ _FACT_BOX_LINE = re.compile(r"^[\u4e00-\u9fff]{2,8}\s*[：:][^\n]{1,60}$"
                             r"|^(?:扫码|扫描(?:下方|上方|左侧|右侧)?二维码|扫一扫|长按识别(?:二维码)?|微信扫码)[^。\n]{2,30}$")
 
 
+# A shop's product tiles under its story or news (阿禾家 猪肉白菜手工水饺 1kg约50只￥39.90月销 1.2万+): a name and a
+# price, a line each; and the shop's service and licence lines beside them.
+_PRICE_TILE = re.compile(r"^[^\n。！？]{2,60}?[￥¥]\s*\d[\d,.]*[^\n。！？]{0,30}$")
+_SHOP_SERVICE_LINE = re.compile(r"^(?:客服(?:在线|工作)?时间|营业时间|发货时间|(?:食品)?经营许可证(?:编号)?|营业执照(?:注册号)?)\s*[：:]"
+                                r"[^。！？\n]{1,80}$")
+_SHORT_HEADING = re.compile(r"^[\u4e00-\u9fffA-Za-z]{2,8}$")
+
+
+def _cut_product_tiles(body) -> None:
+    """Cuts the product tiles at the end of the text (at least two priced lines), the shop's service
+    and licence lines among or after them, and the short heading above them (本店热卖, 猜你喜欢)."""
+    blocks = list(body)
+    end, tiles = len(blocks), 0
+    while end > 1:
+        lines = _plain_text(blocks[end - 1]).split("\n")
+        if not all(_PRICE_TILE.match(line) or _SHOP_SERVICE_LINE.match(line) for line in lines):
+            break
+        tiles += sum(bool(_PRICE_TILE.match(line)) for line in lines)
+        end -= 1
+    if tiles < 2:
+        return
+    if end > 1 and _SHORT_HEADING.match(_block_text(blocks[end - 1])):
+        end -= 1
+    for block in blocks[end:]:
+        body.remove(block)
+
+
 def _cut_fact_box(body) -> None:
     blocks = list(body)
     run = 0
@@ -777,6 +808,13 @@ def _cut_fact_box(body) -> None:
             body.remove(block)
 
 
+# A news photo's caption that opens with what it shows rather than 图为 and ends with the
+# photographer's credit, role and name (…工人正在查看设备运行数据。人民视窗网记者 李想摄, （新华社记者 张三 摄）).
+_CREDITED_CAPTION = re.compile(
+    r"^[^\n]{4,90}?[\s（(，,。]*[\u4e00-\u9fff]{0,12}(?:记者|通讯员|特约摄影|摄影记者|实习生)\s*[\u4e00-\u9fff·]{2,8}"
+    r"(?:\s+[\u4e00-\u9fff·]{2,4})?\s*摄[）)]?$")
+
+
 def _cut_notices(body, author: str = "") -> None:
     """Cuts an END marker and all after it, photo captions, data source notes and a platform's
     counter lines wherever they are, then notices at either edge of the extracted text, contact
@@ -784,6 +822,7 @@ def _cut_notices(body, author: str = "") -> None:
     signature lines), and the header's byline, player and summary lines before its start."""
     for block in list(body):
         if block.tag != "head" and len(body) > 1 and (_PHOTO_CAPTION.match(text := _block_text(block))
+                                                      or _CREDITED_CAPTION.match(text)
                                                       or _DATA_SOURCE_NOTE.match(text)
                                                       or _PLATFORM_UI_LINE.match(text)):
             body.remove(block)
@@ -796,6 +835,7 @@ def _cut_notices(body, author: str = "") -> None:
     while len(body) > 1 and (_is_notice(body[-1]) or _is_contact_block(body[-1]) or _is_topic_tags(body[-1])):
         body.remove(body[-1])
     _cut_fact_box(body)
+    _cut_product_tiles(body)
     closing = []  # a notice's closing lines: contacts, attachments, the signature and its date
     for block in reversed(body[1:]):
         if not (_is_contact_block(block) or all(_ATTACHMENT_LINE.match(line) or _SIGNATURE_LINE.match(line)

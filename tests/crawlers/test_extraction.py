@@ -159,6 +159,9 @@ def test_a_header_line_of_name_date_and_readers_is_cut(line):
     "图为冷库内部的自动化立体货架。（记者 钱雨桐 摄）",
     "上图：工人在分拣区作业 通讯员 沈立群 摄",
     "图为园区入口。冷链日报记者 孔维东摄",
+    # what the photo shows, then the credit, without 图为
+    "澄州机床厂数控车间内，工人正在查看设备运行数据。人民视窗网记者 李想摄",
+    "工人在冷库分拣区作业。（新华社记者 张三 摄）",
 ])
 def test_a_photo_caption_is_cut_wherever_it_is(caption):
     middle = len(PARAGRAPHS) // 2
@@ -220,6 +223,7 @@ def test_a_notice_line_at_either_edge_is_cut(line):
     "Source: the operators' own figures, which the association has not audited.",
     "2025年3月14日，冷链协会公布了第一批审计结果，共有27家仓库参加。",
     "图为该公司提供的数据，显示三季度冷库出租率已经回升到八成以上。",
+    "这组照片由本报记者张三摄于去年冬天的嘉兴冷库，当时库温已经降到零下二十度。",
 ])
 def test_a_sentence_that_opens_like_a_notice_is_kept(sentence):
     for lines in _lines_with_at_either_edge(sentence):
@@ -816,3 +820,30 @@ def test_a_list_in_a_container_trafilatura_does_not_recognize_is_kept():
     lines = extract_page(_page(body), URL).text.split("\n")
     assert all(step in lines for step in steps)
     assert lines.index(steps[0]) > lines.index("已经试过的方法：") and PARAGRAPHS[3] in lines
+
+
+def test_a_procurement_notice_s_summary_table_of_grouped_fields_above_the_text_goes():
+    fields = [("采购项目名称", "冷链运输车辆采购项目"), ("品目", "货物/专用车辆/冷藏车"), ("采购单位", "市疾病预防控制中心"),
+              ("行政区域", "岚江市"), ("公告时间", "2025年07月14日 16:20"), ("总中标金额", "￥128.6 万元"),
+              ("项目联系人", "周敏"), ("项目联系电话", "0797-6221093"), ("采购单位地址", "文昌路56号"),
+              ("采购单位联系方式", "黄工 0797-6235147"), ("代理机构名称", "公共资源交易中心")]
+    rows = [f'<tr><td class="tl">{label}</td><td colspan="3">{value}</td></tr>' for label, value in fields]
+    table = (f'<table class="summary"><tr><td class="title" colspan="4">公告概要：</td></tr>{"".join(rows[:6])}'
+             f'<tr><td class="title" colspan="4">联系人及联系方式：</td></tr>{"".join(rows[6:])}</table>')
+    text = extract_page(_page(f'<div class="table_summary">{table}</div><div id="zoom">'
+                              f'{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div>'), URL).text
+    assert "公告概要：" not in text and "采购单位联系方式" not in text and "0797-6235147" not in text
+    assert PARAGRAPHS[0] in text and PARAGRAPHS[-1] in text
+
+
+def test_a_shop_s_product_tiles_after_its_story_are_cut_but_a_priced_sentence_stays():
+    tiles = ("<h3>本店热卖</h3><ul><li>阿禾家 猪肉白菜手工水饺 1kg约50只￥39.90月销 1.2万+</li>"
+             "<li>阿禾家 荠菜鲜肉大馄饨 600g￥29.90月销 8000+</li></ul>"
+             "<p>客服在线时间：9:00-23:00 冷链配送说明：下单后48小时内发货，江浙沪次日达</p>")
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{tiles}</article>'
+    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
+    assert lines == PARAGRAPHS
+    priced = "<p>这款水饺每袋售价￥39.90，比去年便宜了两块钱。</p><p>阿禾家 三鲜手工水饺 家庭装2kg￥69.90</p>"
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{priced}</article>'
+    text = extract_page(_page(body), URL).text
+    assert "这款水饺每袋售价￥39.90，比去年便宜了两块钱。" in text and "家庭装2kg￥69.90" in text

@@ -51,7 +51,10 @@ _META_NAMES = tuple(
 _META_RANK = {name: rank for rank, name in enumerate(_META_NAMES)}
 
 # schema.org types whose date is the article's own (JSON-LD @type, microdata itemtype).
-_ARTICLE_TYPE = re.compile(r"(Article|Posting|Report|CreativeWork|WebPage|ItemPage|Blog|ClaimReview)$")
+# The page's own work: articles and posts, and the works other kinds of page are made of (a thesis's
+# abstract page, a podcast episode's show notes, a how-to).
+_ARTICLE_TYPE = re.compile(r"(Article|Posting|Report|CreativeWork|WebPage|ItemPage|Blog|ClaimReview|Thesis|Episode|HowTo"
+                           r"|Recipe)$")
 _QUESTION_TYPE = re.compile(r"(Question|QAPage|FAQPage)$")
 # Items whose dates belong to something else than the article.
 _FOREIGN_ITEM = re.compile(r"(Comment|Review|ItemList|ListItem|Person|Organization|Event|Offer|Product)$")

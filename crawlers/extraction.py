@@ -621,6 +621,11 @@ _EDGE_NOTICE = re.compile(
     # a closing image-credit line (封面图片来源：…, 题图来源：…, 图片来源：… 资料图), the whole line
     r"|^[（(]?(?:(?:封面|题图|头图|首图|文中|本文)(?:图片|配图|图)?|图片|配图)\s*(?:来源|来自|提供|出处)\s*[：:|｜丨]"
     r"[^。！？]{1,40}[）)]?$"
+    # a labelled disclaimer (温馨提示：本裁判文书仅供参考，以…正本为准。 【收听提示】…仅代表嘉宾个人观点，不构成任何投资建议。)
+    r"|^[【\[]?(?:温馨|特别|友情|重要|收听|阅读|风险)?提示[】\]]?\s*[：:]?[^\n]{0,80}?"
+    r"(?:仅供参考|不构成[^。\n]{0,10}建议|仅代表[^。\n]{0,20}(?:观点|立场)|以[^。\n]{1,20}为准)[^\n]{0,40}$"
+    # a programme's music credit (BGM：…, 背景音乐：…)
+    r"|^(?:BGM|背景音乐|片头音乐|片尾音乐|配乐)\s*[：:][^。\n]{1,60}$"
     # a reprint's link to its original, the whole line (原文链接：https://…, 原文地址: …)
     r"|^(?:原文链接|原文地址|本文链接|文章链接)\s*[：:]\s*\S{0,300}$"
     # a line of the page's own buttons only (举报, 纠错, 【打印】【关闭】, 收藏 分享)
@@ -688,7 +693,9 @@ _CREDIT_LINE = re.compile(
 _CONTACT_LINE = re.compile(
     r"^(?:[\u4e00-\u9fff]{0,8}(?:电话|热线|传真|邮箱|信箱|地址|联系人)|联系方式|联系部门|联系单位|手机|邮编|邮政编码|"
     r"网址|E-?mail|QQ|微信号?|解读(?:机关|部门|单位|人|专家)|发布(?:机构|机关|单位|部门)|发文(?:机关|单位)|"
-    r"(?:主办|承办|协办|供稿)单位)\s*[：:]\s*\S.{0,50}$",
+    r"(?:主办|承办|协办|供稿)单位)\s*[：:]\s*\S.{0,50}$"
+    # a department's phone line (人力资源部：0571-86539012, 销售中心：400-800-1234)
+    r"|^[\u4e00-\u9fff]{2,10}(?:部|处|科|室|中心|办公室|办)\s*[：:]\s*\+?\d[\d\s-]{6,20}$",
     re.I,
 )
 _MAX_NOTICE_CHARS = 120
@@ -797,6 +804,30 @@ def _cut_product_tiles(body) -> None:
         body.remove(block)
 
 
+# A record of the work's fields after its text (a thesis page's 导师： / DOI： / 分类号： list, each label on its
+# line and its value on the next), and a "more" toggle before it.
+_RECORD_LABEL = re.compile(r"^[\u4e00-\u9fffA-Za-z]{2,10}\s*[：:]$")
+_TOGGLE_LINE = re.compile(r"^(?:更多|展开|展开全文|收起|查看更多|more|show more)$", re.I)
+_PROSE_LINE = re.compile(r"[^\n]{40,}[。！？]$")
+
+
+def _cut_trailing_record(body) -> None:
+    """Cuts a record of labelled fields after the text (3 or more labels, short values) and all after
+    it, when no prose follows it (references, a citation network, the site's links)."""
+    blocks = list(body)
+    for index in range(1, len(blocks)):
+        lines = _plain_text(blocks[index]).split("\n")
+        labels = sum(bool(_RECORD_LABEL.match(line)) for line in lines)
+        if labels < 3 or any(len(line) > 60 for line in lines):
+            continue
+        if any(_PROSE_LINE.search(line) for block in blocks[index + 1:] for line in _plain_text(block).split("\n")):
+            return
+        start = index - 1 if index > 1 and _TOGGLE_LINE.match(_block_text(blocks[index - 1])) else index
+        for block in blocks[start:]:
+            body.remove(block)
+        return
+
+
 def _cut_fact_box(body) -> None:
     blocks = list(body)
     run = 0
@@ -819,7 +850,8 @@ def _cut_notices(body, author: str = "") -> None:
     """Cuts an END marker and all after it, photo captions, data source notes and a platform's
     counter lines wherever they are, then notices at either edge of the extracted text, contact
     blocks and a headed fact box at its end (also among a notice's closing attachment and
-    signature lines), and the header's byline, player and summary lines before its start."""
+    signature lines), and the header's byline, player and summary lines and a sidebar's contact
+    block before its start."""
     for block in list(body):
         if block.tag != "head" and len(body) > 1 and (_PHOTO_CAPTION.match(text := _block_text(block))
                                                       or _CREDITED_CAPTION.match(text)
@@ -836,6 +868,7 @@ def _cut_notices(body, author: str = "") -> None:
         body.remove(body[-1])
     _cut_fact_box(body)
     _cut_product_tiles(body)
+    _cut_trailing_record(body)
     closing = []  # a notice's closing lines: contacts, attachments, the signature and its date
     for block in reversed(body[1:]):
         if not (_is_contact_block(block) or all(_ATTACHMENT_LINE.match(line) or _SIGNATURE_LINE.match(line)
@@ -847,7 +880,7 @@ def _cut_notices(body, author: str = "") -> None:
             body.remove(block)
     first = next((i for i, block in enumerate(body) if block.tag != "head"), None)  # past the title heading
     while first is not None and first < len(body) - 1 and (
-            _is_notice(body[first]) or _is_header_line(body[first], author)):
+            _is_notice(body[first]) or _is_header_line(body[first], author) or _is_contact_block(body[first])):
         body.remove(body[first])
 
 
@@ -1209,7 +1242,8 @@ def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None
     A 小程序's or an app's H5 page keeps the account's or the app's name in <title> ("恒澄包装") and
     in its top bar, and shows the article's title in a title-class block of its own above the text.
     The heading counts when it is the last title-class element (not a subtitle) before the element
-    where the main text begins, says more than <title>, and <title> is shown whole before it.
+    where the main text begins, says more than <title>, and <title> is shown whole before it or is
+    the name the site's copyright line gives (a platform that reprints: <title>强学平台</title>).
     """
     texts = {text for text, _ in headings}
     shown = _elements_through_text_start(tree, lines, skip=texts)
@@ -1223,10 +1257,24 @@ def _heading_above_text(tree, title: str, headings: list, lines) -> tuple | None
             title_shown_before_last = title_shown_at is not None
         if " ".join((element.text or "").split()) == title and next(element.iterancestors("a"), None) is None:
             title_shown_at = element
-    if last is None or not title_shown_before_last or next(last.iterancestors("a"), None) is not None:
+    if last is None or next(last.iterancestors("a"), None) is not None:
+        return None
+    if not title_shown_before_last and not _site_name_in_footer(tree, title):
         return None
     text = by_element[last]
     return (text, last) if len(text) > len(title) and title not in text else None
+
+
+_COPYRIGHT_MARK = re.compile(r"版权所有|©|copyright|ICP备|ICP证", re.I)
+
+
+def _site_name_in_footer(tree, title: str) -> bool:
+    """True when <title> is the site's name as its copyright line gives it (强学平台 版权所有 京ICP备…)."""
+    for element in tree.iter("p", "div", "span", "footer", "li"):
+        own = " ".join("".join(element.itertext()).split())
+        if len(own) <= 200 and title in own and _COPYRIGHT_MARK.search(own):
+            return True
+    return False
 
 
 def _heading_before_spaced_site_name(tree, title: str) -> tuple | None:

@@ -214,3 +214,15 @@ def test_an_abbr_s_title_is_the_article_item_s_date_published_wherever_the_post_
             f'<p>{BODY_START}</p><p>中间的一段话。</p><p>{BODY_END}</p>{{}}</div>')
     assert _page_date(post.format(footer + comment)) == dt.date(2025, 4, 12)
     assert _page_date(post.format(comment)) is None
+
+
+@pytest.mark.parametrize("kind", ["Thesis", "PodcastEpisode", "HowTo"])
+def test_json_ld_of_the_works_other_pages_are_made_of_gives_their_date(kind):
+    """A thesis's abstract page, a podcast episode's show notes, a how-to: the page's own work."""
+    head = f"""<script type="application/ld+json">{{"@context": "https://schema.org", "@type": "{kind}",
+        "name": "冷库温控复盘", "datePublished": "2025-06-03", "author": {{"@type": "Person", "name": "章若溪"}}}}</script>"""
+    assert _date(head=head) == dt.date(2025, 6, 3)
+    # a person's or an organization's item is still not the page's work
+    other = """<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Person",
+        "name": "章若溪", "birthDate": "1990-01-02", "datePublished": "2025-06-03"}</script>"""
+    assert _date(head=other) is None

@@ -847,3 +847,48 @@ def test_a_shop_s_product_tiles_after_its_story_are_cut_but_a_priced_sentence_st
     body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{priced}</article>'
     text = extract_page(_page(body), URL).text
     assert "这款水饺每袋售价￥39.90，比去年便宜了两块钱。" in text and "家庭装2kg￥69.90" in text
+
+
+def test_a_record_of_fields_after_the_text_goes_with_what_follows_it_unless_prose_follows():
+    record = ('<a class="more">更多</a><ul class="info"><li><span>导师：</span><p>顾明远；</p></li><li><span>DOI：</span>'
+              '<p>10.27977/d.2025.001284</p></li><li><span>分类号：</span><p>U492.3；F252</p></li>'
+              '<li><span>学位年度：</span><p>2025</p></li></ul><h4>参考文献</h4>'
+              '<p>[1]汪海川,罗一鸣.考虑温度衰减的生鲜冷链配送路径优化[J].物流技术,2022,41(6):58-63.</p>')
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{record}</article>'
+    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
+    assert lines == PARAGRAPHS
+    # fields in the middle of an article, with its prose after them, stay
+    middle = len(PARAGRAPHS) // 2
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:middle]) + record.split("<h4>")[0] + "".join(
+        f"<p>{p}</p>" for p in PARAGRAPHS[middle:])
+    text = extract_page(_page(f'<article class="post"><h1>冷链审计笔记</h1>{paragraphs}</article>'), URL).text
+    assert "10.27977/d.2025.001284" in text and PARAGRAPHS[-1] in text
+
+
+@pytest.mark.parametrize("line", [
+    "温馨提示：本裁判文书仅供参考，以送达当事人的正本为准。",
+    "【收听提示】本期节目内容仅代表嘉宾个人观点，不构成任何投资建议。",
+    "BGM：Night Shift Loop - 原创配乐",
+])
+def test_a_labelled_disclaimer_or_a_music_credit_at_the_end_is_cut(line):
+    assert _lines_with_at_either_edge(line)[1] == PARAGRAPHS
+
+
+def test_a_labelled_tip_that_is_the_article_s_own_stays():
+    line = "温馨提示：办理时请携带营业执照原件和复印件，冷库平面图需加盖公章。"
+    for lines in _lines_with_at_either_edge(line):
+        assert line in lines
+
+
+def test_the_headline_block_is_the_title_when_title_is_the_site_s_name_in_its_copyright_line():
+    body = f"""<div class="detail-wrap"><div class="render-detail-title">冷链协会发布第一批冷库温控审计结果</div>
+<div class="render-detail-content">{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</div></div>
+<div class="foot"><p>强学平台 版权所有 京ICP备19008862号-1</p></div>"""
+    assert extract_page(_page(body, title="强学平台"), URL).title == "冷链协会发布第一批冷库温控审计结果"
+
+
+def test_a_sidebar_s_contact_block_above_the_text_goes():
+    contact = "<p>地址：澜州市栖桥经济开发区恒锐路8号<br>人力资源部：0571-86539012<br>邮箱：hr@hengrui.example</p>"
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{contact}{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>'
+    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
+    assert lines == PARAGRAPHS

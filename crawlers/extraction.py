@@ -151,17 +151,10 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
     _remove_form_boxes(cleaned)
     _remove_dated_items(cleaned)
     _remove_other_answers(cleaned)
-    document = trafilatura.bare_extraction(cleaned, url=url, **EXTRACT_OPTIONS)
-    if document is None:
+    read = _read(cleaned, url)
+    if read is None:
         return None
-    body = document.body
-    _cut_notices(body, document.author or "")
-    main_text = _plain_text(body)
-    if not main_text:
-        return None
-    again = _with_lists_kept(cleaned, url, main_text)
-    if again is not None:
-        document, body, main_text = again
+    document, body, main_text = _with_lists_kept(cleaned, url, read[2]) or read
     links, link_chars, linked_chars = _main_text_links(cleaned, url, main_text.split("\n"))
     title, title_element = _article_title(tree, document.title, main_text.split("\n"))
     _prepend_question(tree, title_element, body, main_text)
@@ -183,6 +176,18 @@ def extract_page(html: str, url: str) -> ExtractedPage | None:
         link_count=links,
         linked_text_chars=linked_chars,
     )
+
+
+def _read(cleaned, url: str):
+    """trafilatura's reading of the cleaned page with the notices cut: (document, body, text), or
+    None when it finds no main text."""
+    document = trafilatura.bare_extraction(cleaned, url=url, **EXTRACT_OPTIONS)
+    if document is None:
+        return None
+    body = document.body
+    _cut_notices(body, document.author or "")
+    text = _plain_text(body)
+    return (document, body, text) if text else None
 
 
 def _with_lists_kept(cleaned, url: str, main_text: str):
@@ -210,17 +215,13 @@ def _with_lists_kept(cleaned, url: str, main_text: str):
         return None
     named = deepcopy(cleaned)
     named.xpath(cleaned.getroottree().getpath(container))[0].tag = "article"
-    document = trafilatura.bare_extraction(named, url=url, **EXTRACT_OPTIONS)
-    if document is None:
+    read = _read(named, url)
+    if read is None:
         return None
-    body = document.body
-    _cut_notices(body, document.author or "")
-    again = _plain_text(body)
-    squeezed = _squeezed(again)
-    if not (squeezed.startswith(_squeezed(lines[0])[:20]) or first in squeezed[:200]) or last not in squeezed \
-            or len(squeezed) <= len(text):
+    squeezed = _squeezed(read[2])
+    if first not in squeezed[:200] or last not in squeezed or len(squeezed) <= len(text):
         return None
-    return document, body, again
+    return read
 
 
 # Step 1: the cleaned page -------------------------------------------------------------------------

@@ -37,6 +37,13 @@ def _lines_with_at_either_edge(line: str) -> list[list[str]]:
     return out
 
 
+def _lines_after(extra: str, *, before: str = "") -> list[str]:
+    """The stored text's lines, the title left out, of the article with `before` above its
+    paragraphs and `extra` after them."""
+    body = f'<article class="post"><h1>冷链审计笔记</h1>{before}{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{extra}</article>'
+    return [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
+
+
 def test_text_is_plain_without_markdown_or_link_syntax():
     body = _article("""<p>详见<a href="https://gsp.example/rule">《药品经营质量管理规范》附录</a>第十二条。</p>
 <h2>三家仓库对比</h2>
@@ -733,13 +740,9 @@ def test_a_headed_fact_box_at_the_end_is_cut_but_label_lines_without_the_heading
     box = ("<p><strong>【展会信息】</strong></p><p>展会时间：2025年11月12日—14日</p><p>展会地点：珠江国际会展中心南岸馆</p>"
            "<p>展位咨询：李女士 020-8000 6512（工作日 9:00—18:00）</p>"
            '<p class="qr"><img src="/qr.png" alt=""><br>扫码完成观众预登记，免费领取电子门票</p>')
-    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{box}</article>'
-    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
-    assert lines == PARAGRAPHS
-    facts = "<p>审计时间：2025年3月</p><p>审计地点：嘉兴</p>"
-    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{facts}</article>'
-    text = extract_page(_page(body), URL).text
-    assert "审计时间：2025年3月" in text and "审计地点：嘉兴" in text
+    assert _lines_after(box) == PARAGRAPHS
+    lines = _lines_after("<p>审计时间：2025年3月</p><p>审计地点：嘉兴</p>")
+    assert "审计时间：2025年3月" in lines and "审计地点：嘉兴" in lines
 
 
 def test_the_author_s_bio_box_under_a_post_is_cut():
@@ -840,13 +843,9 @@ def test_a_shop_s_product_tiles_after_its_story_are_cut_but_a_priced_sentence_st
     tiles = ("<h3>本店热卖</h3><ul><li>阿禾家 猪肉白菜手工水饺 1kg约50只￥39.90月销 1.2万+</li>"
              "<li>阿禾家 荠菜鲜肉大馄饨 600g￥29.90月销 8000+</li></ul>"
              "<p>客服在线时间：9:00-23:00 冷链配送说明：下单后48小时内发货，江浙沪次日达</p>")
-    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{tiles}</article>'
-    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
-    assert lines == PARAGRAPHS
-    priced = "<p>这款水饺每袋售价￥39.90，比去年便宜了两块钱。</p><p>阿禾家 三鲜手工水饺 家庭装2kg￥69.90</p>"
-    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{priced}</article>'
-    text = extract_page(_page(body), URL).text
-    assert "这款水饺每袋售价￥39.90，比去年便宜了两块钱。" in text and "家庭装2kg￥69.90" in text
+    assert _lines_after(tiles) == PARAGRAPHS
+    lines = _lines_after("<p>这款水饺每袋售价￥39.90，比去年便宜了两块钱。</p><p>阿禾家 三鲜手工水饺 家庭装2kg￥69.90</p>")
+    assert "这款水饺每袋售价￥39.90，比去年便宜了两块钱。" in lines and "阿禾家 三鲜手工水饺 家庭装2kg￥69.90" in lines
 
 
 def test_a_record_of_fields_after_the_text_goes_with_what_follows_it_unless_prose_follows():
@@ -854,9 +853,7 @@ def test_a_record_of_fields_after_the_text_goes_with_what_follows_it_unless_pros
               '<p>10.27977/d.2025.001284</p></li><li><span>分类号：</span><p>U492.3；F252</p></li>'
               '<li><span>学位年度：</span><p>2025</p></li></ul><h4>参考文献</h4>'
               '<p>[1]汪海川,罗一鸣.考虑温度衰减的生鲜冷链配送路径优化[J].物流技术,2022,41(6):58-63.</p>')
-    body = f'<article class="post"><h1>冷链审计笔记</h1>{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}{record}</article>'
-    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
-    assert lines == PARAGRAPHS
+    assert _lines_after(record) == PARAGRAPHS
     # fields in the middle of an article, with its prose after them, stay
     middle = len(PARAGRAPHS) // 2
     paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:middle]) + record.split("<h4>")[0] + "".join(
@@ -889,6 +886,4 @@ def test_the_headline_block_is_the_title_when_title_is_the_site_s_name_in_its_co
 
 def test_a_sidebar_s_contact_block_above_the_text_goes():
     contact = "<p>地址：澜州市栖桥经济开发区恒锐路8号<br>人力资源部：0571-86539012<br>邮箱：hr@hengrui.example</p>"
-    body = f'<article class="post"><h1>冷链审计笔记</h1>{contact}{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}</article>'
-    lines = [text for text in extract_page(_page(body), URL).text.split("\n") if text != "冷链审计笔记"]
-    assert lines == PARAGRAPHS
+    assert _lines_after("", before=contact) == PARAGRAPHS

@@ -202,6 +202,12 @@ def _with_lists_kept(cleaned, url: str, main_text: str):
     lines = main_text.split("\n")
     first, last = _squeezed(lines[0])[:20], _squeezed(lines[-1])[-20:]
     text = _squeezed(main_text)
+
+    def dropped(root) -> int:
+        return sum(1 for li in root.iter("li") if len(item := _squeezed(li.text_content())) >= 8 and item not in text)
+
+    if dropped(cleaned) < 2:  # most pages: nothing to look for
+        return None
     container = None
     for element in cleaned.iter("div", "section", "td", "body"):
         squeezed = _squeezed(element.text_content())
@@ -209,9 +215,7 @@ def _with_lists_kept(cleaned, url: str, main_text: str):
             container = element  # document order: each later match lies inside the earlier one or after it
     if container is None or container.tag == "body" or any(a.tag in ("article", "main") for a in container.iterancestors()):
         return None
-    dropped = [li for li in container.iter("li") if len(_squeezed(li.text_content())) >= 8
-               and _squeezed(li.text_content()) not in text]
-    if len(dropped) < 2:
+    if dropped(container) < 2:
         return None
     named = deepcopy(cleaned)
     named.xpath(cleaned.getroottree().getpath(container))[0].tag = "article"

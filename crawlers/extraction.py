@@ -629,6 +629,10 @@ _EDGE_NOTICE = re.compile(
     # a labelled disclaimer (温馨提示：本裁判文书仅供参考，以…正本为准。 【收听提示】…仅代表嘉宾个人观点，不构成任何投资建议。)
     r"|^[【\[]?(?:温馨|特别|友情|重要|收听|阅读|风险)?提示[】\]]?\s*[：:]?[^\n]{0,80}?"
     r"(?:仅供参考|不构成[^。\n]{0,10}建议|仅代表[^。\n]{0,20}(?:观点|立场)|以[^。\n]{1,20}为准)[^\n]{0,40}$"
+    # a transcript's note (根据现场速记整理，未经演讲者本人审阅)
+    r"|^[（(]?(?:根据|据|本文(?:根据|据)?)?[^。\n]{0,12}(?:速记|录音|发言|演讲)(?:稿)?整理[^。\n]{0,30}[。）)]?$"
+    # a QR code's "scan to watch, sign up or read the rest" caption
+    r"|^(?:扫码|扫描二维码|扫一扫|长按识别二维码)\s*(?:观看|收看|回看|查看|阅读|报名|预约|领取|下载|关注)[^。\n]{0,24}$"
     # a programme's music credit (BGM：…, 背景音乐：…)
     r"|^(?:BGM|背景音乐|片头音乐|片尾音乐|配乐)\s*[：:][^。\n]{1,60}$"
     # a reprint's link to its original, the whole line (原文链接：https://…, 原文地址: …)
@@ -684,7 +688,9 @@ _STAFF_CODE = r"(?:\s+[A-Z]{1,4}\d{2,6})"
 # 融媒记者 / 王五); not a sentence's words (她是一名编辑/记者: 是, 的, 了 are no organ's).
 _ORGAN_ROLE = (r"(?:(?![是的了为])[0-9A-Za-z\u4e00-\u9fff]){2,12}?"
                r"(?:责任编辑|责编|编辑|主编|美编|校对|审核|记者|通讯员|实习生|摄影|摄像)")
-_CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}|\s+{_CREDIT_NAME}{{1,24}}){_STAFF_CODE}?"
+# (a role's value may be an organ and a title, a space, then the name: 审核：市疾控中心职业卫生所副主任医师　蒋文涛)
+_CREDIT = (rf"(?:{_CREDIT_ROLE}(?:\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{0,24}}(?:\s+{_PERSON}){{0,2}}|\s+{_CREDIT_NAME}{{1,24}})"
+           rf"{_STAFF_CODE}?"
            rf"|{_ORGAN_ROLE}\s*[：:|｜丨/]\s*{_CREDIT_NAME}{{1,24}}{_STAFF_CODE}?"
            rf"|{_REPORTER_ROLE}\s*{_PERSON}(?:\s*[\s、]\s*{_PERSON}){{0,5}})")
 _FILED_FROM = r"(?:\s*(?:[\u4e00-\u9fff]{2,8}?(?:报道|电)|发自[\u4e00-\u9fff]{2,8}))"
@@ -698,7 +704,7 @@ _CREDIT_LINE = re.compile(
 _CONTACT_LINE = re.compile(
     r"^(?:[\u4e00-\u9fff]{0,8}(?:电话|热线|传真|邮箱|信箱|地址|联系人)|联系方式|联系部门|联系单位|手机|邮编|邮政编码|"
     r"网址|E-?mail|QQ|微信号?|解读(?:机关|部门|单位|人|专家)|发布(?:机构|机关|单位|部门)|发文(?:机关|单位)|"
-    r"(?:主办|承办|协办|供稿)单位)\s*[：:]\s*\S.{0,50}$"
+    r"(?:主办|承办|协办|供稿)单位)\s*[：:]\s*\S.{0,80}$"
     # a department's phone line (人力资源部：0571-86539012, 销售中心：400-800-1234)
     r"|^[\u4e00-\u9fff]{2,10}(?:部|处|科|室|中心|办公室|办)\s*[：:]\s*\+?\d[\d\s-]{6,20}$",
     re.I,
@@ -727,6 +733,9 @@ _HEADER_META_LINE = re.compile(
     rf"^(?:(?:{_META_LABELLED}|{_META_NAME}|{_META_DATE}|{_META_COUNT})(?:\s*[|｜丨·/]\s*|\s+|$))+$")
 # A newspaper's byline under its marker (□ 营销中心 顾文涛, ■ 本报记者 张三 李四), as e-paper pages print it.
 _MARKED_BYLINE = re.compile(r"^[□■]\s*[\u4e00-\u9fff]{2,12}(?:\s+[\u4e00-\u9fff·]{2,6}){0,3}$")
+# A media account's byline: its name and its WeChat account (量子位 | 公众号 QbitAI), the whole line,
+# wherever it stands (under a subtitle and the author's line, as WeChat-born media print it).
+_ACCOUNT_BYLINE = re.compile(r"^(?:[\u4e00-\u9fff]{2,6}\s+)?[\u4e00-\u9fffA-Za-z·]{2,12}\s*[|｜丨]\s*公众号\s*[：:]?\s*[0-9A-Za-z_\u4e00-\u9fff]{2,20}$")
 # A blog's or a portal's sidebar widget line that lands above the text: 今日天气：常州 晴 24～31℃,
 # 访问统计：总访问量 86231, 博客等级：12 (网易, 新浪 blogs' 挂件).
 _WIDGET_LINE = re.compile(r"^(?:今日天气|天气预报|访问统计|总访问量|今日访问|在线人数|博客等级|博客积分|博客访问|博客排名)"
@@ -851,17 +860,28 @@ _CREDITED_CAPTION = re.compile(
     r"(?:\s+[\u4e00-\u9fff·]{2,4})?\s*摄[）)]?$")
 
 
+_FILED_BY = re.compile(r"^[\u4e00-\u9fff·]{2,6}(?:\s+[\u4e00-\u9fff·]{2,6}){0,3}\s*发自\s*[\u4e00-\u9fff]{2,8}$")
+
+
+def _is_account_byline(block) -> bool:
+    """The account's byline, alone or under its authors' line (乔言 发自 凹非寺 / 量子位 | 公众号 QbitAI)."""
+    lines = _plain_text(block).split("\n")
+    return bool(_ACCOUNT_BYLINE.match(lines[-1])) and all(
+        _FILED_BY.match(line) or _CREDIT_LINE.match(line) for line in lines[:-1])
+
+
 def _cut_notices(body, author: str = "") -> None:
-    """Cuts an END marker and all after it, photo captions, data source notes and a platform's
-    counter lines wherever they are, then notices at either edge of the extracted text, contact
-    blocks and a headed fact box at its end (also among a notice's closing attachment and
-    signature lines), and the header's byline, player and summary lines and a sidebar's contact
-    block before its start."""
+    """Cuts an END marker and all after it, photo captions, data source notes, a platform's counter
+    lines and a media account's byline wherever they are, then notices at either edge of the
+    extracted text, contact blocks and a headed fact box at its end (also among a notice's closing
+    attachment and signature lines), and the header's byline, player and summary lines and a
+    sidebar's contact block before its start."""
     for block in list(body):
         if block.tag != "head" and len(body) > 1 and (_PHOTO_CAPTION.match(text := _block_text(block))
                                                       or _CREDITED_CAPTION.match(text)
                                                       or _DATA_SOURCE_NOTE.match(text)
-                                                      or _PLATFORM_UI_LINE.match(text)):
+                                                      or _PLATFORM_UI_LINE.match(text)
+                                                      or _is_account_byline(block)):
             body.remove(block)
     blocks = list(body)
     for index, block in enumerate(blocks):

@@ -866,8 +866,15 @@ def test_a_record_of_fields_after_the_text_goes_with_what_follows_it_unless_pros
     "温馨提示：本裁判文书仅供参考，以送达当事人的正本为准。",
     "【收听提示】本期节目内容仅代表嘉宾个人观点，不构成任何投资建议。",
     "BGM：Night Shift Loop - 原创配乐",
+    # a transcript's note and a "scan to watch the replay" caption
+    "（根据现场速记整理，未经演讲者本人审阅）",
+    "扫码观看本场论坛完整回放",
+    # a credit whose value is an organ and a title, then the name
+    "（审核：市疾控中心职业卫生所副主任医师　蒋文涛）",
+    # a contact line with a long value
+    "咨询电话：市经信局投资与技术改造处　0573-8206 1357（工作日 9:00-12:00，13:30-17:00）",
 ])
-def test_a_labelled_disclaimer_or_a_music_credit_at_the_end_is_cut(line):
+def test_a_closing_disclaimer_note_credit_or_contact_line_is_cut(line):
     assert _lines_with_at_either_edge(line)[1] == PARAGRAPHS
 
 
@@ -887,3 +894,12 @@ def test_the_headline_block_is_the_title_when_title_is_the_site_s_name_in_its_co
 def test_a_sidebar_s_contact_block_above_the_text_goes():
     contact = "<p>地址：澜州市栖桥经济开发区恒锐路8号<br>人力资源部：0571-86539012<br>邮箱：hr@hengrui.example</p>"
     assert _lines_after("", before=contact) == PARAGRAPHS
+
+
+def test_a_media_account_s_byline_is_cut_wherever_it_is():
+    """Under the subtitle and the authors' line, as WeChat-born media print it."""
+    byline = "<p>乔言 发自 凹非寺<br>量子位 | 公众号 QbitAI</p>"
+    assert _lines_after("", before=f"<p>不上云、不加机房，单张0.8秒出结论</p>{byline}")[1:] == PARAGRAPHS
+    # a sentence that names an account stays
+    line = "我们在量子位的公众号上看到过这家工厂的报道，于是约了厂长去现场看。"
+    assert line in _lines_after(f"<p>{line}</p>")

@@ -141,13 +141,13 @@ HELD_OUT_FAILURES: dict[str, str] = {
     # where the page's judge wanted the question's), so the page is no longer blind.
     "csdn_ask_tensorrt_int8_defect_confidence.html": "the date a day late (the accepted answer's)",
     # The eighteenth held-out batch's one run (2026-12-04 20:25 UTC, after the seventeenth batch's
-    # fixes): 5 / 10 whole and clean, every date right.
-    "qbitai_style_caliper_casting_vlm_inspection.html": "keeps the account's byline (量子位 | 公众号 QbitAI)",
-    "cdc_health_education_coldstore_workers_summer.html": "keeps a closing （审核：…） credit line",
+    # fixes): 5 / 10 whole and clean, every date right. Three of its five failures were then looked
+    # at and fixed in general terms (2026-12-04: a media account's byline wherever it is; a credit
+    # whose value is an organ, a title and a name; a contact line with a long value) and are dev pages
+    # now. The forum transcript was looked at too and still fails (its speaker card, session line
+    # and media partners' line), so it is no longer blind; the investor Q&A was not looked at further.
     "investor_interaction_qa_storage_margin_orders.html": "misses the investor's question",
-    "gov_policy_faq_techupgrade_subsidy_2025.html": "keeps a closing 咨询电话 contact line",
-    "expo_forum_speech_transcript_coldchain_power.html":
-        "keeps the session line, the 速记整理 note and a QR caption",
+    "expo_forum_speech_transcript_coldchain_power.html": "keeps the speaker card, the session line and the partners' line",
     # The seventeenth held-out batch's one run (2026-12-04 20:05 UTC, after the sixteenth batch's
     # fixes): 2 / 10 whole and clean, 8 / 10 dates right. Five of its eight failures were then looked
     # at and fixed in general terms (2026-12-04: JSON-LD of a thesis, a podcast episode or a how-to

@@ -231,6 +231,7 @@ def test_a_notice_line_at_either_edge_is_cut(line):
     "2025年3月14日，冷链协会公布了第一批审计结果，共有27家仓库参加。",
     "图为该公司提供的数据，显示三季度冷库出租率已经回升到八成以上。",
     "这组照片由本报记者张三摄于去年冬天的嘉兴冷库，当时库温已经降到零下二十度。",
+    "本文刊登于《冷链周报》后引起了广泛讨论，多家冷库企业随后调整了温控记录的做法。",
 ])
 def test_a_sentence_that_opens_like_a_notice_is_kept(sentence):
     for lines in _lines_with_at_either_edge(sentence):
@@ -866,6 +867,8 @@ def test_a_record_of_fields_after_the_text_goes_with_what_follows_it_unless_pros
     "温馨提示：本裁判文书仅供参考，以送达当事人的正本为准。",
     "【收听提示】本期节目内容仅代表嘉宾个人观点，不构成任何投资建议。",
     "BGM：Night Shift Loop - 原创配乐",
+    # the article's own print edition line
+    "（本文刊登于《医药经济周报》2025年7月15日第B3版）",
     # a transcript's note and a "scan to watch the replay" caption
     "（根据现场速记整理，未经演讲者本人审阅）",
     "扫码观看本场论坛完整回放",

@@ -538,7 +538,17 @@ def _is_accepted_answer(element) -> bool:
     if words & _ACCEPTED_WORDS:
         return True
     return any(_ACCEPTED_TAG.match(_block_text(tag)) for tag in element.iter("span", "em", "i", "b", "strong", "label")
-               if not any(a is not element and class_tokens(a) & {"content", "body", "text"} for a in tag.iterancestors()))
+               if not _in_answer_text(tag, element))
+
+
+def _in_answer_text(tag, answer) -> bool:
+    """True when `tag` sits in the answer's text (a 最佳答案 in bold there is the writer's, not the mark)."""
+    for ancestor in tag.iterancestors():
+        if ancestor is answer:
+            return False
+        if class_tokens(ancestor) & _CONTENT_WORDS:
+            return True
+    return False
 
 
 def _remove_other_answers(tree) -> None:

@@ -807,6 +807,10 @@ def test_a_q_and_a_page_keeps_the_accepted_answer_and_drops_the_others(attrs, ta
     text = extract_page(_qa_page(attrs, tag), URL).text
     assert PARAGRAPHS[-1] in text
     assert "探头的型号" not in text and "请点击采纳" not in text
+    # the same inside a page wrapper named content: only the answer's own text hides a mark
+    wrapped = _qa_page(attrs, tag).replace('<div class="question-detail">', '<div class="main-content"><div class="question-detail">')
+    text = extract_page(wrapped.replace("</body>", "</div></body>"), URL).text
+    assert PARAGRAPHS[-1] in text and "探头的型号" not in text
 
 
 def test_a_q_and_a_page_that_marks_no_answer_accepted_keeps_its_answers():

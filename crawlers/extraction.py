@@ -791,8 +791,8 @@ _DATA_SOURCE_NOTE = re.compile(r"^[（(]?(?:资料|数据)来源\s*[：:][^。\n
 _PLATFORM_UI_LINE = re.compile(
     r"^(?:\d[\d,.]*\s*[万千kK]?\s*人赞同了该(?:文章|回答)"
     r"|赞同\s*\d[\d,.]*\s*[万千kK]?(?:\s*[·・|｜]\s*\d[\d,.]*\s*条评论)?"
-    r"|(?:编辑|发布)于\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2}|昨天|今天|前天|\d+\s*(?:分钟|小时|天)前)"
-    r"(?:\s*\d{1,2}:\d{2})?(?:\s*[·・]?\s*IP\s*属地\s*[：:]?\s*[\u4e00-\u9fff]{2,8})?)$")
+    rf"|(?:编辑|发布)于\s*(?:(?:{_YEAR})?{_MONTH_DAY_TIME}|(?:昨天|今天|前天|\d+\s*(?:分钟|小时|天)前)(?:\s*\d{{1,2}}:\d{{2}})?)"
+    r"(?:\s*[·・]?\s*IP\s*属地\s*[：:]?\s*[\u4e00-\u9fff]{2,8})?)$")
 
 
 # A fact box closing an event's or a product's news, under a bracketed heading of its own
